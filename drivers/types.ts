@@ -1,0 +1,117 @@
+// The contract between the gateway core and a protocol driver. A driver knows nothing of MQTT:
+// it turns a device into batches of TagSamples, and commands into writes confirmed by a read-back.
+
+/** The quality of a sample, as it appears in payloads. */
+export type Quality = 'good' | 'uncertain' | 'bad';
+
+/** A JSON value: what a tag value may become in a payload. 64-bit integers beyond 2^53 are strings. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/** A decoded tag value. Arrays for `count` tags, objects for OPC UA structures. */
+export type TagValue = Exclude<JsonValue, null>;
+
+interface SampleBase {
+  /** Tag name, unique within its device. */
+  tag: string;
+  /** Source time, epoch milliseconds. */
+  ts: number;
+}
+
+/** One reading of one tag. A bad sample may carry no value; uncertain and bad always say why. */
+export type TagSample =
+  | (SampleBase & { quality: 'good'; value: TagValue })
+  | (SampleBase & { quality: 'uncertain'; value: TagValue; reason: string })
+  | (SampleBase & { quality: 'bad'; value: TagValue | null; reason: string });
+
+export type ConnectionState = 'connecting' | 'connected' | 'disconnected' | 'stopped';
+
+/** Device health, for the status API, $SYS and the device-connected command check. */
+export interface DeviceStatus {
+  deviceId: string;
+  state: ConnectionState;
+  lastError?: string;
+  /** Epoch ms of the last state change. */
+  since: number;
+  requests: number;
+  errors: number;
+  timeouts: number;
+  /** Round-trip times of recent requests, milliseconds. */
+  rttMsAvg?: number;
+  rttMsMax?: number;
+  /** Scans that took longer than their period (Modbus), or subscription rebuilds (OPC UA). */
+  overruns?: number;
+  /** Driver-specific counters (garbage frames, CRC errors, rebuilt subscriptions...). */
+  counters?: Record<string, number>;
+}
+
+/** The outcome of a write: the value read back from the device, or why it failed. */
+export type WriteResult = { ok: true; sample: TagSample } | { ok: false; error: string };
+
+/** What the gateway hands a driver: where its samples and status go, and a logger. */
+export interface DriverContext {
+  onSamples(batch: TagSample[]): void;
+  onStatus(status: DeviceStatus): void;
+  log: DriverLogger;
+  /** The gateway's data directory (PKI folders, driver state). */
+  dataDir: string;
+}
+
+/** The subset of pino's logger a driver uses; keeps drivers free of a logging dependency. */
+export interface DriverLogger {
+  debug(obj: object | string, msg?: string): void;
+  info(obj: object | string, msg?: string): void;
+  warn(obj: object | string, msg?: string): void;
+  error(obj: object | string, msg?: string): void;
+  child(bindings: Record<string, unknown>): DriverLogger;
+}
+
+/**
+ * A connected device. `start` returns once the driver runs, whether or not the device answers:
+ * a dead device is retried in the background and never blocks start-up or other devices.
+ */
+export interface Driver {
+  readonly deviceId: string;
+  start(): Promise<void>;
+  /** Stops polling, closes the connection; resolves when nothing is left running. */
+  stop(): Promise<void>;
+  /** A fresh read of the named tags, bypassing the poll schedule (`/get` commands, read-backs). */
+  read(tags: readonly string[]): Promise<TagSample[]>;
+  /**
+   * Writes an engineering value (the driver applies the inverse of its scaling and checks the raw
+   * range), then reads the tag back. Resolves, never rejects, for device-side failures.
+   */
+  write(tag: string, value: TagValue): Promise<WriteResult>;
+  status(): DeviceStatus;
+}
+
+/**
+ * A tag as a driver sees it: the mapping file's tag after defaults, with its device-specific
+ * address still a string the driver parses (`hr:100`, `ns=2;s=Oven.Temperature`). Keys the driver
+ * does not use (topic, deadband, qos...) are ignored by it.
+ */
+export interface TagConfig {
+  name: string;
+  address: string;
+  type: string;
+  pollMs: number;
+  writable: boolean;
+  scale?: number;
+  offset?: number;
+  byteOrder?: string;
+  /** Registers of a string tag. */
+  length?: number;
+  /** Elements of an array tag. */
+  count?: number;
+  min?: number;
+  max?: number;
+  unit?: string;
+  /** Driver-specific keys (OPC UA sampling interval, string encoding...). */
+  [key: string]: unknown;
+}
+
+/** Builds a driver for one device; each driver folder exports one (drivers/index.ts lists them). */
+export type DriverFactory<DeviceConfig> = (
+  device: DeviceConfig,
+  tags: readonly TagConfig[],
+  ctx: DriverContext,
+) => Driver;
