@@ -115,3 +115,22 @@ export type DriverFactory<DeviceConfig> = (
   tags: readonly TagConfig[],
   ctx: DriverContext,
 ) => Driver;
+
+/** A problem a driver finds in a tag beyond what its schema can say (address/type mismatch...). */
+export interface TagProblem {
+  /** JSON pointer below the tag, e.g. `/address`; empty for the tag as a whole. */
+  pointer: string;
+  message: string;
+}
+
+/**
+ * What each driver folder exports from its index.ts. The JSON Schema fragments live beside it:
+ * `device.schema.json` (driver-specific device keys) and `tag.schema.json` (driver-specific tag keys).
+ */
+export interface DriverModule<DeviceConfig> {
+  /** The `driver` value in the config: 'modbus', 'opcua'. */
+  name: string;
+  create: DriverFactory<DeviceConfig>;
+  /** Semantic checks of one tag against its device, run by `tagwire validate` and at load. */
+  checkTag(tag: TagConfig, device: DeviceConfig): TagProblem[];
+}
