@@ -1,0 +1,424 @@
+// The bridge outbox: messages waiting for an upstream broker, on disk (SQLite, WAL) so a lost link,
+// a restart or a power cut loses nothing that was committed. One instance per bridge; rows are
+// keyed (bridge, seq) so each bridge pages its own queue in order without touching the others'.
+import type { MessageProperties, QoS } from '../broker/api.js';
+import type { Database, SqlParam, Statement } from './db.js';
+
+export interface OutboxMessage {
+  topic: string;
+  payload: Buffer;
+  qos: QoS;
+  retain: boolean;
+  properties?: MessageProperties;
+}
+
+export interface StoredMessage extends OutboxMessage {
+  seq: number;
+  /** Commit time, epoch ms. */
+  ts: number;
+  bytes: number;
+}
+
+export type DropPolicy = 'drop-oldest' | 'drop-newest';
+export type DropReason = 'max-messages' | 'max-bytes' | 'max-age' | 'write-failed';
+
+export interface OutboxLimits {
+  maxMessages: number;
+  maxBytes: number;
+  /** 0: no age limit. */
+  maxAgeSec: number;
+  dropPolicy: DropPolicy;
+}
+
+export interface OutboxHooks {
+  /** Rows now durable, in seq order: only from here on do they count as taken. */
+  onCommitted(batch: readonly StoredMessage[]): void;
+  onDropped(count: number, reason: DropReason): void;
+  onError(err: Error, during: string): void;
+}
+
+export interface OutboxStats {
+  messages: number;
+  bytes: number;
+  /** Commit time of the oldest stored message, epoch ms. */
+  oldestTs?: number;
+  dropped: Record<DropReason, number>;
+  committed: number;
+}
+
+const MIGRATIONS = [
+  `CREATE TABLE outbox_bridges (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+   CREATE TABLE outbox_messages (
+     bridge_id INTEGER NOT NULL, seq INTEGER NOT NULL, ts INTEGER NOT NULL,
+     topic TEXT NOT NULL, payload BLOB NOT NULL, qos INTEGER NOT NULL, retain INTEGER NOT NULL,
+     props TEXT, bytes INTEGER NOT NULL,
+     PRIMARY KEY (bridge_id, seq)) WITHOUT ROWID;`,
+];
+
+/** Creates or upgrades the outbox tables; call once per database before opening outboxes. */
+export async function migrateOutbox(db: Database): Promise<void> {
+  await db.migrate('outbox', MIGRATIONS);
+}
+
+const INSERT_CHUNK = 500; // rows per INSERT statement (9 parameters each, far below SQLite's limit)
+const DELETE_CHUNK = 500;
+const MAX_FLUSH = 5000; // rows per group commit, so one commit never grows without bound
+const MAX_PENDING = 100_000; // rows held in memory while the disk refuses writes
+const RETRY_MS = 1000;
+
+interface Row {
+  seq: number;
+  ts: number;
+  topic: string;
+  payload: Buffer;
+  qos: number;
+  retain: number;
+  props: string | null;
+  bytes: number;
+}
+
+export class Outbox {
+  private pending: StoredMessage[] = [];
+  private flushing: Promise<void> | undefined;
+  private flushTimer: NodeJS.Immediate | NodeJS.Timeout | undefined;
+  private deletes: number[] = [];
+  private deleting: Promise<void> | undefined;
+  private deleteTimer: NodeJS.Immediate | undefined;
+  private ageTimer: NodeJS.Timeout | undefined;
+  private headQuery: Promise<void> | undefined;
+  private readonly insertStatements = new Map<number, Statement>();
+  private readonly pageStatement: Statement;
+  private closed = false;
+  private readonly stats: OutboxStats = {
+    messages: 0,
+    bytes: 0,
+    dropped: { 'max-messages': 0, 'max-bytes': 0, 'max-age': 0, 'write-failed': 0 },
+    committed: 0,
+  };
+
+  private constructor(
+    private readonly db: Database,
+    private readonly bridgeId: number,
+    private readonly limits: OutboxLimits,
+    private readonly hooks: OutboxHooks,
+    private nextSeq: number,
+  ) {
+    this.pageStatement = db.prepare(
+      'SELECT seq, ts, topic, payload, qos, retain, props, bytes FROM outbox_messages WHERE bridge_id = ? AND seq > ? ORDER BY seq LIMIT ?',
+    );
+  }
+
+  /** Opens the outbox of one bridge, resuming whatever backlog the database holds. */
+  static async open(db: Database, bridge: string, limits: OutboxLimits, hooks: OutboxHooks): Promise<Outbox> {
+    await db.run('INSERT INTO outbox_bridges (name) VALUES (?) ON CONFLICT(name) DO NOTHING', [bridge]);
+    const idRow = await db.get<{ id: number }>('SELECT id FROM outbox_bridges WHERE name = ?', [bridge]);
+    if (!idRow) throw new Error(`outbox of bridge ${bridge}: cannot register the bridge`);
+    const totals = await db.get<{ n: number; bytes: number; last: number | null }>(
+      'SELECT count(*) AS n, coalesce(sum(bytes), 0) AS bytes, max(seq) AS last FROM outbox_messages WHERE bridge_id = ?',
+      [idRow.id],
+    );
+    const outbox = new Outbox(db, idRow.id, limits, hooks, (totals?.last ?? 0) + 1);
+    outbox.stats.messages = totals?.n ?? 0;
+    outbox.stats.bytes = totals?.bytes ?? 0;
+    await outbox.refreshHead();
+    if (limits.maxAgeSec > 0) {
+      outbox.ageTimer = setInterval(
+        () => outbox.expire(),
+        Math.min(10_000, Math.max(1000, limits.maxAgeSec * 100)),
+      );
+      outbox.ageTimer.unref();
+    }
+    return outbox;
+  }
+
+  /** Queues a message for the next group commit; `onCommitted` reports it once durable. */
+  append(msg: OutboxMessage): void {
+    if (this.closed) throw new Error('outbox is closed');
+    const props = encodeProperties(msg.properties);
+    const bytes = Buffer.byteLength(msg.topic) + msg.payload.length + (props ? Buffer.byteLength(props) : 0);
+    this.pending.push({ ...msg, seq: 0, ts: 0, bytes });
+    if (this.pending.length > MAX_PENDING) {
+      const lost = this.pending.length - MAX_PENDING;
+      this.pending.splice(0, lost);
+      this.drop(lost, 'write-failed');
+    }
+    this.scheduleFlush();
+  }
+
+  /** Up to `limit` stored messages after `afterSeq`, in order. Never loads more than a page. */
+  async page(afterSeq: number, limit: number): Promise<StoredMessage[]> {
+    const rows = await this.pageStatement.all<Row>([this.bridgeId, afterSeq, limit]);
+    return rows.map(fromRow);
+  }
+
+  /** The newest seq of each topic in the store (at most `limit` topics), for per-topic ordering. */
+  async topicHeads(limit: number): Promise<Map<string, number>> {
+    const rows = await this.db.all<{ topic: string; seq: number }>(
+      'SELECT topic, max(seq) AS seq FROM outbox_messages WHERE bridge_id = ? GROUP BY topic LIMIT ?',
+      [this.bridgeId, limit],
+    );
+    return new Map(rows.map((r) => [r.topic, r.seq]));
+  }
+
+  /** Marks messages delivered; they are deleted in batches. */
+  remove(seq: number): void {
+    this.deletes.push(seq);
+    if (!this.deleteTimer && !this.deleting) this.deleteTimer = setImmediate(() => void this.flushDeletes());
+  }
+
+  getStats(): OutboxStats {
+    return { ...this.stats, dropped: { ...this.stats.dropped } };
+  }
+
+  /** Highest seq handed to `onCommitted` so far (0 before any). */
+  get committedThrough(): number {
+    return this.lastCommitted;
+  }
+  private lastCommitted = 0;
+
+  /** Commits what is pending, applies deletes, stops timers. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.ageTimer) clearInterval(this.ageTimer);
+    await this.drain();
+    this.closed = true;
+    await Promise.all([this.pageStatement, ...this.insertStatements.values()].map((s) => s.finalize()));
+  }
+
+  /** Waits until every appended message is committed and every queued delete applied. */
+  async drain(): Promise<void> {
+    for (let round = 0; round < 1000; round++) {
+      if (this.flushing) await this.flushing;
+      else if (this.deleting) await this.deleting;
+      else if (this.pending.length > 0) await this.flush();
+      else if (this.deletes.length > 0) await this.flushDeletes();
+      else if (this.headQuery) await this.headQuery;
+      else return;
+    }
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushTimer || this.flushing) return;
+    this.flushTimer = setImmediate(() => void this.flush());
+  }
+
+  private flush(): Promise<void> {
+    this.flushTimer = undefined;
+    if (this.flushing) return this.flushing;
+    this.flushing = this.writePending().finally(() => {
+      this.flushing = undefined;
+      if (this.pending.length > 0 && !this.closed) this.scheduleFlush();
+    });
+    return this.flushing;
+  }
+
+  private async writePending(): Promise<void> {
+    let batch = this.pending.splice(0, MAX_FLUSH);
+    if (batch.length === 0) return;
+    if (this.limits.dropPolicy === 'drop-newest') batch = this.refuseOverflow(batch);
+    const now = Date.now();
+    for (const m of batch) {
+      if (m.seq === 0) {
+        m.seq = this.nextSeq++;
+        m.ts = now;
+      }
+    }
+    let done = 0;
+    try {
+      while (done < batch.length) {
+        const chunk = batch.slice(done, done + INSERT_CHUNK);
+        await this.insertStatement(chunk.length).run(chunk.flatMap((m) => this.params(m)));
+        done += chunk.length;
+      }
+    } catch (err) {
+      // Keep the rows not written (with their seqs) for a retry; what was written stays written.
+      this.pending.unshift(...batch.slice(done));
+      this.hooks.onError(err as Error, 'writing the outbox');
+      this.flushTimer = setTimeout(() => void this.flush(), RETRY_MS);
+    }
+    if (done === 0) return;
+    const committed = done === batch.length ? batch : batch.slice(0, done);
+    if (this.stats.messages === 0) this.stats.oldestTs = committed[0]!.ts;
+    for (const m of committed) this.stats.bytes += m.bytes;
+    this.stats.messages += committed.length;
+    this.stats.committed += committed.length;
+    this.lastCommitted = committed[committed.length - 1]!.seq;
+    this.hooks.onCommitted(committed);
+    if (this.limits.dropPolicy === 'drop-oldest') await this.dropOldest();
+  }
+
+  /** drop-newest: the part of a batch that does not fit is refused (counted). */
+  private refuseOverflow(batch: StoredMessage[]): StoredMessage[] {
+    let messages = this.stats.messages;
+    let bytes = this.stats.bytes;
+    const kept: StoredMessage[] = [];
+    let overMessages = 0;
+    let overBytes = 0;
+    for (const m of batch) {
+      if (m.seq !== 0)
+        kept.push(m); // a retry of rows already accepted
+      else if (messages + 1 > this.limits.maxMessages) overMessages++;
+      else if (bytes + m.bytes > this.limits.maxBytes) overBytes++;
+      else {
+        kept.push(m);
+        messages++;
+        bytes += m.bytes;
+      }
+    }
+    if (overMessages) this.drop(overMessages, 'max-messages');
+    if (overBytes) this.drop(overBytes, 'max-bytes');
+    return kept;
+  }
+
+  private async dropOldest(): Promise<void> {
+    for (let round = 0; round < 100; round++) {
+      const overMessages = this.stats.messages - this.limits.maxMessages;
+      const overBytes = this.stats.bytes - this.limits.maxBytes;
+      if (overMessages <= 0 && overBytes <= 0) return;
+      const average = this.stats.bytes / Math.max(1, this.stats.messages);
+      const count = Math.max(overMessages, Math.ceil(overBytes / Math.max(1, average)), 1);
+      const removed = await this.deleteWhere(
+        'seq IN (SELECT seq FROM outbox_messages WHERE bridge_id = ? ORDER BY seq LIMIT ?)',
+        [this.bridgeId, count],
+      );
+      if (removed === 0) return;
+      this.drop(removed, overMessages > 0 ? 'max-messages' : 'max-bytes');
+    }
+  }
+
+  private expire(): void {
+    if (this.closed || this.stats.oldestTs === undefined || this.flushing) return;
+    const cutoff = Date.now() - this.limits.maxAgeSec * 1000;
+    if (this.stats.oldestTs >= cutoff) return;
+    this.flushing = (async () => {
+      for (let round = 0; round < 1000; round++) {
+        const removed = await this.deleteWhere(
+          'seq IN (SELECT seq FROM outbox_messages WHERE bridge_id = ? ORDER BY seq LIMIT ?) AND ts < ?',
+          [this.bridgeId, DELETE_CHUNK, cutoff],
+        );
+        if (removed > 0) this.drop(removed, 'max-age');
+        if (removed < DELETE_CHUNK) break;
+      }
+    })()
+      .catch((err: Error) => this.hooks.onError(err, 'expiring old outbox messages'))
+      .finally(() => {
+        this.flushing = undefined;
+        if (this.pending.length > 0) this.scheduleFlush();
+      });
+  }
+
+  private async flushDeletes(): Promise<void> {
+    this.deleteTimer = undefined;
+    if (this.deleting || this.deletes.length === 0) return;
+    const seqs = this.deletes;
+    this.deletes = [];
+    this.deleting = (async () => {
+      for (let i = 0; i < seqs.length; i += DELETE_CHUNK) {
+        const chunk = seqs.slice(i, i + DELETE_CHUNK);
+        await this.deleteWhere(`seq IN (${chunk.map(() => '?').join(',')})`, chunk);
+      }
+    })()
+      .catch((err: Error) => {
+        // The rows stay on disk and will be sent again after a restart: a duplicate, never a loss.
+        this.hooks.onError(err, 'deleting delivered outbox messages');
+      })
+      .finally(() => {
+        this.deleting = undefined;
+        if (this.deletes.length > 0 && !this.closed)
+          this.deleteTimer = setImmediate(() => void this.flushDeletes());
+      });
+    return this.deleting;
+  }
+
+  /** Deletes this bridge's rows matching `condition`; keeps the counters exact. Returns the count. */
+  private async deleteWhere(condition: string, params: readonly SqlParam[]): Promise<number> {
+    const rows = await this.db.all<{ bytes: number }>(
+      `DELETE FROM outbox_messages WHERE bridge_id = ? AND ${condition} RETURNING bytes`,
+      [this.bridgeId, ...params],
+    );
+    if (rows.length === 0) return 0;
+    let bytes = 0;
+    for (const r of rows) bytes += r.bytes;
+    this.stats.messages -= rows.length;
+    this.stats.bytes -= bytes;
+    void this.refreshHead();
+    return rows.length;
+  }
+
+  private refreshHead(): Promise<void> {
+    if (this.headQuery) return this.headQuery;
+    this.headQuery = this.db
+      .get<{ ts: number }>('SELECT ts FROM outbox_messages WHERE bridge_id = ? ORDER BY seq LIMIT 1', [
+        this.bridgeId,
+      ])
+      .then((row) => {
+        this.stats.oldestTs = row?.ts;
+      })
+      .catch((err: Error) => this.hooks.onError(err, 'reading the outbox head'))
+      .finally(() => (this.headQuery = undefined));
+    return this.headQuery;
+  }
+
+  private drop(count: number, reason: DropReason): void {
+    this.stats.dropped[reason] += count;
+    this.hooks.onDropped(count, reason);
+  }
+
+  private insertStatement(rows: number): Statement {
+    let stmt = this.insertStatements.get(rows);
+    if (!stmt) {
+      const tuple = '(?,?,?,?,?,?,?,?,?)';
+      stmt = this.db.prepare(
+        `INSERT INTO outbox_messages (bridge_id, seq, ts, topic, payload, qos, retain, props, bytes) VALUES ${Array(rows).fill(tuple).join(',')}`,
+      );
+      this.insertStatements.set(rows, stmt);
+    }
+    return stmt;
+  }
+
+  private params(m: StoredMessage): SqlParam[] {
+    return [
+      this.bridgeId,
+      m.seq,
+      m.ts,
+      m.topic,
+      m.payload,
+      m.qos,
+      m.retain ? 1 : 0,
+      encodeProperties(m.properties) ?? null,
+      m.bytes,
+    ];
+  }
+}
+
+function fromRow(r: Row): StoredMessage {
+  const msg: StoredMessage = {
+    seq: r.seq,
+    ts: r.ts,
+    topic: r.topic,
+    payload: r.payload,
+    qos: r.qos as QoS,
+    retain: r.retain === 1,
+    bytes: r.bytes,
+  };
+  if (r.props !== null) msg.properties = decodeProperties(r.props);
+  return msg;
+}
+
+function encodeProperties(props: MessageProperties | undefined): string | undefined {
+  if (!props || Object.keys(props).length === 0) return undefined;
+  const { correlationData, ...rest } = props;
+  return JSON.stringify(
+    correlationData ? { ...rest, correlationData: correlationData.toString('base64') } : rest,
+  );
+}
+
+function decodeProperties(text: string): MessageProperties {
+  const parsed = JSON.parse(text) as Omit<MessageProperties, 'correlationData'> & {
+    correlationData?: string;
+  };
+  const { correlationData, ...rest } = parsed;
+  return correlationData === undefined
+    ? rest
+    : { ...rest, correlationData: Buffer.from(correlationData, 'base64') };
+}

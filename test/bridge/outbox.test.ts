@@ -1,0 +1,142 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Database } from '../../src/store/db.js';
+import {
+  migrateOutbox,
+  Outbox,
+  type DropReason,
+  type OutboxLimits,
+  type StoredMessage,
+} from '../../src/store/outbox.js';
+import { waitFor } from '../helpers/net.js';
+
+const roomy: OutboxLimits = {
+  maxMessages: 1_000_000,
+  maxBytes: 1 << 30,
+  maxAgeSec: 0,
+  dropPolicy: 'drop-oldest',
+};
+
+describe('outbox', () => {
+  let dir: string;
+  let db: Database;
+
+  beforeEach(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'tagwire-outbox-'));
+    db = await Database.open(path.join(dir, 'gw.db'));
+    await migrateOutbox(db);
+  });
+  afterEach(async () => {
+    await db.close().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function open(name: string, limits = roomy) {
+    const committed: StoredMessage[] = [];
+    const dropped: Partial<Record<DropReason, number>> = {};
+    const errors: Error[] = [];
+    const opening = Outbox.open(db, name, limits, {
+      onCommitted: (batch) => committed.push(...batch),
+      onDropped: (n, reason) => (dropped[reason] = (dropped[reason] ?? 0) + n),
+      onError: (err) => errors.push(err),
+    });
+    return { opening, committed, dropped, errors };
+  }
+
+  it('commits appended messages in order, pages them and keeps properties', async () => {
+    const { opening, committed } = open('a');
+    const outbox = await opening;
+    for (let i = 0; i < 1200; i++)
+      outbox.append({ topic: `t/${i % 3}`, payload: Buffer.from(String(i)), qos: 1, retain: i === 0 });
+    outbox.append({
+      topic: 'p',
+      payload: Buffer.from('x'),
+      qos: 2,
+      retain: false,
+      properties: {
+        contentType: 'application/json',
+        correlationData: Buffer.from([1, 2, 3]),
+        userProperties: { a: 'b' },
+      },
+    });
+    await outbox.drain();
+    expect(committed.map((m) => m.seq)).toEqual(Array.from({ length: 1201 }, (_, i) => i + 1));
+    const first = await outbox.page(0, 1000);
+    expect(first).toHaveLength(1000);
+    expect(first[0]).toMatchObject({ seq: 1, topic: 't/0', qos: 1, retain: true });
+    expect(first[0]!.payload.toString()).toBe('0');
+    const rest = await outbox.page(1000, 1000);
+    expect(rest.map((m) => m.seq)).toEqual(Array.from({ length: 201 }, (_, i) => i + 1001));
+    const last = rest[rest.length - 1]!;
+    expect(last.properties?.correlationData).toEqual(Buffer.from([1, 2, 3]));
+    expect(last.properties?.userProperties).toEqual({ a: 'b' });
+    expect(outbox.getStats().messages).toBe(1201);
+  });
+
+  it('deletes delivered messages, and a reopened outbox resumes the rest with exact counters', async () => {
+    const { opening } = open('a');
+    const outbox = await opening;
+    for (let i = 0; i < 100; i++)
+      outbox.append({ topic: 't', payload: Buffer.alloc(10), qos: 1, retain: false });
+    await outbox.drain();
+    for (let seq = 1; seq <= 40; seq++) outbox.remove(seq);
+    await outbox.drain();
+    expect(outbox.getStats()).toMatchObject({ messages: 60, bytes: 60 * 11 });
+    await outbox.close();
+    const again = await open('a').opening;
+    expect(again.getStats()).toMatchObject({ messages: 60, bytes: 60 * 11 });
+    expect((await again.page(0, 1))[0]!.seq).toBe(41);
+    again.append({ topic: 't', payload: Buffer.alloc(1), qos: 1, retain: false });
+    await again.drain();
+    expect((await again.page(100, 10)).map((m) => m.seq)).toEqual([101]);
+    // Another bridge's queue in the same database is separate.
+    const other = await open('b').opening;
+    expect(other.getStats().messages).toBe(0);
+  });
+
+  it('drop-oldest keeps the newest within the message and byte bounds, counted', async () => {
+    const { opening, dropped } = open('a', { ...roomy, maxMessages: 50 });
+    const outbox = await opening;
+    for (let i = 0; i < 120; i++)
+      outbox.append({ topic: 't', payload: Buffer.from(String(i).padStart(3, '0')), qos: 1, retain: false });
+    await outbox.drain();
+    expect(outbox.getStats().messages).toBe(50);
+    expect(dropped['max-messages']).toBe(70);
+    expect((await outbox.page(0, 1))[0]!.payload.toString()).toBe('070');
+
+    const bytes = open('b', { ...roomy, maxBytes: 1024 });
+    const small = await bytes.opening;
+    for (let i = 0; i < 100; i++)
+      small.append({ topic: 'tt', payload: Buffer.alloc(98), qos: 1, retain: false });
+    await small.drain();
+    expect(small.getStats().bytes).toBeLessThanOrEqual(1024);
+    expect(small.getStats().messages).toBe(10);
+    expect(bytes.dropped['max-bytes']).toBe(90);
+  });
+
+  it('drop-newest refuses what does not fit, counted', async () => {
+    const { opening, dropped } = open('a', { ...roomy, maxMessages: 30, dropPolicy: 'drop-newest' });
+    const outbox = await opening;
+    for (let i = 0; i < 50; i++)
+      outbox.append({ topic: 't', payload: Buffer.from(String(i)), qos: 1, retain: false });
+    await outbox.drain();
+    expect(outbox.getStats().messages).toBe(30);
+    expect(dropped['max-messages']).toBe(20);
+    const rows = await outbox.page(0, 100);
+    expect(rows[rows.length - 1]!.payload.toString()).toBe('29');
+  });
+
+  it('drops messages older than maxAgeSec', async () => {
+    const { opening, dropped } = open('a', { ...roomy, maxAgeSec: 1 });
+    const outbox = await opening;
+    for (let i = 0; i < 20; i++)
+      outbox.append({ topic: 't', payload: Buffer.from('x'), qos: 1, retain: false });
+    await outbox.drain();
+    expect(outbox.getStats().oldestTs).toBeGreaterThan(0);
+    await waitFor(() => dropped['max-age'] === 20, 15_000, 'age expiry');
+    expect(outbox.getStats()).toMatchObject({ messages: 0, bytes: 0 });
+    await outbox.close();
+  });
+});
