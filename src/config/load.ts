@@ -1,0 +1,249 @@
+// loadConfig: gateway.config.json and every mapping file it names, validated against the composed
+// schemas, defaults applied, paths made absolute, mappings resolved. Every problem is collected
+// before anything is thrown, so one run of `tagwire validate` shows them all.
+import path from 'node:path';
+import { glob, isDynamicPattern } from 'tinyglobby';
+import { ajvProblems } from './ajv-errors.js';
+import { readJsonFile } from './json.js';
+import { ConfigError, pointerOf, type ConfigProblem } from './problems.js';
+import { instancesOf, resolveMapping, type RawMapping, type TagChecker } from './resolve.js';
+import { gatewayValidator, mappingValidator } from './schema.js';
+import type { DeviceConfig, GatewayConfig, LoadedMapping } from './types.js';
+import { tagCheckerOf } from './drivers.js';
+
+export { ConfigError, formatProblem, type ConfigProblem } from './problems.js';
+
+export interface LoadedConfig {
+  /** Absolute path of gateway.config.json. */
+  file: string;
+  config: GatewayConfig;
+  mappings: LoadedMapping[];
+}
+
+export interface LoadOptions {
+  /** Semantic tag checks per driver; the registered drivers' own by default. */
+  checkerOf?: (driver: string) => TagChecker | undefined;
+}
+
+/** How a file is named in problems: relative to the working directory when below it. */
+export function displayPath(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** TLS file paths of listeners and bridges, relative to the config file's folder. */
+function resolveTlsPaths(config: Record<string, unknown>, dir: string): void {
+  const holders: unknown[] = [];
+  const broker = config.broker;
+  if (isObject(broker) && Array.isArray(broker.listeners)) holders.push(...broker.listeners);
+  if (Array.isArray(config.bridges)) holders.push(...config.bridges);
+  for (const holder of holders) {
+    if (!isObject(holder) || !isObject(holder.tls)) continue;
+    for (const key of ['ca', 'cert', 'key']) {
+      const value = holder.tls[key];
+      if (typeof value === 'string' && !path.isAbsolute(value)) holder.tls[key] = path.resolve(dir, value);
+    }
+  }
+}
+
+function devicesById(
+  config: Record<string, unknown>,
+  problems: ConfigProblem[],
+  shownAs: string,
+): Map<string, DeviceConfig> {
+  const devices = new Map<string, DeviceConfig>();
+  const firstAt = new Map<string, number>();
+  (Array.isArray(config.devices) ? config.devices : []).forEach((device: unknown, i) => {
+    if (!isObject(device) || typeof device.id !== 'string' || typeof device.driver !== 'string') return;
+    const first = firstAt.get(device.id);
+    if (first !== undefined) {
+      problems.push({
+        file: shownAs,
+        pointer: pointerOf('devices', i, 'id'),
+        message: `duplicate device id "${device.id}" (first at /devices/${first})`,
+      });
+      return;
+    }
+    firstAt.set(device.id, i);
+    devices.set(device.id, device as unknown as DeviceConfig);
+  });
+  return devices;
+}
+
+async function mappingFiles(
+  patterns: unknown,
+  dir: string,
+  shownAs: string,
+  problems: ConfigProblem[],
+): Promise<string[]> {
+  const files = new Set<string>();
+  if (!Array.isArray(patterns)) return [];
+  for (const [i, pattern] of patterns.entries()) {
+    if (typeof pattern !== 'string') continue;
+    const found = await glob(pattern, { cwd: dir, absolute: true, onlyFiles: true });
+    if (found.length === 0) {
+      const message = isDynamicPattern(pattern)
+        ? `"${pattern}" matches no file`
+        : `mapping file "${pattern}" not found`;
+      problems.push({ file: shownAs, pointer: pointerOf('mappings', i), message });
+    }
+    for (const file of found.sort()) files.add(path.normalize(file));
+  }
+  return [...files];
+}
+
+interface FileResult {
+  mappings: LoadedMapping[];
+  raw?: RawMapping;
+  shownAs: string;
+}
+
+async function loadMapping(
+  file: string,
+  devices: ReadonlyMap<string, DeviceConfig>,
+  gatewayId: string,
+  checkerOf: (driver: string) => TagChecker | undefined,
+  problems: ConfigProblem[],
+): Promise<FileResult> {
+  const shownAs = displayPath(file);
+  const read = await readJsonFile(file, shownAs);
+  if (!read.ok) {
+    problems.push(read.problem);
+    return { mappings: [], shownAs };
+  }
+  if (!isObject(read.value)) {
+    problems.push({ file: shownAs, pointer: '/', message: 'a mapping file must hold a JSON object' });
+    return { mappings: [], shownAs };
+  }
+  // The tag keys allowed depend on the driver of the mapping's device(s): validate once per driver.
+  const named = [
+    read.value.device,
+    ...(Array.isArray(read.value.instances)
+      ? read.value.instances.map((x: unknown) => (isObject(x) ? x.device : undefined))
+      : []),
+  ];
+  const drivers = new Set(
+    named.flatMap((id) => (typeof id === 'string' && devices.has(id) ? [devices.get(id)!.driver] : [])),
+  );
+  if (drivers.size === 0) drivers.add(undefined as unknown as DeviceConfig['driver']);
+  let valid = true;
+  let raw: unknown = read.value;
+  const seen = new Set<string>();
+  for (const driver of drivers) {
+    const candidate = structuredClone(read.value);
+    const validate = mappingValidator(driver);
+    if (validate(candidate)) {
+      raw = candidate;
+      continue;
+    }
+    valid = false;
+    for (const p of ajvProblems(validate.errors ?? [], shownAs)) {
+      const key = `${p.pointer}\u0000${p.message}`;
+      if (!seen.has(key)) problems.push(p);
+      seen.add(key);
+    }
+  }
+  if (!valid) {
+    // Still name an unknown device: it is often the one mistake behind the others.
+    const partial = read.value as unknown as RawMapping;
+    for (const inst of instancesOf({
+      ...partial,
+      instances: Array.isArray(partial.instances) ? partial.instances : undefined,
+    })) {
+      if (typeof inst.device === 'string' && !devices.has(inst.device)) {
+        problems.push({
+          file: shownAs,
+          pointer: inst.pointer,
+          message: `device "${inst.device}" is not defined in gateway.config.json`,
+        });
+      }
+    }
+    return { mappings: [], shownAs };
+  }
+  const resolved = resolveMapping(raw as RawMapping, { shownAs, file, gatewayId, devices, checkerOf });
+  problems.push(...resolved.problems);
+  return { mappings: resolved.mappings, raw: raw as RawMapping, shownAs };
+}
+
+/** Tag names unique per device and topics unique across every mapping file. */
+function crossChecks(results: readonly FileResult[], problems: ConfigProblem[]): void {
+  const tagOwner = new Map<string, string>();
+  const topicOwner = new Map<string, string>();
+  for (const result of results) {
+    const indexOf = (name: string): number => result.raw?.tags.findIndex((t) => t.name === name) ?? -1;
+    for (const mapping of result.mappings) {
+      if (mapping.format === 'json-device') {
+        const where = `${result.shownAs} /topic`;
+        const owner = topicOwner.get(mapping.topic);
+        if (owner)
+          problems.push({
+            file: result.shownAs,
+            pointer: '/topic',
+            message: `topic "${mapping.topic}" is already used by ${owner}`,
+          });
+        else topicOwner.set(mapping.topic, where);
+      }
+      for (const tag of mapping.tags) {
+        const pointer = pointerOf('tags', indexOf(tag.name), 'name');
+        const where = `${result.shownAs} ${pointer}`;
+        const tagKey = `${mapping.device}\u0000${tag.name}`;
+        const tagFirst = tagOwner.get(tagKey);
+        if (tagFirst && !tagFirst.startsWith(`${result.shownAs} `)) {
+          problems.push({
+            file: result.shownAs,
+            pointer,
+            message: `tag "${tag.name}" of device "${mapping.device}" is already mapped by ${tagFirst}`,
+          });
+          continue;
+        }
+        tagOwner.set(tagKey, where);
+        if (mapping.format === 'json-device') continue;
+        const topicFirst = topicOwner.get(tag.topic);
+        if (topicFirst)
+          problems.push({
+            file: result.shownAs,
+            pointer,
+            message: `topic "${tag.topic}" is already used by ${topicFirst}`,
+          });
+        else topicOwner.set(tag.topic, where);
+      }
+    }
+  }
+}
+
+export async function loadConfig(file: string, options: LoadOptions = {}): Promise<LoadedConfig> {
+  const absolute = path.resolve(file);
+  const dir = path.dirname(absolute);
+  const shownAs = displayPath(absolute);
+  const read = await readJsonFile(absolute, shownAs);
+  if (!read.ok) throw new ConfigError([read.problem]);
+  if (!isObject(read.value))
+    throw new ConfigError([{ file: shownAs, pointer: '/', message: 'the config must hold a JSON object' }]);
+  const config = read.value;
+  const problems: ConfigProblem[] = [];
+  const validate = gatewayValidator();
+  if (!validate(config)) problems.push(...ajvProblems(validate.errors ?? [], shownAs));
+
+  const gateway = isObject(config.gateway) ? config.gateway : {};
+  if (typeof gateway.dataDir === 'string') gateway.dataDir = path.resolve(dir, gateway.dataDir);
+  resolveTlsPaths(config, dir);
+  const devices = devicesById(config, problems, shownAs);
+  const gatewayId = typeof gateway.id === 'string' ? gateway.id : 'gateway';
+  const checkerOf = options.checkerOf ?? tagCheckerOf;
+
+  const files = await mappingFiles(config.mappings, dir, shownAs, problems);
+  const results: FileResult[] = [];
+  for (const mappingFile of files)
+    results.push(await loadMapping(mappingFile, devices, gatewayId, checkerOf, problems));
+  crossChecks(results, problems);
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    file: absolute,
+    config: config as unknown as GatewayConfig,
+    mappings: results.flatMap((r) => r.mappings),
+  };
+}

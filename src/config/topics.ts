@@ -1,0 +1,32 @@
+// Topic templates (`acme/{site}/{line}/{device}`) and the rules a published topic must follow.
+
+export type TemplateResult = { ok: true; topic: string } | { ok: false; error: string };
+
+const VARIABLE = /\{([^{}]*)\}/g;
+
+/** Fills `{name}` variables; an unknown variable is an error naming the ones that exist. */
+export function renderTemplate(template: string, vars: Readonly<Record<string, string>>): TemplateResult {
+  const unknown: string[] = [];
+  const topic = template.replace(VARIABLE, (_match, name: string) => {
+    const value = vars[name];
+    if (value === undefined) unknown.push(name);
+    return value ?? '';
+  });
+  if (unknown.length > 0) {
+    const known = Object.keys(vars).sort().join(', ');
+    return { ok: false, error: `unknown variable "{${unknown[0]}}" in "${template}" (known: ${known})` };
+  }
+  return { ok: true, topic };
+}
+
+/** Why `topic` cannot be a topic the gateway publishes on, or undefined when it can. */
+export function topicError(topic: string): string | undefined {
+  if (topic.length === 0) return 'topic is empty';
+  if (/[+#]/.test(topic)) return `topic "${topic}" contains a wildcard (+ or #)`;
+  if (topic.includes('\u0000')) return `topic "${topic}" contains a NUL character`;
+  if (topic.startsWith('$')) return `topic "${topic}" starts with "$", which MQTT reserves for the broker`;
+  if (topic.split('/').some((level) => level.length === 0)) return `topic "${topic}" has an empty level`;
+  if (/[{}]/.test(topic)) return `topic "${topic}" has an unbalanced "{" or "}"`;
+  if (Buffer.byteLength(topic) > 65535) return 'topic is longer than 65535 bytes';
+  return undefined;
+}

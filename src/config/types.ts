@@ -1,0 +1,107 @@
+// The configuration as the rest of the gateway sees it: every default applied, every path absolute,
+// every mapping resolved to concrete topics and publish policies.
+import type { JsonValue, TagConfig } from '../../drivers/types.js';
+import type { ModbusDeviceConfig, ModbusSimulatorConfig } from '../../drivers/modbus/config.js';
+import type { OpcuaDeviceConfig, OpcuaSimulatorConfig } from '../../drivers/opcua/config.js';
+import type { QoS } from '../broker/api.js';
+import type { BrokerConfig } from '../broker/config.js';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface GatewayBlock {
+  id: string;
+  /** Absolute. */
+  dataDir: string;
+  logLevel: LogLevel;
+  auditRetentionDays: number;
+}
+
+/** Keys every device has, whatever its driver. */
+export interface DeviceCommon {
+  id: string;
+  enabled: boolean;
+  description?: string;
+  /** Topic template variables of the device. */
+  vars: Record<string, string>;
+}
+
+/** A device, its driver-specific keys selected by `driver`. */
+export type DeviceConfig =
+  | (DeviceCommon & Omit<ModbusDeviceConfig, 'id' | 'driver'> & { driver: 'modbus' })
+  | (DeviceCommon & Omit<OpcuaDeviceConfig, 'id' | 'driver'> & { driver: 'opcua' });
+
+export type DriverName = DeviceConfig['driver'];
+
+export interface HttpConfig {
+  host: string;
+  port: number;
+}
+
+export interface SimulatorsConfig {
+  modbus: ModbusSimulatorConfig[];
+  opcua: OpcuaSimulatorConfig[];
+}
+
+/** gateway.config.json with defaults applied and relative paths resolved. */
+export interface GatewayConfig {
+  gateway: GatewayBlock;
+  broker: BrokerConfig;
+  devices: DeviceConfig[];
+  /** The patterns as written; the files they matched are in LoadedConfig.mappings. */
+  mappings: string[];
+  /** One entry per upstream broker (the bridge's own schema describes it). */
+  bridges: BridgeEntry[];
+  http: HttpConfig;
+  simulators: SimulatorsConfig;
+}
+
+/** A bridge block, typed by the bridge component (src/bridge/config.ts). */
+export type BridgeEntry = Record<string, unknown> & { name: string };
+
+export type PayloadFormat = 'json' | 'json-device' | 'value';
+
+/** When a tag's value is published. A quality change is always published, whatever the policy. */
+export type PublishPolicy =
+  | {
+      kind: 'change';
+      /** Absolute deadband; 0 publishes every change. */
+      deadband: number;
+      /** Percent of the last published value; 0 turns it off. */
+      deadbandPercent: number;
+      /** Republish the latest value after this long without a publish; 0 turns it off. */
+      heartbeatMs: number;
+      minIntervalMs: number;
+    }
+  | { kind: 'periodic'; periodMs: number; minIntervalMs: number };
+
+export interface RateLimit {
+  writes: number;
+  perSec: number;
+}
+
+/** A tag after defaults: what the driver needs (TagConfig) plus where and how it is published. */
+export interface MappedTag extends TagConfig {
+  /** The tag's full topic. */
+  topic: string;
+  qos: QoS;
+  retain: boolean;
+  policy: PublishPolicy;
+  expirySec?: number;
+  commandTimeoutMs: number;
+  enum?: Array<number | string | boolean>;
+  rateLimit?: RateLimit;
+  description?: string;
+}
+
+/** One mapping file applied to one device (a template file yields one per instance). */
+export interface LoadedMapping {
+  /** Absolute path of the mapping file. */
+  file: string;
+  device: string;
+  /** The rendered device topic (`{topic}`): device-level commands and `json-device` snapshots. */
+  topic: string;
+  format: PayloadFormat;
+  /** Static fields added to `json` and `json-device` payloads. */
+  fields: Record<string, JsonValue>;
+  tags: MappedTag[];
+}
