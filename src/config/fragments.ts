@@ -1,6 +1,7 @@
 // The schema fragments other components keep beside their code, composed here into the schemas of
 // gateway.config.json and of mapping files. A new driver adds one entry to `driverFragments`.
 import brokerSchema from '../broker/config.schema.json' with { type: 'json' };
+import bridgeSchema from '../bridge/config.schema.json' with { type: 'json' };
 import modbusDeviceSchema from '../../drivers/modbus/device.schema.json' with { type: 'json' };
 import modbusTagSchema from '../../drivers/modbus/tag.schema.json' with { type: 'json' };
 import modbusSimulatorSchema from '../../drivers/modbus/simulator.schema.json' with { type: 'json' };
@@ -36,11 +37,12 @@ export const driverFragments: readonly DriverFragments[] = [
   },
 ];
 
-/** `$id` of one bridge entry, or undefined until the bridge component ships its fragment. */
-export const bridgeSchemaId: string | undefined = undefined;
+/** `$id` of one entry of `bridges`. */
+export const bridgeSchemaId = 'tagwire://bridge';
 
 export const foreignSchemas: readonly SchemaObject[] = [
   brokerSchema,
+  bridgeSchema,
   modbusDeviceSchema,
   modbusTagSchema,
   modbusSimulatorSchema,

@@ -53,7 +53,7 @@ function composedGateway(): SchemaObject {
     allOf: [{ $ref: 'tagwire://gateway' }],
     properties: {
       broker: { $ref: 'tagwire://broker' },
-      bridges: bridgeSchemaId ? { items: { $ref: bridgeSchemaId } } : {},
+      bridges: { items: { $ref: bridgeSchemaId } },
       simulators: { properties: simulators },
     },
   };

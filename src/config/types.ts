@@ -4,6 +4,7 @@ import type { JsonValue, TagConfig } from '../../drivers/types.js';
 import type { ModbusDeviceConfig, ModbusSimulatorConfig } from '../../drivers/modbus/config.js';
 import type { OpcuaDeviceConfig, OpcuaSimulatorConfig } from '../../drivers/opcua/config.js';
 import type { QoS } from '../broker/api.js';
+import type { BridgeConfig } from '../bridge/config.js';
 import type { BrokerConfig } from '../broker/config.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -49,14 +50,10 @@ export interface GatewayConfig {
   devices: DeviceConfig[];
   /** The patterns as written; the files they matched are in LoadedConfig.mappings. */
   mappings: string[];
-  /** One entry per upstream broker (the bridge's own schema describes it). */
-  bridges: BridgeEntry[];
+  bridges: BridgeConfig[];
   http: HttpConfig;
   simulators: SimulatorsConfig;
 }
-
-/** A bridge block, typed by the bridge component (src/bridge/config.ts). */
-export type BridgeEntry = Record<string, unknown> & { name: string };
 
 export type PayloadFormat = 'json' | 'json-device' | 'value';
 

@@ -81,6 +81,11 @@ const cases: Case[] = [
     expected: ['gateway.config.json: /simulators/modbus/0: unknown key "prot" (did you mean "port"?)'],
   },
   {
+    what: 'a bridge with a misspelt key',
+    config: baseConfig({ bridges: [{ name: 'plant', url: 'mqtt://127.0.0.1:1884', clientID: 'x' }] }),
+    expected: ['gateway.config.json: /bridges/0: unknown key "clientID" (did you mean "clientId"?)'],
+  },
+  {
     what: 'a glob matching nothing',
     config: baseConfig({ mappings: ['mappings/*.json', 'other/*.json'] }),
     expected: ['gateway.config.json: /mappings/1: "other/*.json" matches no file'],
