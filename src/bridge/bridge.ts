@@ -1,0 +1,340 @@
+// One bridge: local `out` topics -> outbox -> upstream, and upstream `in` topics -> local broker.
+import type { MqttClient } from 'mqtt';
+import type { DeliveredMessage, LocalBroker, Origin } from '../broker/api.js';
+import type { Logger } from '../log.js';
+import type { Database } from '../store/db.js';
+import { Outbox, type DropReason, type OutboxMessage, type StoredMessage } from '../store/outbox.js';
+import type { BridgeConfig, OutRule } from './config.js';
+import { Forwarder } from './forwarder.js';
+import { fromPublishProperties, MessageExpiredError, publisherFor } from './publish.js';
+import {
+  emptyDrops,
+  sysMessages,
+  type BridgeDropReason,
+  type BridgeState,
+  type BridgeStatus,
+} from './status.js';
+import { rewriteTopic, topicMatches } from './topics.js';
+import { Upstream, type ConnectedSession, type UpstreamFailure } from './upstream.js';
+
+export interface BridgeContext {
+  gatewayId: string;
+  broker: LocalBroker;
+  db: Database;
+  log: Logger;
+}
+
+const DROP_LOG_MS = 5000;
+
+export class Bridge {
+  private readonly log: Logger;
+  private readonly origin: Origin;
+  private readonly statusTopic: string | undefined;
+  private outbox: Outbox | undefined;
+  private forwarder: Forwarder | undefined;
+  private readonly upstream: Upstream;
+  private client: MqttClient | undefined;
+  private unsubscribers: (() => void)[] = [];
+  private timers: NodeJS.Timeout[] = [];
+  private state: BridgeState = 'starting';
+  private since = Date.now();
+  private lastError: UpstreamFailure | undefined;
+  private sent = 0;
+  private received = 0;
+  private rejected = 0;
+  private readonly drops = emptyDrops();
+  private unloggedDrops = emptyDrops();
+  private lastDropLog = 0;
+  private dropLogTimer: NodeJS.Timeout | undefined;
+  private rate = { sent: 0, at: Date.now(), perSec: 0 };
+
+  constructor(
+    readonly cfg: BridgeConfig,
+    private readonly ctx: BridgeContext,
+  ) {
+    this.log = ctx.log.child({ bridge: cfg.name });
+    this.origin = { kind: 'bridge', bridge: cfg.name, username: cfg.localUser ?? cfg.name };
+    this.statusTopic =
+      cfg.statusTopic === false ? undefined : cfg.statusTopic.replaceAll('{gatewayId}', ctx.gatewayId);
+    const clientId = cfg.clientId ?? `${ctx.gatewayId}-${cfg.name}`;
+    this.upstream = new Upstream(
+      cfg,
+      clientId,
+      this.statusTopic,
+      {
+        onConnected: (s) => this.connected(s),
+        onDisconnected: (f) => this.disconnected(f),
+        onAttemptFailed: (f, retryInMs) => {
+          this.lastError = f;
+          this.log.warn(
+            { reason: f.kind, error: f.message, retryInMs },
+            `bridge ${cfg.name}: cannot connect to ${cfg.url}`,
+          );
+        },
+      },
+      this.log,
+    );
+  }
+
+  /** Opens the outbox (resuming its backlog), takes local traffic, connects in the background. */
+  async start(): Promise<void> {
+    const outbox = await Outbox.open(this.ctx.db, this.cfg.name, this.cfg.outbox, {
+      onCommitted: (batch) => this.forwarder?.onCommitted(batch),
+      onDropped: (count, reason) => this.dropped(count, reason),
+      onError: (err, during) => this.log.error({ err }, `bridge ${this.cfg.name}: ${during} failed`),
+    });
+    this.outbox = outbox;
+    this.forwarder = new Forwarder(outbox, this.cfg.outbox.drainRatePerSec, {
+      onSent: (n) => (this.sent += n),
+      onRejected: (msg, err) => this.sendFailed(msg, err),
+      onError: (err, during) => this.log.error({ err }, `bridge ${this.cfg.name}: ${during} failed`),
+    });
+    await this.forwarder.start();
+    const backlog = outbox.getStats().messages;
+    if (backlog > 0)
+      this.log.info({ messages: backlog }, `bridge ${this.cfg.name}: resuming an outbox backlog`);
+    this.cfg.out.forEach((rule, index) => {
+      this.unsubscribers.push(
+        this.ctx.broker.subscribe(rule.filter, (msg) => this.outgoing(msg, rule, index)),
+      );
+    });
+    this.setState('connecting');
+    this.upstream.start();
+    this.timers.push(setInterval(() => this.measureRate(), 1000));
+    if (this.cfg.statusIntervalSec > 0)
+      this.timers.push(setInterval(() => this.publishSys(), this.cfg.statusIntervalSec * 1000));
+    for (const t of this.timers) t.unref();
+    this.publishSys();
+  }
+
+  /** Stops taking traffic, commits what it took, waits briefly for acknowledgements, disconnects. */
+  async stop(): Promise<void> {
+    for (const unsubscribe of this.unsubscribers) unsubscribe();
+    this.unsubscribers = [];
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    this.forwarder?.pause();
+    await this.outbox?.drain();
+    const deadline = Date.now() + 2000;
+    while ((this.forwarder?.inflightCount ?? 0) > 0 && this.client?.connected && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const client = this.client;
+    if (client?.connected && this.statusTopic) {
+      // A clean disconnect does not fire the will, so say goodbye ourselves.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 1000);
+        client.publish(this.statusTopic!, 'offline', { qos: 1, retain: true }, () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    this.client = undefined;
+    await this.upstream.stop();
+    this.forwarder?.detach();
+    await this.outbox?.close();
+    this.setState('stopped');
+    this.flushDropLog(true);
+    this.publishSys();
+  }
+
+  status(): BridgeStatus {
+    const stats = this.outbox?.getStats();
+    let dropped = 0;
+    for (const n of Object.values(this.drops)) dropped += n;
+    const status: BridgeStatus = {
+      name: this.cfg.name,
+      url: this.cfg.url,
+      state: this.state,
+      connected: this.state === 'connected',
+      since: this.since,
+      outbox: {
+        messages: stats?.messages ?? 0,
+        bytes: stats?.bytes ?? 0,
+        oldestAgeSec:
+          stats?.oldestTs === undefined
+            ? null
+            : Math.max(0, Math.floor((Date.now() - stats.oldestTs) / 1000)),
+      },
+      inflight: this.forwarder?.inflightCount ?? 0,
+      sent: this.sent,
+      received: this.received,
+      rejected: this.rejected,
+      dropped,
+      droppedBy: { ...this.drops },
+      drainRatePerSec: this.rate.perSec,
+    };
+    if (this.lastError) status.lastError = this.lastError;
+    return status;
+  }
+
+  private outgoing(msg: DeliveredMessage, rule: OutRule, index: number): void {
+    // Loop protection: what this bridge brought in never goes back out through it.
+    if (msg.origin.kind === 'bridge' && msg.origin.bridge === this.cfg.name) return;
+    // A message matching several rules goes out once, by the first rule.
+    for (let i = 0; i < index; i++) if (topicMatches(this.cfg.out[i]!.filter, msg.topic)) return;
+    const out: OutboxMessage = {
+      topic: rewriteTopic(msg.topic, rule),
+      payload: msg.payload,
+      qos: rule.qos,
+      retain: rule.retain && msg.retain,
+    };
+    if (msg.properties) out.properties = msg.properties;
+    if (rule.qos === 0 && !rule.store) this.sendDirect(out);
+    else this.outbox?.append(out);
+  }
+
+  /** QoS 0 rules that skip the outbox: sent when connected, else dropped (counted). */
+  private sendDirect(msg: OutboxMessage): void {
+    const client = this.client;
+    if (!client?.connected) {
+      this.dropped(1, 'offline');
+      return;
+    }
+    const stored: StoredMessage = { ...msg, seq: 0, ts: Date.now(), bytes: 0 };
+    publisherFor(client, this.cfg.protocolVersion)(stored, (err) => {
+      if (err) this.sendFailed(stored, err);
+      else this.sent++;
+    });
+  }
+
+  private connected(session: ConnectedSession): void {
+    const client = session.client;
+    this.client = client;
+    this.lastError = undefined;
+    this.setState('connected');
+    this.log.info(
+      { sessionPresent: session.sessionPresent },
+      `bridge ${this.cfg.name}: connected to ${this.cfg.url}`,
+    );
+    client.on('message', (topic, payload, packet) =>
+      this.incoming(topic, payload, packet.qos, packet.retain, packet.properties),
+    );
+    this.subscribeIn(client, session.sessionPresent);
+    if (this.statusTopic) client.publish(this.statusTopic, 'online', { qos: 1, retain: true });
+    const window = Math.min(this.cfg.outbox.inflight, session.receiveMaximum ?? Number.MAX_SAFE_INTEGER);
+    this.forwarder?.attach({
+      publish: publisherFor(client, this.cfg.protocolVersion),
+      window,
+      isConnected: () => client.connected,
+    });
+    this.publishSys();
+  }
+
+  private disconnected(failure: UpstreamFailure): void {
+    this.client = undefined;
+    this.lastError = failure;
+    this.forwarder?.detach();
+    this.setState('connecting');
+    this.log.warn(
+      { reason: failure.kind, error: failure.message },
+      `bridge ${this.cfg.name}: upstream connection lost`,
+    );
+    this.publishSys();
+  }
+
+  private subscribeIn(client: MqttClient, sessionPresent: boolean): void {
+    // A persistent session upstream still holds the subscriptions (and re-subscribing would replay retained messages).
+    if (this.cfg.in.length === 0 || (sessionPresent && !this.cfg.cleanSession)) return;
+    const v5 = this.cfg.protocolVersion === 5;
+    const map = Object.fromEntries(
+      // No Local (MQTT 5): the upstream does not echo our own publishes back on overlapping topics.
+      this.cfg.in.map((r) => [r.filter, v5 ? { qos: r.qos, nl: true, rh: 1 as const } : { qos: r.qos }]),
+    );
+    client.subscribe(map, (err, granted) => {
+      if (err) this.log.error({ err }, `bridge ${this.cfg.name}: subscribing the in rules failed`);
+      for (const g of granted ?? []) {
+        if (g.qos === 128 || g.qos > 2)
+          this.log.error({ filter: g.topic }, `bridge ${this.cfg.name}: upstream refused the subscription`);
+      }
+    });
+  }
+
+  private incoming(
+    topic: string,
+    payload: Buffer,
+    qos: 0 | 1 | 2,
+    retain: boolean,
+    properties: Parameters<typeof fromPublishProperties>[0],
+  ): void {
+    const rule = this.cfg.in.find((r) => topicMatches(r.filter, topic));
+    if (!rule) return;
+    const local = rewriteTopic(topic, rule);
+    if (!this.ctx.broker.mayPublish(this.origin, local)) {
+      this.rejected++;
+      this.log.warn(
+        { topic: local, user: this.cfg.localUser ?? this.cfg.name },
+        `bridge ${this.cfg.name}: the ACL refused a message from upstream`,
+      );
+      return;
+    }
+    const props = fromPublishProperties(properties);
+    // Results of bridged commands go back the same way: map the response topic like the topic.
+    if (props?.responseTopic) props.responseTopic = rewriteTopic(props.responseTopic, rule);
+    this.received++;
+    this.ctx.broker.publish(
+      { topic: local, payload, qos, retain, ...(props ? { properties: props } : {}) },
+      this.origin,
+    );
+  }
+
+  private sendFailed(msg: StoredMessage, err: Error): void {
+    if (err instanceof MessageExpiredError) this.dropped(1, 'expired');
+    else {
+      this.dropped(1, 'rejected-upstream');
+      this.log.warn(
+        { topic: msg.topic, error: err.message },
+        `bridge ${this.cfg.name}: upstream refused a message`,
+      );
+    }
+  }
+
+  /** Drops are never silent: the first is logged at once, the rest summed every few seconds. */
+  private dropped(count: number, reason: BridgeDropReason | DropReason): void {
+    this.drops[reason] += count;
+    this.unloggedDrops[reason] += count;
+    this.flushDropLog(false);
+  }
+
+  private flushDropLog(force: boolean): void {
+    const now = Date.now();
+    if (!force && now - this.lastDropLog < DROP_LOG_MS) {
+      if (!this.dropLogTimer) {
+        this.dropLogTimer = setTimeout(() => this.flushDropLog(true), DROP_LOG_MS);
+        this.dropLogTimer.unref();
+      }
+      return;
+    }
+    if (this.dropLogTimer) clearTimeout(this.dropLogTimer);
+    this.dropLogTimer = undefined;
+    const counts = Object.fromEntries(Object.entries(this.unloggedDrops).filter(([, n]) => n > 0));
+    if (Object.keys(counts).length === 0) return;
+    this.lastDropLog = now;
+    this.unloggedDrops = emptyDrops();
+    this.log.warn(
+      { dropped: counts, outbox: this.outbox?.getStats().messages },
+      `bridge ${this.cfg.name}: messages dropped`,
+    );
+  }
+
+  private measureRate(): void {
+    const now = Date.now();
+    const seconds = Math.max(0.001, (now - this.rate.at) / 1000);
+    this.rate = { sent: this.sent, at: now, perSec: Math.round((this.sent - this.rate.sent) / seconds) };
+  }
+
+  private setState(state: BridgeState): void {
+    if (state === this.state) return;
+    this.state = state;
+    this.since = Date.now();
+  }
+
+  private publishSys(): void {
+    if (this.cfg.statusIntervalSec === 0) return;
+    this.ctx.broker.publishBatch(sysMessages(this.status()), {
+      kind: 'internal',
+      component: `bridge:${this.cfg.name}`,
+    });
+  }
+}

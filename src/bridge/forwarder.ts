@@ -1,0 +1,234 @@
+// Moves committed outbox messages upstream. Two paths share one inflight window:
+// - live: a message just committed goes out at once when its topic has nothing older waiting;
+// - backlog: a cursor pages the outbox in seq order at the drain rate (after an outage, a restart,
+//   or when the window was full), skipping what the live path already sent.
+// Per-topic order holds because a topic stays on the backlog path until the cursor has sent its
+// newest waiting message. Rows are deleted only on acknowledgement (or when written, for QoS 0).
+import type { Outbox, StoredMessage } from '../store/outbox.js';
+import { TokenBucket } from './rate.js';
+
+export type PublishFn = (msg: StoredMessage, done: (err?: Error) => void) => void;
+
+export interface ForwarderSession {
+  publish: PublishFn;
+  /** Most messages awaiting acknowledgement. */
+  window: number;
+  /** True while the connection that `publish` writes to is up. */
+  isConnected(): boolean;
+}
+
+export interface ForwarderHooks {
+  onSent(count: number): void;
+  /** The upstream refused a message for good (e.g. an MQTT 5 PUBACK reason code): it is dropped. */
+  onRejected(msg: StoredMessage, err: Error): void;
+  onError(err: Error, during: string): void;
+}
+
+const PAGE = 1000;
+/** Beyond this many distinct topics with backlog, everything takes the backlog path until caught up. */
+const MAX_TRACKED_TOPICS = 100_000;
+
+export class Forwarder {
+  private session: ForwarderSession | undefined;
+  private epoch = 0;
+  private readonly inflight = new Map<number, string>();
+  /** Topic -> newest seq waiting for the cursor. */
+  private readonly backlogTopics = new Map<string, number>();
+  private fifoOnly = false;
+  /** Seqs the live path sent that the cursor may still read; kept in ascending order. */
+  private readonly liveSent = new Set<number>();
+  private buffer: StoredMessage[] = [];
+  private bufferIndex = 0;
+  private readAfter = 0;
+  private backlogVersion = 1;
+  private scannedVersion = 0;
+  private ready = false;
+  private paused = false;
+  private pumping = false;
+  private pumpAgain = false;
+  private rateTimer: NodeJS.Timeout | undefined;
+  private readonly bucket: TokenBucket;
+
+  constructor(
+    private readonly outbox: Outbox,
+    drainRatePerSec: number,
+    private readonly hooks: ForwarderHooks,
+  ) {
+    this.bucket = new TokenBucket(drainRatePerSec);
+  }
+
+  /** Learns which topics already have a backlog (after a restart), then lets the live path run. */
+  async start(): Promise<void> {
+    const heads = await this.outbox.topicHeads(MAX_TRACKED_TOPICS + 1);
+    if (heads.size > MAX_TRACKED_TOPICS) this.fifoOnly = true;
+    else for (const [topic, seq] of heads) this.markBacklog(topic, seq);
+    this.backlogVersion++;
+    this.ready = true;
+    this.kick();
+  }
+
+  attach(session: ForwarderSession): void {
+    this.detach();
+    this.session = session;
+    this.paused = false;
+    this.kick();
+  }
+
+  /** The connection is gone: whatever was in flight waits again, and the cursor starts over. */
+  detach(): void {
+    this.epoch++;
+    this.session = undefined;
+    for (const [seq, topic] of this.inflight) this.markBacklog(topic, seq);
+    this.inflight.clear();
+    this.liveSent.clear();
+    this.buffer = [];
+    this.bufferIndex = 0;
+    this.readAfter = 0;
+    this.backlogVersion++;
+    if (this.rateTimer) clearTimeout(this.rateTimer);
+    this.rateTimer = undefined;
+  }
+
+  /** Sends nothing new (acknowledgements are still taken); for a clean stop. */
+  pause(): void {
+    this.paused = true;
+  }
+
+  get inflightCount(): number {
+    return this.inflight.size;
+  }
+
+  get backlogTopicCount(): number {
+    return this.backlogTopics.size;
+  }
+
+  /** Called by the outbox with every group commit, in seq order. */
+  onCommitted(batch: readonly StoredMessage[]): void {
+    let leftForCursor = false;
+    for (const msg of batch) {
+      if (this.canSendLive(msg.topic)) {
+        this.liveSent.add(msg.seq);
+        this.send(msg);
+      } else {
+        this.markBacklog(msg.topic, msg.seq);
+        leftForCursor = true;
+      }
+    }
+    if (leftForCursor) {
+      this.backlogVersion++;
+      this.kick();
+    }
+  }
+
+  private canSendLive(topic: string): boolean {
+    const s = this.session;
+    return (
+      s !== undefined &&
+      this.ready &&
+      !this.paused &&
+      !this.fifoOnly &&
+      this.inflight.size < s.window &&
+      !this.backlogTopics.has(topic)
+    );
+  }
+
+  private markBacklog(topic: string, seq: number): void {
+    const known = this.backlogTopics.get(topic);
+    if (known === undefined || known < seq) this.backlogTopics.set(topic, seq);
+    if (this.backlogTopics.size > MAX_TRACKED_TOPICS) this.fifoOnly = true;
+  }
+
+  private send(msg: StoredMessage): void {
+    const session = this.session!;
+    const epoch = this.epoch;
+    this.inflight.set(msg.seq, msg.topic);
+    session.publish(msg, (err) => {
+      if (epoch !== this.epoch) return; // that connection is gone; detach() requeued the message
+      if (err) {
+        if (!session.isConnected()) return; // the close handler will detach and requeue
+        this.hooks.onRejected(msg, err);
+      } else {
+        this.hooks.onSent(1);
+      }
+      this.inflight.delete(msg.seq);
+      this.outbox.remove(msg.seq);
+      this.kick();
+    });
+  }
+
+  private kick(): void {
+    if (this.pumping) this.pumpAgain = true;
+    else void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    try {
+      for (;;) {
+        this.pumpAgain = false;
+        const session = this.session;
+        if (!session || !this.ready || this.paused || this.rateTimer) return;
+        if (this.inflight.size >= session.window) return; // an acknowledgement kicks again
+        if (this.bufferIndex >= this.buffer.length) {
+          this.pruneLiveSent(); // the cursor will not read at or below readAfter again
+          if (this.scannedVersion === this.backlogVersion) return;
+          const epoch = this.epoch;
+          const version = this.backlogVersion;
+          const committed = this.outbox.committedThrough;
+          const page = await this.outbox.page(this.readAfter, PAGE);
+          if (epoch !== this.epoch) continue; // reconnected meanwhile: the cursor was reset
+          if (page.length === 0) this.caughtUp(committed, version);
+          else {
+            this.buffer = page;
+            this.bufferIndex = 0;
+            this.readAfter = page[page.length - 1]!.seq;
+          }
+          continue;
+        }
+        const msg = this.buffer[this.bufferIndex]!;
+        if (this.liveSent.has(msg.seq) || this.inflight.has(msg.seq)) {
+          this.bufferIndex++;
+          continue;
+        }
+        const wait = this.bucket.take();
+        if (wait > 0) {
+          this.rateTimer = setTimeout(() => {
+            this.rateTimer = undefined;
+            this.kick();
+          }, wait);
+          return;
+        }
+        this.bufferIndex++;
+        if ((this.backlogTopics.get(msg.topic) ?? 0) <= msg.seq) this.backlogTopics.delete(msg.topic);
+        this.send(msg);
+      }
+    } catch (err) {
+      this.hooks.onError(err as Error, 'reading the outbox');
+      this.rateTimer = setTimeout(() => {
+        this.rateTimer = undefined;
+        this.kick();
+      }, 1000);
+    } finally {
+      this.pumping = false;
+      if (this.pumpAgain) this.kick();
+    }
+  }
+
+  /** The cursor found nothing past `readAfter`: everything committed up to `committed` was seen. */
+  private caughtUp(committed: number, version: number): void {
+    this.readAfter = Math.max(this.readAfter, committed);
+    this.pruneLiveSent();
+    // Entries left are topics whose newest waiting message was dropped: nothing holds them back.
+    for (const [topic, seq] of this.backlogTopics)
+      if (seq <= this.readAfter) this.backlogTopics.delete(topic);
+    if (this.backlogTopics.size === 0) this.fifoOnly = false;
+    this.scannedVersion = version;
+  }
+
+  private pruneLiveSent(): void {
+    for (const seq of this.liveSent) {
+      if (seq > this.readAfter) break;
+      this.liveSent.delete(seq);
+    }
+  }
+}

@@ -1,0 +1,77 @@
+// All bridges of a gateway: built from config.bridges by the gateway, started and stopped with it.
+import type { LocalBroker } from '../broker/api.js';
+import type { Logger } from '../log.js';
+import type { Database } from '../store/db.js';
+import { migrateOutbox } from '../store/outbox.js';
+import { Bridge } from './bridge.js';
+import type { BridgeConfig } from './config.js';
+import type { BridgeStatus } from './status.js';
+import { filterProblem } from './topics.js';
+
+export type { BridgeStatus } from './status.js';
+
+export interface BridgeManagerOptions {
+  bridges: readonly BridgeConfig[];
+  gatewayId: string;
+  broker: LocalBroker;
+  db: Database;
+  log: Logger;
+  dataDir: string;
+}
+
+export class BridgeManager {
+  private readonly bridges: Bridge[];
+  private started = false;
+
+  constructor(private readonly opts: BridgeManagerOptions) {
+    const problems = checkBridges(opts.bridges);
+    if (problems.length > 0) throw new Error(problems.join('\n'));
+    this.bridges = opts.bridges.map(
+      (cfg) =>
+        new Bridge(cfg, { gatewayId: opts.gatewayId, broker: opts.broker, db: opts.db, log: opts.log }),
+    );
+  }
+
+  /** Opens the outboxes (resuming any backlog) and subscribes locally; upstreams connect in the background. */
+  async start(): Promise<void> {
+    if (this.started || this.bridges.length === 0) return;
+    this.started = true;
+    await migrateOutbox(this.opts.db);
+    const results = await Promise.allSettled(this.bridges.map((b) => b.start()));
+    const failed = results.flatMap((r, i) =>
+      r.status === 'rejected' ? [`bridge ${this.bridges[i]!.cfg.name}: ${String(r.reason)}`] : [],
+    );
+    if (failed.length > 0) {
+      await this.stop();
+      throw new Error(failed.join('\n'));
+    }
+  }
+
+  /** Commits everything taken, waits briefly for acknowledgements, disconnects. */
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    await Promise.all(this.bridges.map((b) => b.stop()));
+  }
+
+  status(): BridgeStatus[] {
+    return this.bridges.map((b) => b.status());
+  }
+}
+
+/** What the schema cannot say: unique names, well-formed filters. One line per problem. */
+export function checkBridges(bridges: readonly BridgeConfig[]): string[] {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  bridges.forEach((b, i) => {
+    if (seen.has(b.name)) problems.push(`/bridges/${i}/name: bridge name '${b.name}' is used twice`);
+    seen.add(b.name);
+    for (const [kind, rules] of [['out', b.out] as const, ['in', b.in] as const]) {
+      rules.forEach((r, j) => {
+        const problem = filterProblem(r.filter);
+        if (problem) problems.push(`/bridges/${i}/${kind}/${j}/filter: ${problem}`);
+      });
+    }
+  });
+  return problems;
+}

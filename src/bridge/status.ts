@@ -1,0 +1,76 @@
+// What a bridge reports: the status API shape and its $SYS topics.
+import type { BrokerMessage } from '../broker/api.js';
+import type { DropReason } from '../store/outbox.js';
+import type { UpstreamFailure } from './upstream.js';
+
+export type BridgeState = 'starting' | 'connecting' | 'connected' | 'stopped';
+
+/** Why a message was dropped: the outbox bounds, or at send time. */
+export type BridgeDropReason = DropReason | 'offline' | 'expired' | 'rejected-upstream';
+
+export interface BridgeStatus {
+  name: string;
+  url: string;
+  state: BridgeState;
+  connected: boolean;
+  /** Epoch ms of the last state change. */
+  since: number;
+  lastError?: UpstreamFailure;
+  outbox: {
+    messages: number;
+    bytes: number;
+    /** Age of the oldest waiting message, seconds; null when empty. */
+    oldestAgeSec: number | null;
+  };
+  inflight: number;
+  /** Messages acknowledged by the upstream (or written, for QoS 0). */
+  sent: number;
+  /** Messages brought in by `in` rules. */
+  received: number;
+  /** `in` messages the local ACL refused. */
+  rejected: number;
+  dropped: number;
+  droppedBy: Record<BridgeDropReason, number>;
+  /** Messages sent upstream per second, measured over the last second. */
+  drainRatePerSec: number;
+}
+
+export function emptyDrops(): Record<BridgeDropReason, number> {
+  return {
+    'max-messages': 0,
+    'max-bytes': 0,
+    'max-age': 0,
+    'write-failed': 0,
+    offline: 0,
+    expired: 0,
+    'rejected-upstream': 0,
+  };
+}
+
+/** The status as retained $SYS messages under `$SYS/broker/bridges/<name>/`. */
+export function sysMessages(status: BridgeStatus): BrokerMessage[] {
+  const base = `$SYS/broker/bridges/${status.name}/`;
+  const values: [string, string][] = [
+    ['state', status.state],
+    ['connected', status.connected ? '1' : '0'],
+    ['last_error', status.lastError ? `${status.lastError.kind}: ${status.lastError.message}` : ''],
+    ['outbox/messages', String(status.outbox.messages)],
+    ['outbox/bytes', String(status.outbox.bytes)],
+    [
+      'outbox/oldest_age_seconds',
+      status.outbox.oldestAgeSec === null ? '' : String(status.outbox.oldestAgeSec),
+    ],
+    ['messages/inflight', String(status.inflight)],
+    ['messages/sent', String(status.sent)],
+    ['messages/received', String(status.received)],
+    ['messages/rejected', String(status.rejected)],
+    ['messages/dropped', String(status.dropped)],
+    ['drain_rate', String(status.drainRatePerSec)],
+  ];
+  return values.map(([suffix, value]) => ({
+    topic: base + suffix,
+    payload: Buffer.from(value),
+    qos: 0,
+    retain: true,
+  }));
+}
