@@ -1,0 +1,435 @@
+// The OPC UA driver: one client and session per device, a subscription for `subscribe` tags, a poller
+// for `poll` tags. A connection loop with backoff owns the lifecycle; node-opcua repairs short breaks
+// itself (secure channel, session, subscriptions), and a watchdog rebuilds a subscription gone silent.
+import { createPrivateKey } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { ClientSession, OPCUAClient, UserIdentityInfo } from 'node-opcua';
+import type {
+  ConnectionState,
+  DeviceStatus,
+  Driver,
+  DriverContext,
+  TagConfig,
+  TagSample,
+  TagValue,
+  WriteResult,
+} from '../types.js';
+import { LEGACY_POLICIES, type OpcuaDeviceConfig } from './config.js';
+import { errorText, explainConnectError } from './errors.js';
+import { openPki, resolvePkiDir, type OpenPki } from './pki.js';
+import { planTags, type TagPlan } from './plan.js';
+import { TagPoller } from './poller.js';
+import { readSamples, type RequestStats } from './reader.js';
+import { TagSubscription } from './subscription.js';
+import { writeTag, type NodeTypeCache } from './writer.js';
+
+type Opcua = typeof import('node-opcua');
+
+const RTT_WINDOW = 100;
+
+/** A certificate file as DER: PEM is decoded, anything else is taken as DER already. */
+function pemToDer(file: Buffer): Buffer {
+  const m = /-----BEGIN CERTIFICATE-----([\s\S]+?)-----END CERTIFICATE-----/.exec(file.toString('latin1'));
+  return m ? Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64') : file;
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+export class OpcuaDriver implements Driver {
+  readonly deviceId: string;
+  private readonly plans: TagPlan[];
+  private readonly byName: Map<string, TagPlan>;
+  private readonly log: DriverContext['log'];
+
+  private state: ConnectionState = 'disconnected';
+  private since = Date.now();
+  private lastError?: string;
+  private requests = 0;
+  private errors = 0;
+  private timeouts = 0;
+  private rtts: number[] = [];
+  private counters = { notifications: 0, rebuilds: 0, reconnects: 0, sessions: 0 };
+
+  private opcua?: Opcua;
+  private pki?: OpenPki;
+  private client?: OPCUAClient;
+  private session?: ClientSession;
+  private subscription?: TagSubscription;
+  private poller?: TagPoller;
+  private watchdog?: NodeJS.Timeout;
+  private rebuilding = false;
+  private maxPerCall: number;
+  private readonly types: NodeTypeCache = new Map();
+
+  private running = false;
+  private loop?: Promise<void>;
+  /** Ends the current wait (backoff sleep or connected phase) early. */
+  private interrupt?: (err: Error) => void;
+  private markedDown = false;
+
+  readonly stats: RequestStats = {
+    record: (rttMs, outcome) => {
+      this.requests++;
+      if (outcome === 'error') this.errors++;
+      if (outcome === 'timeout') this.timeouts++;
+      this.rtts.push(rttMs);
+      if (this.rtts.length > RTT_WINDOW) this.rtts.shift();
+    },
+  };
+
+  constructor(
+    private readonly device: OpcuaDeviceConfig,
+    tags: readonly TagConfig[],
+    private readonly ctx: DriverContext,
+  ) {
+    this.deviceId = device.id;
+    this.plans = planTags(device.id, tags);
+    this.byName = new Map(this.plans.map((p) => [p.name, p]));
+    this.log = ctx.log.child({ device: device.id });
+    this.maxPerCall = device.maxNodesPerCall;
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    if (this.device.securityMode !== 'None' && LEGACY_POLICIES.includes(this.device.securityPolicy)) {
+      this.log.warn(
+        { policy: this.device.securityPolicy },
+        'deprecated OPC UA security policy configured: prefer Basic256Sha256, Aes128_Sha256_RsaOaep or Aes256_Sha256_RsaPss',
+      );
+    }
+    this.setState('connecting');
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.interrupt?.(new Error('stopped'));
+    await this.loop;
+    this.loop = undefined;
+    await this.pki?.manager.dispose().catch(() => undefined);
+    this.pki = undefined;
+    this.setState('stopped');
+  }
+
+  status(): DeviceStatus {
+    const rtts = this.rtts;
+    const status: DeviceStatus = {
+      deviceId: this.deviceId,
+      state: this.state,
+      since: this.since,
+      requests: this.requests,
+      errors: this.errors,
+      timeouts: this.timeouts,
+      overruns: this.counters.rebuilds,
+      counters: { ...this.counters },
+    };
+    if (this.lastError) status.lastError = this.lastError;
+    if (rtts.length > 0) {
+      status.rttMsAvg = Math.round((rtts.reduce((a, b) => a + b, 0) / rtts.length) * 100) / 100;
+      status.rttMsMax = Math.round(Math.max(...rtts) * 100) / 100;
+    }
+    return status;
+  }
+
+  async read(tags: readonly string[]): Promise<TagSample[]> {
+    const ts = Date.now();
+    const known: TagPlan[] = [];
+    const out: TagSample[] = [];
+    for (const name of tags) {
+      const plan = this.byName.get(name);
+      if (plan) known.push(plan);
+      else out.push({ tag: name, ts, quality: 'bad', value: null, reason: 'unknown tag' });
+    }
+    const session = this.session;
+    if (!session || this.state !== 'connected') {
+      return [
+        ...out,
+        ...known.map((p): TagSample => ({
+          tag: p.name,
+          ts,
+          quality: 'bad',
+          value: null,
+          reason: 'disconnected',
+        })),
+      ];
+    }
+    return [...out, ...(await readSamples(session, known, this.maxPerCall, this.stats))];
+  }
+
+  async write(tag: string, value: TagValue): Promise<WriteResult> {
+    const plan = this.byName.get(tag);
+    if (!plan) return { ok: false, error: `unknown tag ${tag} on device ${this.deviceId}` };
+    if (!plan.writable) return { ok: false, error: `tag ${tag} is not writable` };
+    const session = this.session;
+    if (!session || !this.opcua || this.state !== 'connected') {
+      return { ok: false, error: `device ${this.deviceId} is not connected` };
+    }
+    return writeTag(this.opcua, session, plan, value, this.types, this.stats, this.maxPerCall);
+  }
+
+  // ---- lifecycle ----
+
+  private setState(state: ConnectionState, error?: string): void {
+    if (error !== undefined) this.lastError = error;
+    if (state === this.state && error === undefined) return;
+    this.state = state;
+    this.since = Date.now();
+    this.ctx.onStatus(this.status());
+  }
+
+  private deliver = (samples: TagSample[]): void => {
+    if (samples.length > 0 && this.running) this.ctx.onSamples(samples);
+  };
+
+  /** Every tag bad/disconnected, once per outage, so consumers see the outage at once. */
+  private markDown(reason: string): void {
+    if (this.markedDown) return;
+    this.markedDown = true;
+    const ts = Date.now();
+    this.deliver(this.plans.map((p) => ({ tag: p.name, ts, quality: 'bad', value: null, reason })));
+  }
+
+  /** Waits for `ms`, or less when interrupted (stop, connection lost); resolves with the cause. */
+  private wait(ms: number | undefined): Promise<Error | undefined> {
+    return new Promise((resolve) => {
+      const timer = ms === undefined ? undefined : setTimeout(() => finish(undefined), ms);
+      const finish = (err: Error | undefined) => {
+        if (timer) clearTimeout(timer);
+        if (this.interrupt === finish) this.interrupt = undefined;
+        resolve(err);
+      };
+      this.interrupt = finish;
+    });
+  }
+
+  private async run(): Promise<void> {
+    let delay = this.device.reconnectInitialDelayMs;
+    let lastLogged = '';
+    while (this.running) {
+      try {
+        await this.connect();
+        delay = this.device.reconnectInitialDelayMs;
+        lastLogged = '';
+        const cause = await this.wait(undefined);
+        if (!this.running) break;
+        this.setState('disconnected', errorText(cause));
+        this.log.warn({ err: errorText(cause) }, 'OPC UA connection lost; reconnecting with a new session');
+      } catch (err) {
+        if (!this.running) break;
+        const message = this.pki
+          ? await explainConnectError(err, this.device.endpointUrl, this.pki.paths)
+          : errorText(err);
+        this.setState('disconnected', message);
+        // One log line per distinct failure, not one per retry.
+        if (message !== lastLogged) this.log.warn({ retryInMs: delay }, `OPC UA connect failed: ${message}`);
+        lastLogged = message;
+      }
+      await this.teardown();
+      if (!this.running) break;
+      this.markDown('disconnected');
+      await this.wait(delay);
+      delay = Math.min(delay * 2, this.device.reconnectMaxDelayMs);
+      if (this.running) this.setState('connecting');
+    }
+    await this.teardown();
+  }
+
+  private async connect(): Promise<void> {
+    const stopped = new Promise<never>((_, reject) => {
+      this.interrupt = (err) => reject(err);
+    });
+    stopped.catch(() => undefined);
+    try {
+      await Promise.race([
+        withTimeout(this.connectSteps(), this.device.connectTimeoutMs, 'connect'),
+        stopped,
+      ]);
+    } finally {
+      this.interrupt = undefined;
+    }
+  }
+
+  private async connectSteps(): Promise<void> {
+    const opcua = (this.opcua ??= await import('node-opcua'));
+    const device = this.device;
+    this.pki ??= await openPki(resolvePkiDir(this.ctx.dataDir, device.pkiDir), device.applicationName);
+    const mode = device.securityMode;
+    const policy = mode === 'None' ? 'None' : device.securityPolicy;
+    const client = opcua.OPCUAClient.create({
+      applicationName: device.applicationName,
+      applicationUri: this.pki.applicationUri,
+      clientName: `tagwire-${device.id}`,
+      endpointMustExist: false,
+      securityMode: opcua.MessageSecurityMode[mode],
+      securityPolicy: opcua.SecurityPolicy[policy],
+      certificateFile: this.pki.paths.certificateFile,
+      privateKeyFile: this.pki.paths.privateKeyFile,
+      clientCertificateManager: this.pki.manager,
+      // One quick retry here; the outer loop owns backoff. After a break node-opcua repairs on its own.
+      connectionStrategy: { maxRetry: 1, initialDelay: 200, maxDelay: device.reconnectMaxDelayMs },
+      requestedSessionTimeout: device.sessionTimeoutMs,
+      keepSessionAlive: true,
+      transportTimeout: device.connectTimeoutMs,
+      defaultTransactionTimeout: device.requestTimeoutMs,
+    });
+    this.client = client;
+    client.on('connection_lost', () => {
+      if (!this.running || this.client !== client) return;
+      this.setState('disconnected', 'connection lost');
+      this.log.warn('OPC UA connection lost; node-opcua is repairing it');
+      this.markDown('disconnected');
+    });
+    client.on('connection_reestablished', () => {
+      if (!this.running || this.client !== client) return;
+      this.counters.reconnects++;
+      this.log.info('OPC UA connection re-established');
+      this.markedDown = false;
+      this.setState('connected');
+      void this.refresh();
+    });
+    client.on('close', (err?: Error | null) => {
+      if (err && this.client === client) this.interrupt?.(err);
+    });
+
+    await client.connect(device.endpointUrl);
+    const session = await client.createSession(await this.identity(opcua));
+    this.session = session;
+    this.counters.sessions++;
+    await this.adoptServerLimits(opcua, session);
+
+    const subscribed = this.plans.filter((p) => p.mode === 'subscribe');
+    const polled = this.plans.filter((p) => p.mode === 'poll');
+    if (subscribed.length > 0) {
+      this.subscription = this.newSubscription(opcua, session, subscribed);
+      await this.subscription.create();
+    }
+    if (polled.length > 0) {
+      this.poller = new TagPoller(
+        session,
+        polled,
+        this.maxPerCall,
+        this.stats,
+        this.deliver,
+        () => this.counters.rebuilds++,
+      );
+      this.poller.start();
+    }
+    this.startWatchdog();
+    this.markedDown = false;
+    this.setState('connected');
+    this.log.info(
+      { endpointUrl: device.endpointUrl, securityMode: mode, tags: this.plans.length },
+      'OPC UA connected',
+    );
+  }
+
+  private newSubscription(opcua: Opcua, session: ClientSession, plans: TagPlan[]): TagSubscription {
+    return new TagSubscription(opcua, session, this.device, plans, this.maxPerCall, {
+      samples: this.deliver,
+      notifications: (n) => {
+        this.counters.notifications += n;
+      },
+    });
+  }
+
+  private async identity(opcua: Opcua): Promise<UserIdentityInfo> {
+    const user = this.device.user;
+    if (!user) return { type: opcua.UserTokenType.Anonymous };
+    if ('username' in user)
+      return { type: opcua.UserTokenType.UserName, userName: user.username, password: user.password };
+    const certificateData = pemToDer(await fs.readFile(path.resolve(user.certificate)));
+    // Parsed once here so a bad key file fails with a clear error before the session is attempted.
+    const keyPem = (await fs.readFile(path.resolve(user.privateKey))).toString('utf8');
+    createPrivateKey(keyPem);
+    const privateKey = keyPem;
+    return { type: opcua.UserTokenType.Certificate, certificateData, privateKey };
+  }
+
+  /** Batches stay within the server's operation limits (absent or 0 means no limit). */
+  private async adoptServerLimits(opcua: Opcua, session: ClientSession): Promise<void> {
+    const ids = opcua.VariableIds;
+    const limits = await session
+      .read(
+        [
+          ids.Server_ServerCapabilities_OperationLimits_MaxNodesPerRead,
+          ids.Server_ServerCapabilities_OperationLimits_MaxMonitoredItemsPerCall,
+        ].map((id) => ({ nodeId: opcua.makeNodeId(id), attributeId: opcua.AttributeIds.Value })),
+      )
+      .catch(() => []);
+    const caps = [this.device.maxNodesPerCall];
+    for (const dv of limits) {
+      const n = Number(dv.value.value);
+      if (dv.statusCode.isGood() && Number.isInteger(n) && n > 0) caps.push(n);
+    }
+    this.maxPerCall = Math.min(...caps);
+  }
+
+  /** Fresh values after a repaired connection: a subscription only resends what changes. */
+  private async refresh(): Promise<void> {
+    const session = this.session;
+    if (!session) return;
+    this.deliver(await readSamples(session, this.plans, this.maxPerCall, this.stats));
+  }
+
+  private startWatchdog(): void {
+    const every = Math.max(500, Math.min(this.device.publishingIntervalMs, 5000));
+    this.watchdog = setInterval(() => void this.checkSubscription(), every);
+    this.watchdog.unref();
+  }
+
+  private async checkSubscription(): Promise<void> {
+    const sub = this.subscription;
+    const session = this.session;
+    if (!sub || !session || !this.opcua || this.rebuilding || this.state !== 'connected') return;
+    const silentMs = Date.now() - sub.lastActivity;
+    if (silentMs <= sub.silenceLimitMs) return;
+    this.rebuilding = true;
+    this.counters.rebuilds++;
+    this.log.warn({ silentMs }, 'OPC UA subscription stopped delivering; rebuilding it');
+    try {
+      await sub.terminate(this.device.requestTimeoutMs);
+      const fresh = this.newSubscription(
+        this.opcua,
+        session,
+        this.plans.filter((p) => p.mode === 'subscribe'),
+      );
+      this.subscription = fresh;
+      await fresh.create();
+    } catch (err) {
+      this.log.warn({ err: errorText(err) }, 'OPC UA subscription rebuild failed; reconnecting');
+      this.interrupt?.(new Error(`subscription rebuild failed: ${errorText(err)}`));
+    } finally {
+      this.rebuilding = false;
+    }
+  }
+
+  private async teardown(): Promise<void> {
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.watchdog = undefined;
+    this.poller?.stop();
+    this.poller = undefined;
+    const timeout = Math.min(this.device.requestTimeoutMs, 2000);
+    const sub = this.subscription;
+    this.subscription = undefined;
+    const session = this.session;
+    this.session = undefined;
+    const client = this.client;
+    this.client = undefined;
+    this.types.clear();
+    if (sub) await sub.terminate(timeout);
+    if (session) await withTimeout(session.close(true), timeout, 'close session').catch(() => undefined);
+    if (client) {
+      await withTimeout(client.disconnect(), timeout, 'disconnect').catch(() => undefined);
+      client.removeAllListeners();
+    }
+  }
+}

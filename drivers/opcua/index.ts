@@ -1,0 +1,54 @@
+// The OPC UA driver module: what drivers/index.ts lists. Importing it does not load node-opcua;
+// the driver loads it when it starts.
+import type { DriverModule, TagConfig, TagProblem } from '../types.js';
+import type { OpcuaDeviceConfig } from './config.js';
+import { OpcuaDriver } from './driver.js';
+import { nodeIdProblem } from './nodeid.js';
+
+export type { OpcuaDeviceConfig, OpcuaSimulatorConfig, OpcuaTagOptions } from './config.js';
+export { OpcuaDriver } from './driver.js';
+
+const NUMERIC = new Set([
+  'SByte',
+  'Byte',
+  'Int16',
+  'UInt16',
+  'Int32',
+  'UInt32',
+  'Int64',
+  'UInt64',
+  'Float',
+  'Double',
+]);
+
+function checkTag(tag: TagConfig, _device: OpcuaDeviceConfig): TagProblem[] {
+  const problems: TagProblem[] = [];
+  const idProblem = nodeIdProblem(tag.address);
+  if (idProblem) problems.push({ pointer: '/address', message: idProblem });
+  const type = typeof tag.type === 'string' ? tag.type : 'auto';
+  if ((tag.min !== undefined || tag.max !== undefined) && type !== 'auto' && !NUMERIC.has(type)) {
+    problems.push({
+      pointer: tag.min !== undefined ? '/min' : '/max',
+      message: `min/max apply to numbers, not ${type}`,
+    });
+  }
+  if (tag.min !== undefined && tag.max !== undefined && tag.min > tag.max) {
+    problems.push({ pointer: '/min', message: `min ${tag.min} above max ${tag.max}` });
+  }
+  if (tag.deadbandType === 'percent' && typeof tag.deadbandValue === 'number' && tag.deadbandValue > 100) {
+    problems.push({
+      pointer: '/deadbandValue',
+      message: `a percent deadband is 0..100, not ${tag.deadbandValue}`,
+    });
+  }
+  if (tag.mode === 'poll' && (tag.deadbandType ?? 'none') !== 'none') {
+    problems.push({ pointer: '/deadbandType', message: 'a server-side deadband needs mode "subscribe"' });
+  }
+  return problems;
+}
+
+export const opcuaDriver: DriverModule<OpcuaDeviceConfig> = {
+  name: 'opcua',
+  create: (device, tags, ctx) => new OpcuaDriver(device, tags, ctx),
+  checkTag,
+};

@@ -1,0 +1,100 @@
+// The OPC UA simulator: node-opcua's server with an oven that moves, for the demo, tests and benchmarks.
+// node-opcua is imported lazily so the gateway pays for it only when an OPC UA simulator runs.
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { OpcuaSimulatorConfig } from '../config.js';
+import { buildOvenAddressSpace } from './oven.js';
+
+export interface RunningOpcuaSimulator {
+  endpointUrl: string;
+  port: number;
+  /** The simulator's PKI folder (own certificate, trusted/rejected client certificates). */
+  pkiDir: string;
+  close(): Promise<void>;
+}
+
+/** A free loopback-or-given-host port, for `port: 0` (node-opcua advertises the configured port). */
+async function pickPort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export function defaultSimulatorPkiDir(): string {
+  return path.join(os.tmpdir(), `tagwire-opcua-sim-pki-${os.userInfo().uid}`);
+}
+
+export async function startOpcuaSimulator(
+  config: OpcuaSimulatorConfig,
+  log: Logger,
+): Promise<RunningOpcuaSimulator> {
+  const opcua = await import('node-opcua');
+  const port = config.port === 0 ? await pickPort(config.host) : config.port;
+  const pkiDir = config.pkiDir ?? defaultSimulatorPkiDir();
+
+  const serverCertificateManager = new opcua.OPCUACertificateManager({
+    rootFolder: pkiDir,
+    automaticallyAcceptUnknownCertificate: config.autoAcceptClientCertificates,
+  });
+  await serverCertificateManager.initialize();
+  // X.509 user identities are checked against a separate trust list beside the channel one.
+  const userCertificateManager = new opcua.OPCUACertificateManager({
+    rootFolder: path.join(pkiDir, 'users'),
+    automaticallyAcceptUnknownCertificate: config.autoAcceptClientCertificates,
+  });
+  await userCertificateManager.initialize();
+
+  const users = new Map(config.users.map((u) => [u.username, u.password]));
+  const server = new opcua.OPCUAServer({
+    port,
+    host: config.host,
+    hostname: config.host,
+    alternateHostname: [],
+    serverCertificateManager,
+    userCertificateManager,
+    certificateFile: path.join(pkiDir, 'own', 'certs', 'simulator_certificate.pem'),
+    privateKeyFile: path.join(pkiDir, 'own', 'private', 'private_key.pem'),
+    securityModes: config.securityModes.map((m) => opcua.MessageSecurityMode[m]),
+    securityPolicies: config.securityPolicies.map((p) => opcua.SecurityPolicy[p]),
+    allowAnonymous: config.allowAnonymous,
+    userManager: { isValidUser: (username: string, password: string) => users.get(username) === password },
+    buildInfo: {
+      productName: 'tagwire OPC UA simulator',
+      manufacturerName: 'tagwire',
+      softwareVersion: '1.0.0',
+    },
+    serverInfo: { applicationUri: `urn:tagwire:simulator:${port}`, productUri: 'urn:tagwire:simulator' },
+    maxConnectionsPerEndpoint: 100,
+    maxAllowedSessionNumber: 100,
+    serverCapabilities: {
+      operationLimits: { maxNodesPerRead: 5000, maxNodesPerWrite: 1000, maxMonitoredItemsPerCall: 5000 },
+    },
+  });
+  await server.initialize();
+  const stopModel = buildOvenAddressSpace(opcua, server, config);
+  await server.start();
+  const endpointUrl = `opc.tcp://${config.host}:${port}`;
+  log.info({ endpointUrl, securityModes: config.securityModes }, 'OPC UA simulator listening');
+
+  let closed = false;
+  return {
+    endpointUrl,
+    port,
+    pkiDir,
+    async close() {
+      if (closed) return;
+      closed = true;
+      stopModel();
+      await server.shutdown(0);
+      await serverCertificateManager.dispose();
+      await userCertificateManager.dispose();
+    },
+  };
+}

@@ -1,0 +1,196 @@
+// The driver against a real node-opcua server (the simulator): subscriptions, every value type,
+// polling mode, writes and each failure, and a dead endpoint that must not block start-up.
+import fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningOpcuaSimulator } from '../../../drivers/opcua/simulator/index.js';
+import type { OpcuaDriver } from '../../../drivers/opcua/driver.js';
+import { freePort, waitFor } from '../../helpers/net.js';
+import { makeDriver, recorder, simPkiDir, startSim, tag, tempDir, type Recorder } from './harness.js';
+
+let sim: RunningOpcuaSimulator;
+let driver: OpcuaDriver;
+let rec: Recorder;
+const dataDir = tempDir('tagwire-opcua-driver-');
+
+const TYPES: [string, unknown][] = [
+  ['Boolean', true],
+  ['SByte', -100],
+  ['Byte', 200],
+  ['Int16', -30000],
+  ['UInt16', 60000],
+  ['Int32', -2000000000],
+  ['UInt32', 4000000000],
+  ['Int64', '-9007199254740993'],
+  ['UInt64', '18446744073709551615'],
+  ['Float', 21.5],
+  ['Double', 3.141592653589793],
+  ['String', 'hello oven'],
+  ['DateTime', '2026-01-02T03:04:05.678Z'],
+  ['ByteString', '3q2+7w=='],
+  ['LocalizedText', 'Ofen'],
+  ['Guid', '72962B91-FA75-4AE6-8D28-B404DC7DAF63'],
+  ['Int32Array', [1, -2, 3]],
+  ['DoubleArray', [1.5, 2.5]],
+  ['StringArray', ['a', 'b']],
+  ['Range', { low: 0, high: 400 }],
+];
+
+beforeAll(async () => {
+  sim = await startSim({ pkiDir: simPkiDir('driver') });
+  rec = recorder();
+  driver = makeDriver(
+    { id: 'oven1', endpointUrl: sim.endpointUrl },
+    [
+      tag('temperature', 'ns=2;s=Oven.Temperature', { pollMs: 100 }),
+      tag('state', 'ns=2;s=Oven.State'),
+      tag('zones', 'ns=2;s=Oven.ZoneTemperatures'),
+      tag('polledTemp', 'ns=2;s=Oven.Temperature', { mode: 'poll', pollMs: 150 }),
+      tag('setpoint', 'ns=2;s=Oven.Setpoint', { writable: true, min: 0, max: 250 }),
+      tag('service', 'ns=2;s=Oven.ServiceSetpoint', { writable: true }),
+      tag('readOnly', 'ns=2;s=Types.ReadOnlyInt32', { writable: true }),
+      tag('notWritable', 'ns=2;s=Types.Int32'),
+      tag('missing', 'ns=2;s=No.Such.Node'),
+      ...TYPES.map(([t]) =>
+        tag(`t${t}`, `ns=2;s=Types.${t}`, { writable: true, mode: 'poll', pollMs: 60_000 }),
+      ),
+    ],
+    dataDir,
+    rec,
+  );
+  await driver.start();
+}, 90_000);
+
+afterAll(async () => {
+  await driver?.stop();
+  await sim?.close();
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('OPC UA driver against the simulator', () => {
+  it('connects and streams subscribed values that move, with source timestamps', async () => {
+    await waitFor(() => driver.status().state === 'connected', 30_000, 'connected');
+    const first = await waitFor(() => rec.last('temperature'), 10_000, 'a temperature');
+    expect(first.quality).toBe('good');
+    await waitFor(
+      () => rec.samples.filter((s) => s.tag === 'temperature' && s.quality === 'good').length >= 3,
+      10_000,
+      'three temperature changes',
+    );
+    const temps = rec.samples.filter((s) => s.tag === 'temperature' && s.quality === 'good');
+    expect(new Set(temps.map((s) => s.value)).size).toBeGreaterThan(1);
+    expect(Math.abs(temps.at(-1)!.ts - Date.now())).toBeLessThan(60_000);
+    const zones = await waitFor(() => rec.last('zones'), 10_000, 'zones');
+    expect(Array.isArray(zones.value) && zones.value.length === 3).toBe(true);
+  });
+
+  it('polls poll-mode tags with the Read service', async () => {
+    await waitFor(() => rec.samples.filter((s) => s.tag === 'polledTemp').length >= 3, 10_000, 'three polls');
+    expect(rec.last('polledTemp')!.quality).toBe('good');
+  });
+
+  it('decodes every value type exactly', async () => {
+    const samples = await driver.read(TYPES.map(([t]) => `t${t}`));
+    for (const [t, expected] of TYPES) {
+      const s = samples.find((x) => x.tag === `t${t}`)!;
+      expect(s.quality, t).toBe('good');
+      expect(s.value, t).toEqual(expected);
+    }
+  });
+
+  it('marks an unknown node bad with the server status name', async () => {
+    const s = await waitFor(() => rec.last('missing'), 10_000, 'missing');
+    expect(s).toMatchObject({ quality: 'bad', reason: 'BadNodeIdUnknown' });
+  });
+
+  it('writes coerced to the node DataType and reads back', async () => {
+    const r = await driver.write('setpoint', 200);
+    expect(r).toMatchObject({ ok: true, sample: { tag: 'setpoint', quality: 'good', value: 200 } });
+    const cases: [string, unknown][] = [
+      ['tInt64', '-9223372036854775808'],
+      ['tUInt64', '18446744073709551614'],
+      ['tByte', 7],
+      ['tFloat', 0.1],
+      ['tDateTime', '2030-05-06T07:08:09.000Z'],
+      ['tByteString', 'AQID'],
+      ['tLocalizedText', 'Four'],
+      ['tInt32Array', [4, 5, 6, 7]],
+      ['tBoolean', false],
+      ['tString', 'changed'],
+    ];
+    for (const [name, value] of cases) {
+      const res = await driver.write(name, value as never);
+      expect(res, name).toMatchObject({ ok: true, sample: { value } });
+    }
+  });
+
+  it('refuses bad writes with a reason, device status codes included', async () => {
+    expect(await driver.write('setpoint', 900)).toEqual({ ok: false, error: 'value 900 above max 250' });
+    expect(await driver.write('setpoint', -1)).toEqual({ ok: false, error: 'value -1 below min 0' });
+    expect(await driver.write('notWritable', 1)).toEqual({
+      ok: false,
+      error: 'tag notWritable is not writable',
+    });
+    expect(await driver.write('tByte', 300)).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/out of range for Byte/),
+    });
+    expect(await driver.write('tInt32', 1.5)).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/expected an integer/),
+    });
+    expect(await driver.write('tBoolean', 'yes')).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/Boolean/),
+    });
+    expect(await driver.write('tInt32Array', 5)).toMatchObject({ ok: false, error: 'expected an array' });
+    expect(await driver.write('service', 1)).toEqual({ ok: false, error: 'BadUserAccessDenied' });
+    expect(await driver.write('readOnly', 1)).toEqual({ ok: false, error: 'BadNotWritable' });
+    expect(await driver.write('nope', 1)).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/unknown tag/),
+    });
+    // The value refused by range never reached the device.
+    const [sp] = await driver.read(['setpoint']);
+    expect(sp!.value).toBe(200);
+  });
+
+  it('reports status with request counters and round trips', () => {
+    const st = driver.status();
+    expect(st.state).toBe('connected');
+    expect(st.requests).toBeGreaterThan(0);
+    expect(st.rttMsAvg).toBeGreaterThan(0);
+    expect(st.counters?.notifications).toBeGreaterThan(0);
+  });
+});
+
+describe('a dead endpoint', () => {
+  it('does not block start, marks tags bad/disconnected and keeps retrying', async () => {
+    const port = await freePort();
+    const deadRec = recorder();
+    const dead = makeDriver(
+      {
+        id: 'dead',
+        endpointUrl: `opc.tcp://127.0.0.1:${port}`,
+        reconnectInitialDelayMs: 100,
+        connectTimeoutMs: 2000,
+      },
+      [tag('x', 'ns=2;s=Oven.Temperature')],
+      dataDir,
+      deadRec,
+    );
+    const t0 = Date.now();
+    await dead.start();
+    expect(Date.now() - t0).toBeLessThan(1000);
+    const bad = await waitFor(() => deadRec.last('x'), 30_000, 'a bad sample');
+    expect(bad).toMatchObject({ quality: 'bad', value: null, reason: 'disconnected' });
+    await waitFor(
+      () => dead.status().lastError?.includes('connection refused'),
+      30_000,
+      'the refusal as last error',
+    );
+    expect(await dead.write('x', 1)).toMatchObject({ ok: false });
+    expect(await dead.read(['x'])).toMatchObject([{ quality: 'bad', reason: 'disconnected' }]);
+    await dead.stop();
+    expect(dead.status().state).toBe('stopped');
+  }, 60_000);
+});

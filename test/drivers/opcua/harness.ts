@@ -1,0 +1,64 @@
+// Shared test harness: a simulator in this process and a driver whose samples and statuses are kept.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  startOpcuaSimulator,
+  defaultSimulatorPkiDir,
+  type RunningOpcuaSimulator,
+} from '../../../drivers/opcua/simulator/index.js';
+import { withDeviceDefaults, withSimulatorDefaults } from '../../../drivers/opcua/defaults.js';
+import { OpcuaDriver } from '../../../drivers/opcua/driver.js';
+import type { OpcuaDeviceConfig, OpcuaSimulatorConfig } from '../../../drivers/opcua/config.js';
+import type { DeviceStatus, DriverLogger, TagConfig, TagSample } from '../../../drivers/types.js';
+import { silentLogger } from '../../../src/log.js';
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** A simulator PKI kept per test file across runs, so the server certificate is made only once. */
+export function simPkiDir(name: string): string {
+  return path.join(defaultSimulatorPkiDir(), name);
+}
+
+export async function startSim(overrides: Partial<OpcuaSimulatorConfig>): Promise<RunningOpcuaSimulator> {
+  return startOpcuaSimulator(withSimulatorDefaults({ port: 0, updateMs: 100, ...overrides }), silentLogger());
+}
+
+export function tag(name: string, address: string, extra: Partial<TagConfig> = {}): TagConfig {
+  return { name, address, type: 'auto', pollMs: 200, writable: false, ...extra };
+}
+
+export interface Recorder {
+  samples: TagSample[];
+  statuses: DeviceStatus[];
+  last(name: string): TagSample | undefined;
+  log: DriverLogger;
+}
+
+export function recorder(): Recorder {
+  const samples: TagSample[] = [];
+  const statuses: DeviceStatus[] = [];
+  const logger = silentLogger();
+  return {
+    samples,
+    statuses,
+    last: (name) => samples.findLast((s) => s.tag === name),
+    log: logger as unknown as DriverLogger,
+  };
+}
+
+export function makeDriver(
+  device: { id: string; endpointUrl: string } & Partial<OpcuaDeviceConfig>,
+  tags: TagConfig[],
+  dataDir: string,
+  rec: Recorder,
+): OpcuaDriver {
+  return new OpcuaDriver(withDeviceDefaults({ publishingIntervalMs: 100, ...device }), tags, {
+    onSamples: (batch) => rec.samples.push(...batch),
+    onStatus: (s) => rec.statuses.push(s),
+    log: rec.log,
+    dataDir,
+  });
+}
