@@ -118,6 +118,11 @@ const cases: Case[] = [
     expected: ['mappings/m.json: /tags/0: missing required key "address"'],
   },
   {
+    what: 'a tag the driver finds wrong for its address',
+    mapping: pressMapping({ tags: [tag({ address: 'coil:3', type: 'float32' })] }),
+    expected: ['mappings/m.json: /tags/0/type: coil holds single bits: type must be bool, not float32'],
+  },
+  {
     what: 'two tags with one name',
     mapping: pressMapping({ tags: [tag({}), tag({ address: 'hr:2' })] }),
     expected: ['mappings/m.json: /tags/1/name: duplicate tag name "x" (first at /tags/0)'],
