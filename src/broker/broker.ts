@@ -1,0 +1,159 @@
+// The embedded MQTT broker: network listeners plus the in-process LocalBroker API used by the
+// mapping, the command router and the bridge.
+import type { Database } from '../store/db.js';
+import { RetainedStore } from '../store/retained.js';
+import { SessionStore } from '../store/sessions.js';
+import type { Logger } from '../log.js';
+import type { BrokerMessage, LocalBroker, LocalHandler, Origin } from './api.js';
+import type { BrokerConfig } from './config.js';
+import { Connection } from './connection.js';
+import { BrokerCore } from './core.js';
+import { openListener, type OpenListener } from './listeners/listen.js';
+import type { Transport } from './listeners/transport.js';
+import type { ListenerPolicy } from './connection.js';
+import type { RoutedMessage } from './message.js';
+import type { BrokerStats } from './stats.js';
+import { publishSys } from './sys.js';
+import { topicFilterProblem, topicNameProblem } from './topics/validate.js';
+
+export interface BrokerOptions {
+  config: BrokerConfig;
+  db?: Database;
+  log: Logger;
+}
+
+const GATEWAY: Origin = { kind: 'internal', component: 'gateway' };
+
+export class Broker implements LocalBroker {
+  private readonly core: BrokerCore;
+  private readonly db: Database | undefined;
+  private readonly log: Logger;
+  private listeners: OpenListener[] = [];
+  private retainedStore: RetainedStore | null = null;
+  private sessionStore: SessionStore | null = null;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private sysTimer: NodeJS.Timeout | null = null;
+  private state: 'new' | 'starting' | 'running' | 'stopped' = 'new';
+
+  constructor(opts: BrokerOptions) {
+    this.core = new BrokerCore(opts.config, opts.log);
+    this.db = opts.db;
+    this.log = opts.log;
+  }
+
+  /** Loads retained messages and persistent sessions, then opens every listener. */
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new Error(`broker cannot start: it is ${this.state}`);
+    this.state = 'starting';
+    const core = this.core;
+    try {
+      if (this.db) {
+        this.retainedStore = await RetainedStore.open(this.db);
+        core.retained.useStore(this.retainedStore);
+        await core.retained.load(Date.now());
+        this.sessionStore = await SessionStore.open(this.db, this.log);
+        core.persistence = this.sessionStore;
+        const now = Date.now();
+        for (const stored of await this.sessionStore.loadAll(now)) core.restoreSession(stored, now);
+      }
+      for (const listener of core.config.listeners) {
+        this.listeners.push(await openListener(listener, core.config, (t, p) => this.accept(t, p)));
+      }
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+    this.sweepTimer = setInterval(() => core.sweep(), 1000);
+    this.sweepTimer.unref();
+    const sysMs = core.config.sys.intervalSec * 1000;
+    if (sysMs > 0) {
+      publishSys(core);
+      this.sysTimer = setInterval(() => publishSys(core), sysMs);
+      this.sysTimer.unref();
+    }
+    this.state = 'running';
+    for (const l of this.listeners)
+      this.log.info({ protocol: l.protocol, host: l.host, port: l.port }, 'MQTT listener open');
+  }
+
+  private accept(transport: Transport, policy: ListenerPolicy): void {
+    if (this.state !== 'running' && this.state !== 'starting') return transport.destroy();
+    const conn = new Connection(transport, policy, this.core);
+    this.core.connections.add(conn);
+  }
+
+  /** Closes listeners and client connections and writes what is pending to SQLite. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.state === 'stopped') return;
+    this.state = 'stopped';
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    if (this.sysTimer) clearInterval(this.sysTimer);
+    this.core.stopping = true;
+    const listeners = this.listeners;
+    this.listeners = [];
+    const closing = listeners.map((l) => l.close());
+    for (const conn of [...this.core.connections]) conn.destroy();
+    await Promise.all(closing);
+    for (const session of this.core.sessions.values()) {
+      if (session.expiryTimer) clearTimeout(session.expiryTimer);
+      if (session.will?.timer) clearTimeout(session.will.timer);
+    }
+    await this.retainedStore?.flush();
+    await this.sessionStore?.close();
+  }
+
+  listening(): { protocol: 'mqtt' | 'mqtts' | 'ws' | 'wss'; host: string; port: number }[] {
+    return this.listeners.map(({ protocol, host, port }) => ({ protocol, host, port }));
+  }
+
+  publish(msg: BrokerMessage, origin: Origin = GATEWAY): void {
+    this.core.publish(this.routed(msg, origin));
+  }
+
+  publishBatch(msgs: readonly BrokerMessage[], origin: Origin = GATEWAY): void {
+    // Checked first so a bad message in the batch publishes none of it.
+    const routed = msgs.map((m) => this.routed(m, origin));
+    for (const msg of routed) this.core.publish(msg);
+  }
+
+  subscribe(filter: string, handler: LocalHandler): () => void {
+    const problem = topicFilterProblem(filter, this.core.limits);
+    if (problem) throw new Error(`cannot subscribe to ${JSON.stringify(filter)}: ${problem}`);
+    if (filter.startsWith('$share/')) throw new Error(`in-process subscriptions cannot be shared: ${filter}`);
+    const key = {};
+    this.core.router.trie.add(filter, key, { kind: 'local', handler });
+    return () => {
+      this.core.router.trie.remove(filter, key);
+    };
+  }
+
+  mayPublish(origin: Origin, topic: string): boolean {
+    return this.core.mayPublish(origin, topic);
+  }
+
+  /** Counters for $SYS, the HTTP status API and benchmarks. */
+  stats(): BrokerStats & { connections: number; sessions: number; retained: number } {
+    return {
+      ...this.core.stats,
+      connections: this.core.connections.size,
+      sessions: this.core.sessions.size,
+      retained: this.core.retained.size,
+    };
+  }
+
+  private routed(msg: BrokerMessage, origin: Origin): RoutedMessage {
+    const problem = topicNameProblem(msg.topic, this.core.limits);
+    if (problem) throw new Error(`cannot publish to ${JSON.stringify(msg.topic)}: ${problem}`);
+    const expiry = msg.properties?.messageExpiryInterval;
+    return {
+      topic: msg.topic,
+      payload: msg.payload,
+      qos: msg.qos,
+      retain: msg.retain,
+      properties: msg.properties,
+      origin,
+      expiresAt: expiry !== undefined && expiry > 0 ? Date.now() + expiry * 1000 : 0,
+      publisher: null,
+    };
+  }
+}

@@ -1,0 +1,83 @@
+// The broker block of gateway.config.json once defaults are applied (config.schema.json holds them).
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import schema from './config.schema.json' with { type: 'json' };
+
+export type ListenerProtocol = 'mqtt' | 'mqtts' | 'ws' | 'wss';
+
+export interface ListenerTls {
+  cert: string;
+  key: string;
+  ca?: string;
+  requireClientCert: boolean;
+  certCnAsUsername: boolean;
+}
+
+interface ListenerBase {
+  host: string;
+  port: number;
+  path: string;
+  allowAnonymous?: boolean;
+}
+
+/** A plain listener never has TLS files; a TLS listener always has them. */
+export type ListenerConfig =
+  | (ListenerBase & { protocol: 'mqtt' | 'ws'; tls?: undefined })
+  | (ListenerBase & { protocol: 'mqtts' | 'wss'; tls: ListenerTls });
+
+export interface BrokerUser {
+  username: string;
+  passwordHash: string;
+}
+
+export interface AclRule {
+  /** A username, "$anonymous", or "*" for everyone. */
+  user: string;
+  publish: string[];
+  subscribe: string[];
+}
+
+export interface BrokerLimits {
+  maxConnections: number;
+  maxPacketSize: number;
+  receiveMaximum: number;
+  maxQueuedMessages: number;
+  connectTimeoutMs: number;
+  connectRatePerAddress: number;
+  maxTopicLength: number;
+  maxTopicLevels: number;
+  maxKeepAliveSec: number;
+  maxSessionExpirySec: number;
+  topicAliasMaximum: number;
+}
+
+export interface BrokerConfig {
+  listeners: ListenerConfig[];
+  allowAnonymous: boolean;
+  users: BrokerUser[];
+  acl: AclRule[];
+  limits: BrokerLimits;
+  sys: { intervalSec: number };
+}
+
+export { schema as brokerConfigSchema };
+
+let validator: ValidateFunction | undefined;
+
+/**
+ * Checks a raw broker block against the schema and fills in defaults. The gateway's config loader
+ * does the same over the whole file; this is for embedding the broker alone (tests, benchmarks).
+ */
+export function parseBrokerConfig(raw: unknown = {}): BrokerConfig {
+  if (!validator) {
+    const ajv = new Ajv2020({ useDefaults: true, allErrors: true, strict: true });
+    validator = ajv.compile(schema);
+  }
+  const copy: unknown = structuredClone(raw);
+  if (!validator(copy)) {
+    const problems = (validator.errors ?? []).map(
+      (e) => `broker${e.instancePath}: ${e.message ?? 'invalid'}`,
+    );
+    throw new Error(`invalid broker config:\n${problems.join('\n')}`);
+  }
+  return copy as BrokerConfig;
+}

@@ -1,0 +1,205 @@
+// One network client: parses its bytes into packets, hands them to the handlers, and batches
+// everything written to it during one tick into a single transport write.
+import type { Logger } from '../log.js';
+import type { ClientAcl } from './auth/acl.js';
+import { createParser, encode, type Packet, type PacketParser, type ProtocolVersion } from './codec.js';
+import type { BrokerLimits, ListenerProtocol } from './config.js';
+import type { Transport } from './listeners/transport.js';
+import { Reason } from './reason-codes.js';
+import type { Session, SessionLink } from './session.js';
+import type { BrokerStats } from './stats.js';
+
+/** What a connection's listener allows. */
+export interface ListenerPolicy {
+  readonly protocol: ListenerProtocol;
+  readonly allowAnonymous: boolean;
+  readonly certCnAsUsername: boolean;
+}
+
+export interface ConnectionHost {
+  readonly limits: BrokerLimits;
+  readonly stats: BrokerStats;
+  readonly log: Logger;
+  /** Coarse clock (ms), refreshed by the broker's sweep and on every read. */
+  now: number;
+  dispatch(conn: Connection, packet: Packet): void;
+  connectionClosed(conn: Connection): void;
+  scheduleFlush(conn: Connection): void;
+}
+
+export type ConnectionState = 'awaiting-connect' | 'authenticating' | 'open' | 'closing' | 'closed';
+
+/** Unsent bytes above which a connection counts as congested (QoS 0 waits, then is dropped). */
+const HIGH_WATER_BYTES = 1024 * 1024;
+
+export class Connection implements SessionLink {
+  state: ConnectionState = 'awaiting-connect';
+  version: ProtocolVersion = 4;
+  clientId = '';
+  username: string | undefined;
+  session: Session | null = null;
+  /** This client's topic permissions, fixed at CONNECT. */
+  acl: ClientAcl | null = null;
+  keepaliveMs = 0;
+  lastActivity: number;
+  readonly openedAt: number;
+  sendQuota = 65535;
+  maxPacketSize: number;
+  /** Topic aliases the client set towards the broker (v5). */
+  readonly inboundAliases = new Map<number, string>();
+  /** True once a DISCONNECT asked to end without the will (or the will was already dealt with). */
+  willSuppressed = false;
+  private readonly parser: PacketParser;
+  private readonly held: Packet[] = [];
+  private out: Buffer[] = [];
+  private outBytes = 0;
+  flushPending = false;
+
+  constructor(
+    readonly transport: Transport,
+    readonly listener: ListenerPolicy,
+    private readonly host: ConnectionHost,
+  ) {
+    this.openedAt = host.now;
+    this.lastActivity = host.now;
+    this.maxPacketSize = host.limits.maxPacketSize;
+    this.parser = createParser();
+    this.parser.on('packet', (packet: Packet) => this.onPacket(packet));
+    this.parser.on('error', (err: unknown) =>
+      this.fail(Reason.MalformedPacket, `malformed packet: ${errorText(err)}`),
+    );
+    transport.onData((chunk) => this.onData(chunk));
+    transport.onDrain(() => this.session?.pump());
+    transport.onClose(() => this.onClose());
+  }
+
+  get remoteAddress(): string {
+    return this.transport.remoteAddress;
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.state === 'closed' || this.state === 'closing') return;
+    this.host.stats.bytesReceived += chunk.length;
+    this.lastActivity = this.host.now;
+    try {
+      this.parser.parse(chunk);
+    } catch (err) {
+      // A handler threw on this client's input: that client goes, the broker stays.
+      this.host.log.warn({ clientId: this.clientId, err }, 'error while handling a packet');
+      this.fail(Reason.ImplementationSpecificError, 'internal error');
+      return;
+    }
+    const pending = (this.parser as unknown as { packet: { length: number } }).packet.length;
+    if (pending > this.host.limits.maxPacketSize) {
+      this.fail(
+        Reason.PacketTooLarge,
+        `packet of ${pending} bytes exceeds ${this.host.limits.maxPacketSize}`,
+      );
+    }
+  }
+
+  private onPacket(packet: Packet): void {
+    if (this.state === 'closed' || this.state === 'closing') return;
+    if ((packet.length ?? 0) > this.host.limits.maxPacketSize) {
+      return this.fail(
+        Reason.PacketTooLarge,
+        `packet of ${packet.length} bytes exceeds ${this.host.limits.maxPacketSize}`,
+      );
+    }
+    if (this.state === 'authenticating') {
+      this.held.push(packet);
+      return;
+    }
+    this.host.dispatch(this, packet);
+  }
+
+  /** After an accepted CONNECT: the packets that arrived during authentication are handled. */
+  opened(): void {
+    this.state = 'open';
+    while (this.held.length > 0 && this.state === 'open') this.host.dispatch(this, this.held.shift()!);
+  }
+
+  write(bytes: Buffer): void {
+    if (this.state === 'closed') return;
+    this.out.push(bytes);
+    this.outBytes += bytes.length;
+    if (!this.flushPending) {
+      this.flushPending = true;
+      this.host.scheduleFlush(this);
+    }
+  }
+
+  /** Sends what this tick wrote, in one transport write. */
+  flush(): void {
+    this.flushPending = false;
+    if (this.outBytes === 0 || this.state === 'closed') return;
+    const chunks = this.out;
+    const bytes = this.outBytes;
+    this.out = [];
+    this.outBytes = 0;
+    this.host.stats.bytesSent += bytes;
+    this.transport.write(chunks, bytes);
+  }
+
+  congested(): boolean {
+    return this.outBytes + this.transport.bufferedBytes() > HIGH_WATER_BYTES;
+  }
+
+  overflow(): void {
+    this.disconnect(Reason.QuotaExceeded, 'message queue full: the client reads too slowly');
+  }
+
+  /**
+   * Ends the connection from the broker side: a v5 client gets DISCONNECT with the reason first.
+   * The will is published unless the client asked otherwise.
+   */
+  disconnect(reasonCode: number, reasonString?: string): void {
+    if (this.state === 'closed' || this.state === 'closing') return;
+    if (this.version === 5 && this.state === 'open') {
+      this.write(
+        encode({ cmd: 'disconnect', reasonCode, properties: reasonString ? { reasonString } : undefined }, 5),
+      );
+    }
+    this.closeAfterFlush();
+  }
+
+  /** A protocol violation or malformed input: logged, reason sent where the version has one, closed. */
+  fail(reasonCode: number, why: string): void {
+    if (this.state === 'closed' || this.state === 'closing') return;
+    this.host.stats.protocolErrors++;
+    this.host.log.info(
+      { clientId: this.clientId || undefined, address: this.remoteAddress, reasonCode },
+      why,
+    );
+    this.disconnect(reasonCode, why);
+  }
+
+  /** Writes the final bytes and closes; a peer that does not read them is cut after 2 s. */
+  closeAfterFlush(): void {
+    if (this.state === 'closed' || this.state === 'closing') return;
+    this.state = 'closing';
+    this.flush();
+    this.transport.end();
+    setTimeout(() => this.transport.destroy(), 2000).unref();
+  }
+
+  /** Closes at once (broker shutdown, takeover of a dead peer). */
+  destroy(): void {
+    if (this.state === 'closed') return;
+    this.flush();
+    this.transport.destroy();
+    this.onClose();
+  }
+
+  private onClose(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.out = [];
+    this.outBytes = 0;
+    this.host.connectionClosed(this);
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

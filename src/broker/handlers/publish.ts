@@ -1,0 +1,124 @@
+// PUBLISH from a client (QoS 0, 1, 2 with its acknowledgements) and PUBREL ending a QoS 2 flow.
+import { isUtf8 } from 'node:buffer';
+import type { IPublishPacket, IPubrelPacket } from 'mqtt-packet';
+import type { MessageProperties } from '../api.js';
+import { encodeAck, type PublishProperties } from '../codec.js';
+import type { Connection } from '../connection.js';
+import type { BrokerCore } from '../core.js';
+import { Reason } from '../reason-codes.js';
+import { topicNameProblem } from '../topics/validate.js';
+
+export function handlePublish(core: BrokerCore, conn: Connection, packet: IPublishPacket): void {
+  const session = conn.session!;
+  const qos = packet.qos;
+  const id = packet.messageId ?? 0;
+  const props = conn.version === 5 ? packet.properties : undefined;
+  let topic = packet.topic;
+
+  if (props?.topicAlias !== undefined) {
+    const alias = props.topicAlias;
+    if (alias === 0 || alias > core.limits.topicAliasMaximum) {
+      return conn.fail(
+        Reason.TopicAliasInvalid,
+        `topic alias ${alias} outside 1..${core.limits.topicAliasMaximum}`,
+      );
+    }
+    if (topic.length === 0) {
+      const known = conn.inboundAliases.get(alias);
+      if (known === undefined) return conn.fail(Reason.ProtocolError, `topic alias ${alias} was never set`);
+      topic = known;
+    } else {
+      conn.inboundAliases.set(alias, topic);
+    }
+  }
+  const problem = topicNameProblem(topic, core.limits);
+  if (problem) return conn.fail(Reason.TopicNameInvalid, `PUBLISH: ${problem}`);
+  if (props?.subscriptionIdentifier !== undefined) {
+    return conn.fail(Reason.ProtocolError, 'a client may not send a subscription identifier');
+  }
+
+  if (qos === 2) {
+    // A resent QoS 2 message already taken is acknowledged again, not delivered twice.
+    if (session.awaitingRelease.has(id)) return conn.write(encodeAck('pubrec', id, conn.version));
+    if (session.awaitingRelease.size >= core.limits.receiveMaximum) {
+      return conn.fail(
+        Reason.ReceiveMaximumExceeded,
+        `more than ${core.limits.receiveMaximum} QoS 2 messages unreleased`,
+      );
+    }
+  }
+
+  const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+  if (props?.payloadFormatIndicator && !isUtf8(payload)) {
+    return refuse(conn, qos, id, Reason.PayloadFormatInvalid, 'payload is marked UTF-8 but is not');
+  }
+  if (!conn.acl!.mayPublish(topic)) {
+    core.stats.publishDenied++;
+    core.log.info({ clientId: conn.clientId, username: conn.username, topic }, 'publish denied by the ACL');
+    return refuse(conn, qos, id, Reason.NotAuthorized, 'not authorized');
+  }
+
+  const expiry = props?.messageExpiryInterval;
+  core.publish({
+    topic,
+    payload,
+    qos,
+    retain: packet.retain,
+    properties: props ? messageProperties(props) : undefined,
+    origin: { kind: 'client', clientId: conn.clientId, username: conn.username },
+    expiresAt: expiry !== undefined && expiry > 0 ? Date.now() + expiry * 1000 : 0,
+    publisher: session,
+  });
+  if (qos === 1) conn.write(encodeAck('puback', id, conn.version));
+  else if (qos === 2) {
+    session.awaitingRelease.add(id);
+    conn.write(encodeAck('pubrec', id, conn.version));
+  }
+}
+
+/** A publish the broker will not take: v5 says why in the ack; v3 gets a plain ack (it has no way to say no). */
+function refuse(conn: Connection, qos: number, id: number, reasonCode: number, why: string): void {
+  if (qos === 0) return;
+  const code = conn.version === 5 ? reasonCode : Reason.Success;
+  conn.write(
+    encodeAck(qos === 1 ? 'puback' : 'pubrec', id, conn.version, code, conn.version === 5 ? why : undefined),
+  );
+}
+
+function messageProperties(p: PublishProperties): MessageProperties | undefined {
+  const out: MessageProperties = {};
+  let any = false;
+  if (p.payloadFormatIndicator !== undefined) {
+    out.payloadFormatIndicator = p.payloadFormatIndicator;
+    any = true;
+  }
+  if (p.contentType !== undefined) {
+    out.contentType = p.contentType;
+    any = true;
+  }
+  if (p.messageExpiryInterval !== undefined) {
+    out.messageExpiryInterval = p.messageExpiryInterval;
+    any = true;
+  }
+  if (p.responseTopic !== undefined) {
+    out.responseTopic = p.responseTopic;
+    any = true;
+  }
+  if (p.correlationData !== undefined) {
+    out.correlationData = p.correlationData;
+    any = true;
+  }
+  if (p.userProperties !== undefined) {
+    out.userProperties = p.userProperties;
+    any = true;
+  }
+  return any ? out : undefined;
+}
+
+export function handlePubrel(conn: Connection, packet: IPubrelPacket): void {
+  const id = packet.messageId ?? 0;
+  const known = conn.session!.awaitingRelease.delete(id);
+  conn.write(
+    encodeAck('pubcomp', id, conn.version, known ? Reason.Success : Reason.PacketIdentifierNotFound),
+  );
+}

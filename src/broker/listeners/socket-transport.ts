@@ -1,0 +1,59 @@
+// Transport over a TCP or TLS socket.
+import type net from 'node:net';
+import type tls from 'node:tls';
+import type { Transport } from './transport.js';
+
+export class SocketTransport implements Transport {
+  readonly remoteAddress: string;
+  readonly peerCommonName: string | undefined;
+
+  constructor(private readonly socket: net.Socket | tls.TLSSocket) {
+    this.remoteAddress = socket.remoteAddress ?? 'unknown';
+    this.peerCommonName = verifiedCommonName(socket);
+    socket.setNoDelay(true);
+    // Errors (resets, TLS alerts) end in 'close'; the listener keeps the process alive.
+    socket.on('error', () => undefined);
+  }
+
+  write(chunks: Buffer[], totalBytes: number): void {
+    if (this.socket.destroyed) return;
+    if (chunks.length === 1) this.socket.write(chunks[0]!);
+    else if (totalBytes <= 65536) this.socket.write(Buffer.concat(chunks, totalBytes));
+    else {
+      this.socket.cork();
+      for (const chunk of chunks) this.socket.write(chunk);
+      this.socket.uncork();
+    }
+  }
+
+  bufferedBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  end(): void {
+    this.socket.end();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  onData(handler: (chunk: Buffer) => void): void {
+    this.socket.on('data', handler);
+  }
+
+  onDrain(handler: () => void): void {
+    this.socket.on('drain', handler);
+  }
+
+  onClose(handler: () => void): void {
+    this.socket.on('close', handler);
+  }
+}
+
+function verifiedCommonName(socket: net.Socket | tls.TLSSocket): string | undefined {
+  if (!('getPeerCertificate' in socket) || !socket.authorized) return undefined;
+  const subject = socket.getPeerCertificate().subject as { CN?: string | string[] } | undefined;
+  const cn = subject?.CN;
+  return Array.isArray(cn) ? cn[0] : cn;
+}

@@ -1,0 +1,84 @@
+// Routing: one published message to every matching subscription. Overlapping subscriptions of a
+// session merge into one delivery (highest QoS, every subscription identifier); shared groups
+// give it to one member; in-process handlers see it once it was delivered to the network.
+import type { DeliveredMessage, LocalHandler, QoS } from './api.js';
+import type { Logger } from '../log.js';
+import type { RoutedMessage } from './message.js';
+import type { Session, SubscriptionOptions } from './session.js';
+import type { SharedGroup } from './shared.js';
+import { SubscriptionTrie } from './topics/trie.js';
+
+export type TrieEntry =
+  | { kind: 'session'; session: Session; options: SubscriptionOptions }
+  | { kind: 'shared'; group: SharedGroup }
+  | { kind: 'local'; handler: LocalHandler };
+
+export class Router {
+  readonly trie = new SubscriptionTrie<object, TrieEntry>();
+  private mark = 0;
+
+  constructor(private readonly log: Logger) {}
+
+  route(msg: RoutedMessage): void {
+    const mark = ++this.mark;
+    const sessions: Session[] = [];
+    let locals: LocalHandler[] | undefined;
+    this.trie.match(msg.topic, (_key, entry) => {
+      switch (entry.kind) {
+        case 'session':
+          collect(sessions, entry.session, entry.options, msg, mark);
+          break;
+        case 'shared': {
+          const picked = entry.group.pick();
+          if (picked) collect(sessions, picked[0], picked[1], msg, mark);
+          break;
+        }
+        case 'local':
+          (locals ??= []).push(entry.handler);
+          break;
+      }
+    });
+    for (const session of sessions)
+      session.deliver(msg, session.routeQos, session.routeRetain, session.routeSubIds);
+    if (locals) {
+      const delivered: DeliveredMessage = {
+        topic: msg.topic,
+        payload: msg.payload,
+        qos: msg.qos,
+        retain: msg.retain,
+        properties: msg.properties,
+        origin: msg.origin,
+      };
+      for (const handler of locals) {
+        try {
+          handler(delivered);
+        } catch (err) {
+          this.log.error({ err, topic: msg.topic }, 'in-process subscriber threw');
+        }
+      }
+    }
+  }
+}
+
+function collect(
+  sessions: Session[],
+  session: Session,
+  options: SubscriptionOptions,
+  msg: RoutedMessage,
+  mark: number,
+): void {
+  if (options.noLocal && msg.publisher === session) return;
+  const qos = (msg.qos < options.qos ? msg.qos : options.qos) as QoS;
+  const retain = options.retainAsPublished && msg.retain;
+  if (session.routeMark !== mark) {
+    session.routeMark = mark;
+    session.routeQos = qos;
+    session.routeRetain = retain;
+    session.routeSubIds = options.subscriptionId !== undefined ? [options.subscriptionId] : undefined;
+    sessions.push(session);
+    return;
+  }
+  if (qos > session.routeQos) session.routeQos = qos;
+  if (retain) session.routeRetain = true;
+  if (options.subscriptionId !== undefined) (session.routeSubIds ??= []).push(options.subscriptionId);
+}

@@ -1,0 +1,13 @@
+// Counters behind $SYS/broker/... and the benchmark: cheap increments on the hot path.
+export class BrokerStats {
+  readonly startedAt = Date.now();
+  messagesReceived = 0;
+  messagesSent = 0;
+  messagesDropped = 0;
+  bytesReceived = 0;
+  bytesSent = 0;
+  connectionsAccepted = 0;
+  connectionsRefused = 0;
+  protocolErrors = 0;
+  publishDenied = 0;
+}

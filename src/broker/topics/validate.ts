@@ -1,0 +1,101 @@
+// Topic name and filter rules of MQTT 3.1.1/5.0 section 4.7, plus the broker's own limits.
+// Each check returns null when the topic is fine, or a message saying what is wrong.
+
+export interface TopicLimits {
+  maxTopicLength: number;
+  maxTopicLevels: number;
+}
+
+function commonProblem(topic: string, limits: TopicLimits, what: string): string | null {
+  if (topic.length === 0) return `empty ${what}`;
+  if (Buffer.byteLength(topic) > limits.maxTopicLength)
+    return `${what} longer than ${limits.maxTopicLength} bytes`;
+  // U+0000 is forbidden; U+FFFD is what invalid UTF-8 decodes to, so it marks a malformed string.
+  if (topic.includes('\u0000')) return `${what} contains U+0000`;
+  if (topic.includes('\uFFFD')) return `${what} is not valid UTF-8`;
+  let levels = 1;
+  for (let i = 0; i < topic.length; i++) if (topic.charCodeAt(i) === 0x2f) levels++;
+  if (levels > limits.maxTopicLevels) return `${what} has more than ${limits.maxTopicLevels} levels`;
+  return null;
+}
+
+export function topicNameProblem(topic: string, limits: TopicLimits): string | null {
+  const problem = commonProblem(topic, limits, 'topic name');
+  if (problem) return problem;
+  if (topic.includes('+') || topic.includes('#')) return 'topic name contains a wildcard (+ or #)';
+  return null;
+}
+
+export function topicFilterProblem(filter: string, limits: TopicLimits): string | null {
+  const problem = commonProblem(filter, limits, 'topic filter');
+  if (problem) return problem;
+  const levels = filter.split('/');
+  for (let i = 0; i < levels.length; i++) {
+    const level = levels[i]!;
+    if (level.includes('#') && (level !== '#' || i !== levels.length - 1)) {
+      return "'#' must be a whole level and the last one";
+    }
+    if (level.includes('+') && level !== '+') return "'+' must be a whole level";
+  }
+  return null;
+}
+
+export interface SharedFilter {
+  group: string;
+  filter: string;
+}
+
+/** `$share/<group>/<filter>`: returns the parts, a message when malformed, or null when not shared. */
+export function parseSharedFilter(filter: string): SharedFilter | string | null {
+  if (!filter.startsWith('$share/')) return null;
+  const slash = filter.indexOf('/', 7);
+  if (slash < 0) return 'shared subscription needs $share/<group>/<filter>';
+  const group = filter.slice(7, slash);
+  const inner = filter.slice(slash + 1);
+  if (group.length === 0 || group.includes('+') || group.includes('#')) {
+    return 'shared subscription group name must be non-empty and without wildcards';
+  }
+  if (inner.length === 0) return 'shared subscription needs a topic filter after the group';
+  return { group, filter: inner };
+}
+
+/** Whether `topic` matches `filter`, with the rule that wildcards at the first level skip $-topics. */
+export function topicMatches(filter: string, topic: string): boolean {
+  if (
+    topic.charCodeAt(0) === 0x24 /* $ */ &&
+    (filter.charCodeAt(0) === 0x2b || filter.charCodeAt(0) === 0x23)
+  ) {
+    return false;
+  }
+  const f = filter.split('/');
+  const t = topic.split('/');
+  for (let i = 0; i < f.length; i++) {
+    const level = f[i]!;
+    if (level === '#') return true;
+    if (i >= t.length) return false;
+    if (level !== '+' && level !== t[i]) return false;
+  }
+  return f.length === t.length;
+}
+
+/**
+ * Whether every topic that `inner` can match is also matched by `outer` (ACL subscribe checks:
+ * a subscription is allowed when it lies inside an allowed filter).
+ */
+export function filterCovers(outer: string, inner: string): boolean {
+  const o = outer.split('/');
+  const n = inner.split('/');
+  for (let i = 0; i < o.length; i++) {
+    const level = o[i]!;
+    if (level === '#') return !(i === 0 && inner.startsWith('$') && !outer.startsWith('$'));
+    if (i >= n.length) return false;
+    const want = n[i]!;
+    if (want === '#') return false;
+    if (level === '+') {
+      if (i === 0 && want.startsWith('$')) return false;
+      continue;
+    }
+    if (want !== level) return false;
+  }
+  return o.length === n.length;
+}
