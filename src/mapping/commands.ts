@@ -1,0 +1,391 @@
+// CommandRouter: command topics in, checked device writes and reads out, a result back to the
+// sender and a row in the audit log. The checks run in order, each with its own error:
+//   the broker's ACL (a denied publish never gets here), the tag exists and is writable, the value
+//   matches the tag's schema, a duplicate requestId gets its first result, the device is connected
+//   (or connects within the command's ttlMs), the tag's rate limit; then the write and read-back,
+//   bounded by the tag's commandTimeoutMs.
+import type { Driver, TagSample, TagValue } from '../../drivers/types.js';
+import type { DeliveredMessage, LocalBroker, Origin } from '../broker/api.js';
+import type { LoadedMapping } from '../config/types.js';
+import { topicError } from '../config/topics.js';
+import type { Logger } from '../log.js';
+import type { AuditLog, CommandKind } from '../store/audit.js';
+import { CommandIndex, type CommandAddress, type CommandDevice, type CommandTag } from './command-index.js';
+import { parseDeviceSet, parseGet, parseSet, type CommandOptions } from './command-payload.js';
+import { RequestCache } from './request-cache.js';
+import { topicMatches } from './topic-match.js';
+
+const ORIGIN: Origin = { kind: 'internal', component: 'commands' };
+const CONNECT_POLL_MS = 20;
+
+export type CommandResult = ({ ok: true } | { ok: false; error: string }) & {
+  value?: TagValue | null;
+  values?: Record<string, TagValue | null>;
+  ts?: number;
+  quality?: TagSample['quality'];
+  reason?: string;
+  requestId?: string;
+};
+
+export interface CommandRouterOptions {
+  mappings: readonly LoadedMapping[];
+  broker: LocalBroker;
+  drivers: ReadonlyMap<string, Driver>;
+  audit: AuditLog;
+  log: Logger;
+}
+
+class Refusal extends Error {}
+
+function failure(error: string, requestId: string | undefined): CommandResult {
+  return requestId === undefined ? { ok: false, error } : { ok: false, error, requestId };
+}
+
+function withRequestId(result: CommandResult, requestId: string | undefined): CommandResult {
+  return requestId === undefined ? result : { ...result, requestId };
+}
+
+function identity(origin: Origin): { clientId: string; username?: string } {
+  switch (origin.kind) {
+    case 'client':
+      return origin.username === undefined
+        ? { clientId: origin.clientId }
+        : { clientId: origin.clientId, username: origin.username };
+    case 'bridge':
+      return origin.username === undefined
+        ? { clientId: `bridge:${origin.bridge}` }
+        : { clientId: `bridge:${origin.bridge}`, username: origin.username };
+    case 'internal':
+      return { clientId: `internal:${origin.component}` };
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export class CommandRouter {
+  private index: CommandIndex;
+  private readonly subscriptions = new Map<string, () => void>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly done = new RequestCache<CommandResult>();
+  private running = false;
+
+  constructor(private readonly opts: CommandRouterOptions) {
+    this.index = new CommandIndex(opts.mappings);
+  }
+
+  start(): void {
+    this.running = true;
+    this.syncSubscriptions();
+  }
+
+  /** Takes new mappings: subscriptions follow, unchanged tags keep their rate-limit state. */
+  update(mappings: readonly LoadedMapping[]): void {
+    this.index = new CommandIndex(mappings, this.index);
+    if (this.running) this.syncSubscriptions();
+  }
+
+  /** Unsubscribes, then waits for the commands already running. */
+  async stop(): Promise<void> {
+    this.running = false;
+    for (const unsubscribe of this.subscriptions.values()) unsubscribe();
+    this.subscriptions.clear();
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  private syncSubscriptions(): void {
+    const wanted = new Set(this.index.filters);
+    for (const [filter, unsubscribe] of this.subscriptions) {
+      if (wanted.has(filter)) continue;
+      unsubscribe();
+      this.subscriptions.delete(filter);
+    }
+    for (const filter of this.index.filters) {
+      if (this.subscriptions.has(filter)) continue;
+      this.subscriptions.set(
+        filter,
+        this.opts.broker.subscribe(filter, (msg) => this.onMessage(filter, msg)),
+      );
+    }
+  }
+
+  private onMessage(filter: string, msg: DeliveredMessage): void {
+    // Overlapping filters (nested device topics) must not answer one command twice.
+    if (this.index.filters.find((f) => topicMatches(f, msg.topic)) !== filter) return;
+    const address = this.index.resolve(msg.topic);
+    if (!address) return;
+    const work = this.handle(address, msg).catch((err: unknown) => {
+      this.opts.log.error({ err, topic: msg.topic }, 'command handling failed');
+    });
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work));
+  }
+
+  private async handle(address: CommandAddress, msg: DeliveredMessage): Promise<void> {
+    const receivedAt = Date.now();
+    const started = performance.now();
+    let result: CommandResult;
+    try {
+      result = await this.run(address, msg.payload);
+    } catch (err) {
+      result = failure(`internal error: ${(err as Error).message}`, undefined);
+      this.opts.log.error({ err, topic: msg.topic }, 'command failed');
+    }
+    const durationMs = performance.now() - started;
+    const text = JSON.stringify(result);
+    this.reply(msg, text);
+    const tag = address.kind === 'device-set' ? this.deviceTagsOf(msg.payload) : address.tagName;
+    await this.opts.audit
+      .record({
+        ts: receivedAt,
+        kind: address.kind satisfies CommandKind,
+        ...identity(msg.origin),
+        device: address.device.device,
+        ...(tag !== undefined ? { tag } : {}),
+        topic: msg.topic,
+        payload: msg.payload.toString('utf8'),
+        ok: result.ok,
+        result: text,
+        durationMs,
+      })
+      .catch((err: unknown) => this.opts.log.error({ err, topic: msg.topic }, 'cannot write the audit log'));
+  }
+
+  private reply(msg: DeliveredMessage, text: string): void {
+    const payload = Buffer.from(text);
+    const properties = { contentType: 'application/json' };
+    this.opts.broker.publish(
+      { topic: `${msg.topic}/result`, payload, qos: 1, retain: false, properties },
+      ORIGIN,
+    );
+    const responseTopic = msg.properties?.responseTopic;
+    if (responseTopic === undefined) return;
+    if (topicError(responseTopic) !== undefined && !responseTopic.startsWith('$')) {
+      this.opts.log.warn(
+        { topic: msg.topic, responseTopic },
+        'command response topic is not a valid topic; not answered there',
+      );
+      return;
+    }
+    const correlationData = msg.properties?.correlationData;
+    this.opts.broker.publish(
+      {
+        topic: responseTopic,
+        payload,
+        qos: msg.qos === 0 ? 0 : 1,
+        retain: false,
+        properties: correlationData ? { ...properties, correlationData } : properties,
+      },
+      ORIGIN,
+    );
+  }
+
+  private deviceTagsOf(payload: Buffer): string | undefined {
+    const parsed = parseDeviceSet(payload);
+    return parsed.ok ? parsed.command.values.map(([name]) => name).join(',') : undefined;
+  }
+
+  private run(address: CommandAddress, payload: Buffer): Promise<CommandResult> {
+    switch (address.kind) {
+      case 'set':
+        return this.runSet(address.device, address.tagName, address.target, payload);
+      case 'get':
+        return this.runGet(address.device, address.tagName, address.target, payload);
+      case 'device-set':
+        return this.runDeviceSet(address.device, payload);
+    }
+  }
+
+  /** The tag exists and may be written, and the value fits its schema. */
+  private writeCheck(
+    device: CommandDevice,
+    name: string,
+    target: CommandTag | undefined,
+    value: unknown,
+  ): CommandTag {
+    if (!target) throw new Refusal(`unknown tag "${name}" on device "${device.device}"`);
+    if (!target.tag.writable || !target.check) throw new Refusal(`tag "${name}" is not writable`);
+    const problem = target.check(value);
+    if (problem !== undefined) throw new Refusal(problem);
+    return target;
+  }
+
+  private async runSet(
+    device: CommandDevice,
+    name: string,
+    target: CommandTag | undefined,
+    payload: Buffer,
+  ): Promise<CommandResult> {
+    if (!target) return failure(`unknown tag "${name}" on device "${device.device}"`, requestIdOf(payload));
+    if (!target.tag.writable) return failure(`tag "${name}" is not writable`, requestIdOf(payload));
+    const parsed = parseSet(payload);
+    if (!parsed.ok) return failure(parsed.error, parsed.requestId);
+    const { value, requestId } = parsed.command;
+    try {
+      this.writeCheck(device, name, target, value);
+    } catch (err) {
+      if (err instanceof Refusal) return failure(err.message, requestId);
+      throw err;
+    }
+    return this.once(`${target.tag.topic}/set`, requestId, async () => {
+      const driver = await this.connectedDriver(device.device, parsed.command);
+      this.takeRate([target]);
+      const written = await this.write(driver, target, value as TagValue);
+      return written;
+    });
+  }
+
+  private async runDeviceSet(device: CommandDevice, payload: Buffer): Promise<CommandResult> {
+    const parsed = parseDeviceSet(payload);
+    if (!parsed.ok) return failure(parsed.error, parsed.requestId);
+    const { values, requestId } = parsed.command;
+    const targets: Array<[CommandTag, unknown]> = [];
+    try {
+      for (const [name, value] of values)
+        targets.push([this.writeCheck(device, name, device.tags.get(name), value), value]);
+    } catch (err) {
+      if (err instanceof Refusal) return failure(err.message, requestId);
+      throw err;
+    }
+    return this.once(`${device.topic}/set`, requestId, async () => {
+      const driver = await this.connectedDriver(device.device, parsed.command);
+      this.takeRate(targets.map(([t]) => t));
+      const written: Record<string, TagValue | null> = {};
+      let ts = 0;
+      for (const [target, value] of targets) {
+        const result = await this.write(driver, target, value as TagValue);
+        if (!result.ok)
+          return { ok: false, error: `tag "${target.tag.name}": ${result.error}`, values: written };
+        written[target.tag.name] = result.value ?? null;
+        ts = Math.max(ts, result.ts ?? 0);
+      }
+      return { ok: true, values: written, ts };
+    });
+  }
+
+  private async runGet(
+    device: CommandDevice,
+    name: string,
+    target: CommandTag | undefined,
+    payload: Buffer,
+  ): Promise<CommandResult> {
+    const parsed = parseGet(payload);
+    const requestId = parsed.ok ? parsed.command.requestId : parsed.requestId;
+    if (!target) return failure(`unknown tag "${name}" on device "${device.device}"`, requestId);
+    if (!parsed.ok) return failure(parsed.error, requestId);
+    try {
+      const driver = await this.connectedDriver(device.device, parsed.command);
+      const outcome = await this.bounded(driver.read([name]), target.tag.commandTimeoutMs);
+      if (outcome === 'timeout')
+        return failure(
+          `no answer from device "${device.device}" within ${target.tag.commandTimeoutMs} ms`,
+          requestId,
+        );
+      const sample = outcome.find((s) => s.tag === name);
+      if (!sample) return failure(`device "${device.device}" returned no value for "${name}"`, requestId);
+      return withRequestId(sampleResult(sample), requestId);
+    } catch (err) {
+      if (err instanceof Refusal) return failure(err.message, requestId);
+      return failure(`read failed: ${(err as Error).message}`, requestId);
+    }
+  }
+
+  /**
+   * Runs a command at most once per requestId; a duplicate gets the first result. Only commands
+   * that got past the pre-write checks count as done: a refused one may be sent again.
+   */
+  private once(
+    target: string,
+    requestId: string | undefined,
+    work: () => Promise<CommandResult>,
+  ): Promise<CommandResult> {
+    const key = `${target}\u0000${requestId}`;
+    if (requestId !== undefined) {
+      const first = this.done.get(key);
+      if (first) return first;
+    }
+    const result = work().then(
+      (r) => withRequestId(r, requestId),
+      (err: unknown) => {
+        if (requestId !== undefined) this.done.delete(key);
+        if (err instanceof Refusal) return failure(err.message, requestId);
+        throw err;
+      },
+    );
+    if (requestId !== undefined) this.done.set(key, result);
+    return result;
+  }
+
+  /** The device's driver once connected; waits up to the command's ttlMs when it carries one. */
+  private async connectedDriver(deviceId: string, options: CommandOptions): Promise<Driver> {
+    const driver = this.opts.drivers.get(deviceId);
+    if (!driver) throw new Refusal(`device "${deviceId}" is not running (disabled or not started)`);
+    const state = driver.status().state;
+    if (state === 'connected') return driver;
+    if (options.ttlMs === undefined || options.ttlMs === 0) {
+      throw new Refusal(`device "${deviceId}" is not connected (${state})`);
+    }
+    const deadline = Date.now() + options.ttlMs;
+    while (Date.now() < deadline) {
+      await sleep(Math.min(CONNECT_POLL_MS, Math.max(1, deadline - Date.now())));
+      if (driver.status().state === 'connected') return driver;
+      if (!this.running) break;
+    }
+    throw new Refusal(`device "${deviceId}" did not connect within ttlMs ${options.ttlMs}`);
+  }
+
+  /** Every tag's rate limit allows one more write; then takes one write from each. */
+  private takeRate(targets: readonly CommandTag[]): void {
+    const now = Date.now();
+    for (const t of targets) {
+      if (t.rate?.exceeded(now))
+        throw new Refusal(`rate limit of tag "${t.tag.name}" exceeded (${t.rate.describe()})`);
+    }
+    for (const t of targets) t.rate?.take(now);
+  }
+
+  private async write(driver: Driver, target: CommandTag, value: TagValue): Promise<CommandResult> {
+    const timeoutMs = target.tag.commandTimeoutMs;
+    let outcome;
+    try {
+      outcome = await this.bounded(driver.write(target.tag.name, value), timeoutMs);
+    } catch (err) {
+      return { ok: false, error: `write failed: ${(err as Error).message}` };
+    }
+    if (outcome === 'timeout') {
+      return {
+        ok: false,
+        error: `no result from device "${target.device}" within ${timeoutMs} ms; the write may still take effect`,
+      };
+    }
+    if (!outcome.ok) return { ok: false, error: outcome.error };
+    return sampleResult(outcome.sample);
+  }
+
+  private async bounded<T>(work: Promise<T>, timeoutMs: number): Promise<T | 'timeout'> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>(
+      (resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)),
+    );
+    try {
+      return await Promise.race([work, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function sampleResult(sample: TagSample): CommandResult {
+  const result: CommandResult = { ok: true, value: sample.value, ts: sample.ts };
+  if (sample.quality !== 'good') {
+    result.quality = sample.quality;
+    result.reason = sample.reason;
+  }
+  return result;
+}
+
+function requestIdOf(payload: Buffer): string | undefined {
+  const parsed = parseSet(payload);
+  return parsed.ok ? parsed.command.requestId : parsed.requestId;
+}

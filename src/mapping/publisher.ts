@@ -1,0 +1,210 @@
+// TagPublisher: driver sample batches in, broker messages out. Applies each tag's publish policy,
+// encodes the payload of its mapping's format and hands the whole batch to the broker in one call.
+import type { TagSample } from '../../drivers/types.js';
+import type { BrokerMessage, LocalBroker, MessageProperties, Origin } from '../broker/api.js';
+import type { LoadedMapping, MappedTag } from '../config/types.js';
+import type { Logger } from '../log.js';
+import { snapshotPayload, tagEncoder, tagProperties, type TagEncoder } from './payload.js';
+import {
+  dueOnTick,
+  markPublished,
+  newPolicyState,
+  onSample,
+  tickNeededMs,
+  type PolicyState,
+} from './policy.js';
+
+const ORIGIN: Origin = { kind: 'internal', component: 'mapping' };
+const MAX_TICK_MS = 250;
+const MIN_TICK_MS = 10;
+
+interface TagEntry {
+  tag: MappedTag;
+  /** Identifies the tag's publishing config; an unchanged tag keeps its state across updates. */
+  signature: string;
+  state: PolicyState;
+  encode: TagEncoder;
+  properties: MessageProperties;
+}
+
+interface Snapshot {
+  mapping: LoadedMapping;
+  names: ReadonlySet<string>;
+  latest: Map<string, TagSample>;
+  properties: MessageProperties;
+}
+
+interface DeviceEntry {
+  tags: Map<string, TagEntry>;
+  snapshots: Snapshot[];
+}
+
+export interface TagPublisherOptions {
+  gatewayId: string;
+  mappings: readonly LoadedMapping[];
+  broker: LocalBroker;
+  log: Logger;
+}
+
+function signatureOf(mapping: LoadedMapping, tag: MappedTag): string {
+  return JSON.stringify([mapping.format, mapping.fields, tag]);
+}
+
+export class TagPublisher {
+  private devices = new Map<string, DeviceEntry>();
+  /** Tags whose policy needs the timer (heartbeat, periodic, minimum interval). */
+  private timed: TagEntry[] = [];
+  private timer?: NodeJS.Timeout;
+  private readonly broker: LocalBroker;
+  private readonly log: Logger;
+
+  constructor(opts: TagPublisherOptions) {
+    this.broker = opts.broker;
+    this.log = opts.log;
+    this.apply(opts.mappings, new Map());
+  }
+
+  /** Publishes what the policies let through, for one driver batch, in one broker call. */
+  onSamples(deviceId: string, batch: readonly TagSample[]): void {
+    const device = this.devices.get(deviceId);
+    if (!device) return;
+    const now = Date.now();
+    const out: BrokerMessage[] = [];
+    for (const sample of batch) {
+      const entry = device.tags.get(sample.tag);
+      if (entry === undefined) continue;
+      if (onSample(entry.state, sample, now) !== 'publish') continue;
+      markPublished(entry.state, sample, now);
+      out.push(this.message(entry, sample));
+    }
+    for (const snapshot of device.snapshots) {
+      let touched = false;
+      for (const sample of batch) {
+        if (!snapshot.names.has(sample.tag)) continue;
+        snapshot.latest.set(sample.tag, sample);
+        touched = true;
+      }
+      if (touched) out.push(this.snapshotMessage(snapshot));
+    }
+    if (out.length > 0) this.broker.publishBatch(out, ORIGIN);
+  }
+
+  /**
+   * Takes a new set of mappings: unchanged tags keep their state (no republish, no gap), removed
+   * tags and tags whose topic moved have their retained message cleared.
+   */
+  update(mappings: readonly LoadedMapping[]): void {
+    const previous = new Map<string, TagEntry>();
+    const previousSnapshots: Snapshot[] = [];
+    for (const [deviceId, device] of this.devices) {
+      for (const [name, entry] of device.tags) previous.set(`${deviceId}\u0000${name}`, entry);
+      previousSnapshots.push(...device.snapshots);
+    }
+    this.apply(mappings, previous);
+    const live = new Set<string>();
+    for (const device of this.devices.values()) {
+      for (const entry of device.tags.values()) live.add(entry.tag.topic);
+      for (const s of device.snapshots) live.add(s.mapping.topic);
+    }
+    const clears: BrokerMessage[] = [];
+    for (const entry of previous.values()) {
+      if (entry.tag.retain && !live.has(entry.tag.topic)) clears.push(clearRetained(entry.tag.topic));
+    }
+    for (const s of previousSnapshots) {
+      if (s.mapping.tags[0]?.retain && !live.has(s.mapping.topic))
+        clears.push(clearRetained(s.mapping.topic));
+    }
+    if (clears.length > 0) this.broker.publishBatch(clears, ORIGIN);
+    this.log.info({ devices: this.devices.size, cleared: clears.length }, 'mappings updated');
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private apply(mappings: readonly LoadedMapping[], previous: ReadonlyMap<string, TagEntry>): void {
+    const devices = new Map<string, DeviceEntry>();
+    const timed: TagEntry[] = [];
+    let tickMs = MAX_TICK_MS;
+    for (const mapping of mappings) {
+      let device = devices.get(mapping.device);
+      if (!device) devices.set(mapping.device, (device = { tags: new Map(), snapshots: [] }));
+      if (mapping.format === 'json-device') {
+        const first = mapping.tags[0];
+        device.snapshots.push({
+          mapping,
+          names: new Set(mapping.tags.map((t) => t.name)),
+          latest: new Map(),
+          properties: first ? tagProperties({ ...first, unit: undefined }, mapping.device) : {},
+        });
+        continue;
+      }
+      for (const tag of mapping.tags) {
+        const signature = signatureOf(mapping, tag);
+        const before = previous.get(`${mapping.device}\u0000${tag.name}`);
+        const entry: TagEntry =
+          before && before.signature === signature
+            ? before
+            : {
+                tag,
+                signature,
+                state: newPolicyState(tag.policy),
+                encode: tagEncoder(mapping.format, tag, mapping.fields),
+                properties: tagProperties(tag, mapping.device),
+              };
+        device.tags.set(tag.name, entry);
+        const needed = tickNeededMs(tag.policy);
+        if (needed !== undefined) {
+          timed.push(entry);
+          tickMs = Math.min(tickMs, Math.max(MIN_TICK_MS, Math.floor(needed / 10)));
+        }
+      }
+    }
+    this.devices = devices;
+    this.timed = timed;
+    this.stop();
+    if (timed.length > 0) {
+      this.timer = setInterval(() => this.tick(), tickMs);
+      this.timer.unref();
+    }
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    const out: BrokerMessage[] = [];
+    for (const entry of this.timed) {
+      const sample = dueOnTick(entry.state, now);
+      if (!sample) continue;
+      markPublished(entry.state, sample, now);
+      out.push(this.message(entry, sample));
+    }
+    if (out.length > 0) this.broker.publishBatch(out, ORIGIN);
+  }
+
+  private message(entry: TagEntry, sample: TagSample): BrokerMessage {
+    const { tag } = entry;
+    return {
+      topic: tag.topic,
+      payload: entry.encode(sample),
+      qos: tag.qos,
+      retain: tag.retain,
+      properties: entry.properties,
+    };
+  }
+
+  private snapshotMessage(snapshot: Snapshot): BrokerMessage {
+    const first = snapshot.mapping.tags[0];
+    return {
+      topic: snapshot.mapping.topic,
+      payload: snapshotPayload(snapshot.mapping, snapshot.latest),
+      qos: first?.qos ?? 0,
+      retain: first?.retain ?? false,
+      properties: snapshot.properties,
+    };
+  }
+}
+
+function clearRetained(topic: string): BrokerMessage {
+  return { topic, payload: Buffer.alloc(0), qos: 0, retain: true };
+}
