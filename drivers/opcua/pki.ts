@@ -1,6 +1,7 @@
 // The gateway's OPC UA PKI folder: our application certificate (made on first start), and the trust
 // lists. Server certificates are trusted explicitly: an unknown one lands in rejected/ until the user
 // moves it to trusted/certs/ (or runs `tagwire pki trust`).
+import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -76,7 +77,11 @@ export async function openPki(root: string, applicationName: string): Promise<Op
     ready.catch(() => preparing.delete(root));
   }
   await ready;
-  return { paths, manager, applicationUri: uri };
+  // The URI in the certificate wins (it may have been made on another host or with another name):
+  // servers check that the session's application URI matches it.
+  const cert = new X509Certificate(await fs.readFile(paths.certificateFile));
+  const inCert = /URI:([^,\s]+)/.exec(cert.subjectAltName ?? '')?.[1];
+  return { paths, manager, applicationUri: inCert ?? uri };
 }
 
 /** The newest file in rejected/ (what the last refused server left), to name in error messages. */
