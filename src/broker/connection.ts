@@ -119,6 +119,23 @@ export class Connection implements SessionLink {
     while (this.held.length > 0 && this.state === 'open') this.host.dispatch(this, this.held.shift()!);
   }
 
+  private ackChain: Promise<void> | null = null;
+
+  /**
+   * Writes an acknowledgement once `durable` (a pending SQLite commit) resolves; acks stay in the
+   * order their packets came (MQTT-4.6.0-2) because later ones wait behind earlier ones.
+   */
+  writeAck(bytes: Buffer, durable: Promise<void> | null): void {
+    if (!durable && !this.ackChain) return this.write(bytes);
+    const chain: Promise<void> = (this.ackChain ?? Promise.resolve())
+      .then(() => durable ?? undefined)
+      .then(() => {
+        this.write(bytes);
+        if (this.ackChain === chain) this.ackChain = null;
+      });
+    this.ackChain = chain;
+  }
+
   write(bytes: Buffer): void {
     if (this.state === 'closed') return;
     this.out.push(bytes);

@@ -47,6 +47,8 @@ export interface SessionPersistence {
   deleteSession(clientId: string): void;
   saveMessage(clientId: string, out: Outgoing): void;
   deleteMessage(clientId: string, seq: number): void;
+  /** Resolves once every change queued so far is committed; null when none is pending. */
+  durable(): Promise<void> | null;
 }
 
 export interface SessionCounters {

@@ -164,9 +164,18 @@ export class SessionStore implements SessionPersistence {
     this.queue('deleteMessage', [clientId, seq]);
   }
 
-  /** True while changes wait to be committed. */
-  get dirty(): boolean {
-    return this.ops.length > 0;
+  private tickFlush: Promise<void> | null = null;
+
+  durable(): Promise<void> | null {
+    if (this.ops.length === 0) return null;
+    // One commit per tick for every caller waiting in it.
+    this.tickFlush ??= new Promise<void>((resolve) =>
+      setImmediate(() => {
+        this.tickFlush = null;
+        void this.flush().then(resolve);
+      }),
+    );
+    return this.tickFlush;
   }
 
   private queue(sql: Op['sql'], params: SqlParam[]): void {

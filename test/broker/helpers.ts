@@ -4,6 +4,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import mqttPacket, { type IConnackPacket } from 'mqtt-packet';
 import { Broker } from '../../src/broker/broker.js';
 import { parseBrokerConfig } from '../../src/broker/config.js';
 import { silentLogger } from '../../src/log.js';
@@ -66,6 +67,26 @@ export function connect(url: string, options: IClientOptions = {}): Promise<Mqtt
     const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 10_000, ...options });
     clients.add(client);
     client.once('connect', () => resolve(client));
+    client.once('error', (err) => {
+      client.end(true);
+      reject(err);
+    });
+  });
+}
+
+/**
+ * An MQTT.js client that collects messages from the first one on (a resumed session may deliver
+ * right behind CONNACK), with the CONNACK it got.
+ */
+export function connectCollecting(
+  url: string,
+  options: IClientOptions = {},
+): Promise<{ client: MqttClient; got: Received[]; connack: IConnackPacket }> {
+  return new Promise((resolve, reject) => {
+    const client = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 10_000, ...options });
+    clients.add(client);
+    const got = collect(client);
+    client.once('connect', (connack) => resolve({ client, got, connack }));
     client.once('error', (err) => {
       client.end(true);
       reject(err);
@@ -151,4 +172,35 @@ export function rawSocket(port: number): Promise<RawClient> {
 export function closeRawSockets(): void {
   for (const s of rawSockets) s.destroy();
   rawSockets.clear();
+}
+
+/** Every complete packet in `bytes` (what a raw client received), decoded by mqtt-packet. */
+export function parsePackets(bytes: Buffer, protocolVersion: 3 | 4 | 5 = 4): mqttPacket.Packet[] {
+  const parser = mqttPacket.parser({ protocolVersion });
+  const packets: mqttPacket.Packet[] = [];
+  parser.on('packet', (p: mqttPacket.Packet) => packets.push(p));
+  parser.parse(bytes);
+  return packets;
+}
+
+export const packet = (p: mqttPacket.Packet, protocolVersion: 3 | 4 | 5 = 4): Buffer =>
+  mqttPacket.generate(p, { protocolVersion });
+
+export function connectPacket(
+  clientId: string,
+  options: Partial<mqttPacket.IConnectPacket> & { protocolVersion?: 3 | 4 | 5 } = {},
+): Buffer {
+  const protocolVersion = options.protocolVersion ?? 4;
+  return packet(
+    {
+      cmd: 'connect',
+      clientId,
+      keepalive: 60,
+      clean: true,
+      protocolId: protocolVersion === 3 ? 'MQIsdp' : 'MQTT',
+      ...options,
+      protocolVersion,
+    },
+    protocolVersion,
+  );
 }

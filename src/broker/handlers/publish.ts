@@ -39,7 +39,7 @@ export function handlePublish(core: BrokerCore, conn: Connection, packet: IPubli
 
   if (qos === 2) {
     // A resent QoS 2 message already taken is acknowledged again, not delivered twice.
-    if (session.awaitingRelease.has(id)) return conn.write(encodeAck('pubrec', id, conn.version));
+    if (session.awaitingRelease.has(id)) return conn.writeAck(encodeAck('pubrec', id, conn.version), null);
     if (session.awaitingRelease.size >= core.limits.receiveMaximum) {
       return conn.fail(
         Reason.ReceiveMaximumExceeded,
@@ -69,10 +69,13 @@ export function handlePublish(core: BrokerCore, conn: Connection, packet: IPubli
     expiresAt: expiry !== undefined && expiry > 0 ? Date.now() + expiry * 1000 : 0,
     publisher: session,
   });
-  if (qos === 1) conn.write(encodeAck('puback', id, conn.version));
-  else if (qos === 2) {
+  if (qos === 0) return;
+  // A message promised to persistent sessions is acknowledged once it is on disk.
+  const durable = core.persistence?.durable() ?? null;
+  if (qos === 1) conn.writeAck(encodeAck('puback', id, conn.version), durable);
+  else {
     session.awaitingRelease.add(id);
-    conn.write(encodeAck('pubrec', id, conn.version));
+    conn.writeAck(encodeAck('pubrec', id, conn.version), durable);
   }
 }
 
@@ -80,45 +83,35 @@ export function handlePublish(core: BrokerCore, conn: Connection, packet: IPubli
 function refuse(conn: Connection, qos: number, id: number, reasonCode: number, why: string): void {
   if (qos === 0) return;
   const code = conn.version === 5 ? reasonCode : Reason.Success;
-  conn.write(
+  conn.writeAck(
     encodeAck(qos === 1 ? 'puback' : 'pubrec', id, conn.version, code, conn.version === 5 ? why : undefined),
+    null,
   );
 }
 
+const CARRIED = [
+  'payloadFormatIndicator',
+  'contentType',
+  'messageExpiryInterval',
+  'responseTopic',
+  'correlationData',
+  'userProperties',
+] as const satisfies readonly (keyof MessageProperties & keyof PublishProperties)[];
+
+/** The v5 properties a message carries to its subscribers (not the alias, which is per connection). */
 function messageProperties(p: PublishProperties): MessageProperties | undefined {
-  const out: MessageProperties = {};
-  let any = false;
-  if (p.payloadFormatIndicator !== undefined) {
-    out.payloadFormatIndicator = p.payloadFormatIndicator;
-    any = true;
+  let out: MessageProperties | undefined;
+  for (const key of CARRIED) {
+    if (p[key] !== undefined) (out ??= {})[key] = p[key] as never;
   }
-  if (p.contentType !== undefined) {
-    out.contentType = p.contentType;
-    any = true;
-  }
-  if (p.messageExpiryInterval !== undefined) {
-    out.messageExpiryInterval = p.messageExpiryInterval;
-    any = true;
-  }
-  if (p.responseTopic !== undefined) {
-    out.responseTopic = p.responseTopic;
-    any = true;
-  }
-  if (p.correlationData !== undefined) {
-    out.correlationData = p.correlationData;
-    any = true;
-  }
-  if (p.userProperties !== undefined) {
-    out.userProperties = p.userProperties;
-    any = true;
-  }
-  return any ? out : undefined;
+  return out;
 }
 
 export function handlePubrel(conn: Connection, packet: IPubrelPacket): void {
   const id = packet.messageId ?? 0;
   const known = conn.session!.awaitingRelease.delete(id);
-  conn.write(
+  conn.writeAck(
     encodeAck('pubcomp', id, conn.version, known ? Reason.Success : Reason.PacketIdentifierNotFound),
+    null,
   );
 }
