@@ -159,6 +159,8 @@ export class ModbusDriver implements Driver, LinkListener {
         crcErrors: linkCounters?.crcErrors ?? 0,
         lateReplies: linkCounters?.lateReplies ?? 0,
         reconnects: linkCounters?.reconnects ?? 0,
+        peakInFlight: linkCounters?.peakInFlight ?? 0,
+        queued: this.link?.queued ?? 0,
         requestsPerScan: this.groups.reduce((n, g) => n + g.reads.length, 0),
       },
     };

@@ -36,6 +36,8 @@ export interface LinkCounters {
   crcErrors: number;
   lateReplies: number;
   reconnects: number;
+  /** Most requests ever in flight at once (bounded by maxInFlight). */
+  peakInFlight: number;
 }
 
 interface Pending {
@@ -54,7 +56,13 @@ interface Pending {
 export class ModbusLink {
   readonly name: string;
   state: LinkState = 'disconnected';
-  readonly counters: LinkCounters = { garbage: 0, crcErrors: 0, lateReplies: 0, reconnects: 0 };
+  readonly counters: LinkCounters = {
+    garbage: 0,
+    crcErrors: 0,
+    lateReplies: 0,
+    reconnects: 0,
+    peakInFlight: 0,
+  };
   private stream?: Duplex;
   private readonly framer: Framer;
   private readonly maxInFlight: number;
@@ -145,6 +153,7 @@ export class ModbusLink {
     pending.sentAt = performance.now();
     this.lastActivity = pending.sentAt;
     this.inFlight.set(pending.txId, pending);
+    if (this.inFlight.size > this.counters.peakInFlight) this.counters.peakInFlight = this.inFlight.size;
     pending.timer = setTimeout(() => this.onTimeout(pending), pending.timeoutMs);
     const frame = this.framer.encode(pending.txId, pending.unitId, encodeRequest(pending.request));
     (this.stream as Duplex).write(frame);
