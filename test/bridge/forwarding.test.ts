@@ -1,0 +1,163 @@
+// Forwarding through the real Broker and BridgeManager to a real Mosquitto: every rule option,
+// `in` rules with the ACL, loop protection, the retained status topic and $SYS.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { DeliveredMessage } from '../../src/broker/api.js';
+import { startMosquitto, type MosquittoBroker } from '../helpers/mosquitto.js';
+import { sleep, waitFor } from '../helpers/net.js';
+import { collect, startLocal, type Collector, type LocalGateway } from './helpers/local.js';
+
+describe('bridge forwarding', () => {
+  let upstream: MosquittoBroker;
+  let gateway: LocalGateway | undefined;
+  let collector: Collector | undefined;
+
+  beforeEach(async () => {
+    upstream = await startMosquitto();
+  });
+  afterEach(async () => {
+    await collector?.close();
+    await gateway?.stop();
+    await upstream.stop();
+    collector = gateway = undefined;
+  });
+
+  const url = () => `mqtt://127.0.0.1:${upstream.port}`;
+  const publish = (topic: string, payload: string, retain = false) =>
+    gateway!.broker.publish({ topic, payload: Buffer.from(payload), qos: 1, retain });
+
+  it('applies prefix, stripPrefix, QoS and retain of each out rule, once per message', async () => {
+    collector = await collect(upstream.port, ['#']);
+    gateway = await startLocal([
+      {
+        name: 'plant',
+        url: url(),
+        out: [
+          { filter: 'acme/line1/#', qos: 1, stripPrefix: 'acme/', prefix: 'sites/edge-test/' },
+          { filter: 'acme/#', qos: 2, retain: false },
+          { filter: 'fast/#', qos: 0, store: false },
+        ],
+      },
+    ]);
+    await waitFor(() => gateway!.manager.status()[0]!.connected, 10_000, 'the bridge to connect');
+    publish('acme/line1/press/temp', '21.5', true);
+    publish('acme/line2/oven/temp', '180', true);
+    publish('fast/tick', '1');
+    publish('other/topic', 'not bridged');
+    await waitFor(
+      () => collector!.messages.filter((m) => !m.topic.startsWith('tagwire/')).length >= 3,
+      10_000,
+      'three messages',
+    );
+    await sleep(300);
+    const got = collector.messages.filter((m) => !m.topic.startsWith('tagwire/'));
+    // Order holds per topic only (the QoS 0 rule skips the outbox and may overtake), so sort.
+    // A retained message reaches a live subscriber without the flag (MQTT 3.1.1 rule): retain is checked below.
+    expect(got.map((m) => [m.topic, m.payload, m.qos]).sort()).toEqual([
+      ['acme/line2/oven/temp', '180', 1], // the subscriber asked QoS 1: downgraded from 2
+      ['fast/tick', '1', 0],
+      ['sites/edge-test/line1/press/temp', '21.5', 1],
+    ]);
+    const late = await collect(upstream.port, ['sites/#', 'acme/#']);
+    try {
+      await waitFor(() => late.messages.length >= 1, 5000, 'retained messages');
+      await sleep(300);
+      // retain kept by the first rule; the second rule (retain: false) sent it plain.
+      expect(late.messages.map((m) => [m.topic, m.retain])).toEqual([
+        ['sites/edge-test/line1/press/temp', true],
+      ]);
+    } finally {
+      await late.close();
+    }
+    const status = gateway.manager.status()[0]!;
+    expect(status).toMatchObject({ connected: true, sent: 3, dropped: 0 });
+    await waitFor(() => gateway!.manager.status()[0]!.outbox.messages === 0, 5000, 'the outbox to empty');
+  });
+
+  it('publishes the retained status topic: online on connect, offline as the will', async () => {
+    gateway = await startLocal([{ name: 'plant', url: url(), keepaliveSec: 1, out: [{ filter: 'a/#' }] }]);
+    collector = await collect(upstream.port, ['tagwire/edge-test/status']);
+    await waitFor(() => collector!.messages.some((m) => m.payload === 'online'), 10_000, 'online');
+    // A clean stop says offline itself.
+    await gateway.stop();
+    gateway = undefined;
+    await waitFor(() => collector!.messages.some((m) => m.payload === 'offline'), 10_000, 'offline');
+  });
+
+  it('brings `in` topics into the local broker as the bridge user, through the ACL, without looping back', async () => {
+    gateway = await startLocal(
+      [
+        {
+          name: 'plant',
+          url: url(),
+          protocolVersion: 5,
+          localUser: 'plant-bridge',
+          in: [{ filter: 'sites/edge-test/#', stripPrefix: 'sites/edge-test/' }],
+          out: [{ filter: 'acme/#', prefix: 'sites/edge-test/' }],
+        },
+      ],
+      { broker: { acl: [{ user: 'plant-bridge', publish: ['acme/+/+/set'], subscribe: [] }] } },
+    );
+    const local: DeliveredMessage[] = [];
+    gateway.broker.subscribe('#', (m) => local.push(m));
+    await waitFor(() => gateway!.manager.status()[0]!.connected, 10_000, 'the bridge to connect');
+    await sleep(300); // the SUBSCRIBE of the in rule reaches Mosquitto
+    collector = await collect(upstream.port, ['sites/#'], { protocolVersion: 5 });
+    const remote = collector.client;
+    await remote.publishAsync('sites/edge-test/acme/press/setpoint/set', '42', {
+      qos: 1,
+      properties: { responseTopic: 'sites/edge-test/acme/replies/r1', correlationData: Buffer.from('c1') },
+    });
+    await remote.publishAsync('sites/edge-test/acme/press/forbidden', 'x', { qos: 1 });
+    await waitFor(
+      () => local.some((m) => m.topic === 'acme/press/setpoint/set'),
+      10_000,
+      'the command locally',
+    );
+    await waitFor(() => gateway!.manager.status()[0]!.rejected === 1, 10_000, 'the ACL refusal');
+    const cmd = local.find((m) => m.topic === 'acme/press/setpoint/set')!;
+    expect(cmd.origin).toEqual({ kind: 'bridge', bridge: 'plant', username: 'plant-bridge' });
+    expect(cmd.properties?.responseTopic).toBe('acme/replies/r1');
+    expect(cmd.properties?.correlationData).toEqual(Buffer.from('c1'));
+    expect(local.some((m) => m.topic === 'acme/press/forbidden')).toBe(false);
+
+    // The reply published locally on the response topic goes back up the out rule.
+    gateway.broker.publish(
+      {
+        topic: cmd.properties!.responseTopic!,
+        payload: Buffer.from('{"ok":true}'),
+        qos: 1,
+        retain: false,
+        properties: { correlationData: cmd.properties!.correlationData! },
+      },
+      { kind: 'internal', component: 'test' },
+    );
+    await waitFor(
+      () => collector!.messages.some((m) => m.topic === 'sites/edge-test/acme/replies/r1'),
+      10_000,
+      'the reply upstream',
+    );
+    await sleep(500);
+    // The command came in through the bridge and matches the out rule: it must not go back out.
+    expect(
+      collector.messages.filter((m) => m.topic === 'sites/edge-test/acme/press/setpoint/set'),
+    ).toHaveLength(1);
+    expect(gateway.manager.status()[0]).toMatchObject({ received: 1, rejected: 1 });
+  });
+
+  it('publishes its status on $SYS/broker/bridges/<name>/', async () => {
+    gateway = await startLocal([
+      { name: 'plant', url: url(), statusIntervalSec: 1, out: [{ filter: 'a/#' }] },
+    ]);
+    const sys = new Map<string, string>();
+    gateway.broker.subscribe('$SYS/broker/bridges/plant/#', (m) => sys.set(m.topic, m.payload.toString()));
+    await waitFor(() => sys.get('$SYS/broker/bridges/plant/connected') === '1', 10_000, '$SYS connected');
+    gateway.broker.publish({ topic: 'a/b', payload: Buffer.from('x'), qos: 1, retain: false });
+    await waitFor(
+      () => sys.get('$SYS/broker/bridges/plant/messages/sent') === '1',
+      10_000,
+      '$SYS sent count',
+    );
+    expect(sys.get('$SYS/broker/bridges/plant/outbox/messages')).toBe('0');
+    expect(sys.has('$SYS/broker/bridges/plant/drain_rate')).toBe(true);
+  });
+});
