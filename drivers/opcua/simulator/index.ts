@@ -12,6 +12,8 @@ export interface RunningOpcuaSimulator {
   port: number;
   /** The simulator's PKI folder (own certificate, trusted/rejected client certificates). */
   pkiDir: string;
+  /** Fault injection for tests: deletes every subscription behind its clients' backs; returns how many. */
+  dropSubscriptions(): number;
   close(): Promise<void>;
 }
 
@@ -88,6 +90,15 @@ export async function startOpcuaSimulator(
     endpointUrl,
     port,
     pkiDir,
+    dropSubscriptions() {
+      let dropped = 0;
+      for (const session of server.engine.getSessions()) {
+        for (const sub of [...session.publishEngine.subscriptions]) {
+          if (session.deleteSubscription(sub.id).isGood()) dropped++;
+        }
+      }
+      return dropped;
+    },
     async close() {
       if (closed) return;
       closed = true;
