@@ -16,7 +16,9 @@ export interface MosquittoBroker {
  * Starts `mosquitto` on 127.0.0.1 with the given extra config lines (listener and
  * allow_anonymous are set unless `extraConfig` brings its own listener).
  */
-export async function startMosquitto(options: { port?: number; extraConfig?: string } = {}): Promise<MosquittoBroker> {
+export async function startMosquitto(
+  options: { port?: number; extraConfig?: string } = {},
+): Promise<MosquittoBroker> {
   const port = options.port ?? (await freePort());
   const dir = mkdtempSync(path.join(tmpdir(), 'tagwire-mosquitto-'));
   const conf = path.join(dir, 'mosquitto.conf');

@@ -1,0 +1,37 @@
+// `tagwire sim [-c FILE]`: the config's simulated devices alone, until Ctrl-C.
+import { ConfigError, formatProblem, loadConfig } from '../config/load.js';
+import { createLogger } from '../log.js';
+import { startSimulators } from '../simulators.js';
+import { DEFAULT_CONFIG, parse } from './options.js';
+
+export async function main(args: readonly string[]): Promise<number> {
+  const { values } = parse('sim', args, {
+    config: { type: 'string', short: 'c', default: DEFAULT_CONFIG },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    process.stdout.write("usage: tagwire sim [-c FILE]\n  runs the config's `simulators` block alone\n");
+    return 0;
+  }
+  let loaded;
+  try {
+    loaded = await loadConfig(values.config);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    for (const problem of err.problems) process.stderr.write(formatProblem(problem) + '\n');
+    return 1;
+  }
+  const log = createLogger(loaded.config.gateway.logLevel);
+  const running = await startSimulators(loaded.config.simulators, log);
+  if (running.length === 0) {
+    process.stderr.write(`tagwire sim: ${loaded.file} declares no simulators\n`);
+    return 1;
+  }
+  process.stdout.write(`tagwire sim: ${running.map((s) => s.address).join(', ')} (Ctrl-C stops)\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  await Promise.allSettled(running.map((s) => s.close()));
+  return 0;
+}

@@ -1,0 +1,64 @@
+// `tagwire start [-c FILE]`: validate, start every part, print where things run, stop cleanly on a signal.
+import { ConfigError, formatProblem, loadConfig } from '../config/load.js';
+import { Gateway } from '../gateway.js';
+import { createLogger } from '../log.js';
+import { banner } from './banner.js';
+import { DEFAULT_CONFIG, parse } from './options.js';
+
+export async function main(args: readonly string[]): Promise<number> {
+  const startedAt = performance.now();
+  const { values } = parse('start', args, {
+    config: { type: 'string', short: 'c', default: DEFAULT_CONFIG },
+    'no-simulators': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    process.stdout.write('usage: tagwire start [-c FILE] [--no-simulators]\n');
+    return 0;
+  }
+  let loaded;
+  try {
+    loaded = await loadConfig(values.config);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    for (const problem of err.problems) process.stderr.write(formatProblem(problem) + '\n');
+    process.stderr.write(`tagwire: not started: ${err.problems.length} problem(s) in the configuration\n`);
+    return 1;
+  }
+
+  const log = createLogger(loaded.config.gateway.logLevel);
+  const gateway = new Gateway(loaded, { log, simulators: !values['no-simulators'] });
+  try {
+    await gateway.start();
+  } catch (err) {
+    log.fatal({ err }, 'gateway failed to start');
+    process.stderr.write(`tagwire: not started: ${(err as Error).message}\n`);
+    return 1;
+  }
+  process.stdout.write(banner(gateway, performance.now() - startedAt) + '\n');
+
+  // The first signal stops cleanly; a second one while stopping gives up at once.
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        process.stderr.write(`tagwire: ${signal} again, exiting without a clean stop\n`);
+        process.exit(1);
+      }
+      stopping = true;
+      log.info({ signal }, 'stopping');
+      gateway.stop().then(
+        () => {
+          log.info('stopped');
+          resolve(0);
+        },
+        (err: unknown) => {
+          log.error({ err }, 'error while stopping');
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}

@@ -1,0 +1,28 @@
+// `tagwire validate [-c FILE]`: every problem in the config and its mappings, one line each.
+import { ConfigError, formatProblem, loadConfig } from '../config/load.js';
+import { DEFAULT_CONFIG, parse } from './options.js';
+
+export async function main(args: readonly string[]): Promise<number> {
+  const { values } = parse('validate', args, {
+    config: { type: 'string', short: 'c', default: DEFAULT_CONFIG },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    process.stdout.write(
+      'usage: tagwire validate [-c FILE]\n  exits 1 and prints file: /pointer: message for each problem\n',
+    );
+    return 0;
+  }
+  try {
+    const loaded = await loadConfig(values.config);
+    const tags = loaded.mappings.reduce((n, m) => n + m.tags.length, 0);
+    process.stdout.write(
+      `${loaded.file}: ok (${loaded.config.devices.length} devices, ${loaded.mappings.length} mappings, ${tags} tags)\n`,
+    );
+    return 0;
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    for (const problem of err.problems) process.stderr.write(formatProblem(problem) + '\n');
+    return 1;
+  }
+}

@@ -1,0 +1,176 @@
+// The composition root: builds every part from a loaded config and owns the start/stop order.
+// Parts talk through small interfaces (LocalBroker, Driver); this file is the only one that knows
+// them all.
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Driver, DeviceStatus, TagSample } from '../drivers/types.js';
+import { createDriver } from '../drivers/index.js';
+import { Broker } from './broker/broker.js';
+import { BridgeManager } from './bridge/manager.js';
+import type { LoadedConfig } from './config/load.js';
+import type { LoadedMapping } from './config/types.js';
+import type { Logger } from './log.js';
+import { CommandRouter } from './mapping/commands.js';
+import { TagPublisher } from './mapping/publisher.js';
+import { AuditLog } from './store/audit.js';
+import { Database } from './store/db.js';
+import { startSimulators, type RunningSimulator } from './simulators.js';
+
+export interface GatewayOptions {
+  log: Logger;
+  /** Run the config's `simulators` block inside the gateway (the demo). Default true. */
+  simulators?: boolean;
+}
+
+type Stage = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+export class Gateway {
+  private stage: Stage = 'created';
+  private db?: Database;
+  private audit?: AuditLog;
+  private simulators: RunningSimulator[] = [];
+  private publisher?: TagPublisher;
+  private router?: CommandRouter;
+  private bridges?: BridgeManager;
+  private readonly drivers = new Map<string, Driver>();
+  private readonly deviceStatus = new Map<string, DeviceStatus>();
+  private localBroker?: Broker;
+
+  constructor(
+    readonly loaded: LoadedConfig,
+    private readonly options: GatewayOptions,
+  ) {}
+
+  /** The embedded broker; exists once `start` has opened the store. */
+  get broker(): Broker {
+    if (!this.localBroker) throw new Error('the gateway has not started');
+    return this.localBroker;
+  }
+
+  get dataDir(): string {
+    return this.loaded.config.gateway.dataDir;
+  }
+
+  /** Starts every part; on a failure, stops what had started and rethrows. */
+  async start(): Promise<void> {
+    if (this.stage !== 'created') throw new Error(`gateway cannot start from stage ${this.stage}`);
+    this.stage = 'starting';
+    try {
+      await this.startParts();
+      this.stage = 'running';
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
+  }
+
+  private async startParts(): Promise<void> {
+    const { config, mappings } = this.loaded;
+    const log = this.options.log;
+    await mkdir(this.dataDir, { recursive: true });
+    this.db = await Database.open(path.join(this.dataDir, 'tagwire.db'));
+    this.localBroker = new Broker({ config: config.broker, db: this.db, log: log.child({ part: 'broker' }) });
+    await this.localBroker.start();
+
+    if (this.options.simulators !== false) {
+      this.simulators = await startSimulators(config.simulators, log.child({ part: 'sim' }));
+    }
+
+    this.audit = await AuditLog.open(this.db, { retentionDays: config.gateway.auditRetentionDays });
+    this.publisher = new TagPublisher({
+      gatewayId: config.gateway.id,
+      mappings,
+      broker: this.broker,
+      log: log.child({ part: 'mapping' }),
+    });
+    this.createDrivers(mappings);
+    this.router = new CommandRouter({
+      mappings,
+      broker: this.broker,
+      drivers: this.drivers,
+      audit: this.audit,
+      log: log.child({ part: 'commands' }),
+    });
+    this.router.start();
+
+    this.bridges = new BridgeManager({
+      bridges: config.bridges,
+      gatewayId: config.gateway.id,
+      broker: this.broker,
+      db: this.db,
+      log: log.child({ part: 'bridge' }),
+      dataDir: this.dataDir,
+    });
+    await this.bridges.start();
+
+    // Drivers last: by now every sample has somewhere to go. A dead device never blocks this.
+    await Promise.all([...this.drivers.values()].map((driver) => driver.start()));
+  }
+
+  private createDrivers(mappings: readonly LoadedMapping[]): void {
+    const { config } = this.loaded;
+    for (const device of config.devices) {
+      if (device.enabled === false) continue;
+      const tags = mappings.filter((m) => m.device === device.id).flatMap((m) => m.tags);
+      const deviceLog = this.options.log.child({ device: device.id });
+      const driver = createDriver(device, tags, {
+        onSamples: (batch: TagSample[]) => this.publisher?.onSamples(device.id, batch),
+        onStatus: (status: DeviceStatus) => this.onDeviceStatus(status),
+        log: deviceLog,
+        dataDir: this.dataDir,
+      });
+      this.drivers.set(device.id, driver);
+    }
+  }
+
+  /** Device health goes to `$SYS/tagwire/devices/{id}`, retained, for dashboards and the plant. */
+  private onDeviceStatus(status: DeviceStatus): void {
+    const previous = this.deviceStatus.get(status.deviceId);
+    this.deviceStatus.set(status.deviceId, status);
+    if (previous?.state !== status.state) {
+      this.options.log.info(
+        { device: status.deviceId, state: status.state, error: status.lastError },
+        'device state',
+      );
+    }
+    this.localBroker?.publish({
+      topic: `$SYS/tagwire/devices/${status.deviceId}`,
+      payload: Buffer.from(JSON.stringify(status)),
+      qos: 0,
+      retain: true,
+    });
+  }
+
+  simulatorAddresses(): string[] {
+    return this.simulators.map((s) => s.address);
+  }
+
+  devices(): DeviceStatus[] {
+    return [...this.drivers.values()].map((d) => d.status());
+  }
+
+  /** Stops in the reverse order of start: devices, commands, bridge, broker, store. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.stage === 'stopped' || this.stage === 'stopping') return;
+    this.stage = 'stopping';
+    const log = this.options.log;
+    const step = async (what: string, work: () => Promise<void> | void): Promise<void> => {
+      try {
+        await work();
+      } catch (err) {
+        log.error({ err }, `error while stopping ${what}`);
+      }
+    };
+    await step('drivers', () =>
+      Promise.all([...this.drivers.values()].map((d) => d.stop())).then(() => undefined),
+    );
+    await step('commands', () => this.router?.stop());
+    await step('mapping', () => this.publisher?.stop());
+    await step('bridges', () => this.bridges?.stop());
+    await step('broker', () => this.localBroker?.stop());
+    await step('simulators', () => Promise.all(this.simulators.map((s) => s.close())).then(() => undefined));
+    await step('audit log', () => this.audit?.close());
+    await step('database', () => this.db?.close());
+    this.stage = 'stopped';
+  }
+}

@@ -1,0 +1,113 @@
+// The `tagwire` command as a user runs it: a real process, real signals, real exit codes.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import mqtt from 'mqtt';
+import { demoConfig, repoRoot } from '../helpers/demo-config.js';
+import { run } from '../helpers/mosquitto.js';
+import { waitFor } from '../helpers/net.js';
+
+const cli = path.join(repoRoot, 'src/cli.ts');
+const tsx = path.join(repoRoot, 'node_modules/.bin/tsx');
+
+function tagwire(args: string[], timeoutMs = 30_000) {
+  return run(tsx, [cli, ...args], timeoutMs);
+}
+
+describe('tagwire validate', () => {
+  it('accepts the demo config', async () => {
+    const out = await tagwire(['validate', '-c', path.join(repoRoot, 'gateway.config.json')]);
+    expect(out.stderr).toBe('');
+    expect(out.stdout).toMatch(/gateway\.config\.json: ok \(2 devices, \d+ mappings, \d+ tags\)/);
+    expect(out.code).toBe(0);
+  });
+
+  it('prints one line per problem, file: pointer: message, and exits 1', async () => {
+    const demo = await demoConfig((config) => {
+      (config.gateway as Record<string, unknown>).logLevle = 'info';
+      config.devices[0]!.transport!.port = 70000;
+    });
+    const out = await tagwire(['validate', '-c', demo.file]);
+    expect(out.code).toBe(1);
+    const lines = out.stderr.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    for (const line of lines) expect(line).toMatch(/gateway\.config\.json: \/\S+: .+/);
+    expect(out.stderr).toContain('/gateway');
+    expect(out.stderr).toContain('logLevle');
+    expect(out.stderr).toContain('/devices/0/transport/port');
+  });
+});
+
+describe('tagwire start', () => {
+  it('refuses to start on a broken config with the same lines', async () => {
+    const demo = await demoConfig((config) => {
+      config.devices[0]!.transport!.port = 70000;
+    });
+    const validate = await tagwire(['validate', '-c', demo.file]);
+    const start = await tagwire(['start', '-c', demo.file]);
+    expect(start.code).toBe(1);
+    const problemLines = (s: string) => s.split('\n').filter((l) => l.includes('gateway.config.json: /'));
+    expect(problemLines(start.stderr)).toEqual(problemLines(validate.stderr));
+    expect(problemLines(start.stderr).length).toBeGreaterThan(0);
+  });
+
+  it('says what runs where, serves MQTT, and stops cleanly with exit 0 on SIGINT', async () => {
+    const demo = await demoConfig();
+    const child = spawn(tsx, [cli, 'start', '-c', demo.file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      await waitFor(() => stdout.includes('Ctrl-C'), 90_000, 'the start banner');
+      expect(stdout).toContain(`mqtt://127.0.0.1:${demo.mqttPort}`);
+      expect(stdout).toContain(`mosquitto_sub -h 127.0.0.1 -p ${demo.mqttPort} -t 'acme/#' -v`);
+      const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${demo.mqttPort}`);
+      const got = new Promise<string>((resolve) => client.on('message', (topic) => resolve(topic)));
+      await client.subscribeAsync('acme/#');
+      expect(await got).toMatch(/^acme\//);
+      await client.endAsync();
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect(await exited).toBe(0);
+    // A clean SQLite close checkpoints the WAL and removes it.
+    expect(existsSync(path.join(demo.dir, 'data', 'tagwire.db'))).toBe(true);
+    expect(existsSync(path.join(demo.dir, 'data', 'tagwire.db-wal'))).toBe(false);
+  }, 120_000);
+
+  it('stops cleanly on SIGTERM too', async () => {
+    const demo = await demoConfig((config) => {
+      config.simulators.opcua = [];
+      config.devices = config.devices.filter((d) => d.driver !== 'opcua');
+      config.mappings = [path.join(repoRoot, 'mappings/press1.json')];
+    });
+    const child = spawn(tsx, [cli, 'start', '-c', demo.file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await waitFor(() => stdout.includes('Ctrl-C'), 90_000, 'the start banner');
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  }, 120_000);
+});
+
+describe('tagwire', () => {
+  it('lists its commands and rejects unknown ones', async () => {
+    const help = await tagwire(['--help']);
+    expect(help.code).toBe(0);
+    for (const command of ['start', 'validate', 'sim', 'passwd', 'browse', 'pki', 'import', 'audit']) {
+      expect(help.stdout).toContain(command);
+    }
+    const unknown = await tagwire(['frobnicate']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('unknown command "frobnicate"');
+  });
+
+  it('reports a missing config file by name', async () => {
+    const missing = path.join(repoRoot, 'no-such-config.json');
+    const out = await tagwire(['validate', '-c', missing]);
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain('no-such-config.json');
+  });
+});
