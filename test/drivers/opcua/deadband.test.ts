@@ -1,0 +1,77 @@
+// Server-side data-change filters: absolute and percent deadbands drop small changes at the server;
+// a percent deadband on a node without an EURange is refused with the server's reason.
+import fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { OpcuaDriver } from '../../../drivers/opcua/driver.js';
+import type { RunningOpcuaSimulator } from '../../../drivers/opcua/simulator/index.js';
+import { sleep, waitFor } from '../../helpers/net.js';
+import { makeDriver, recorder, simPkiDir, startSim, tag, tempDir, type Recorder } from './harness.js';
+
+let sim: RunningOpcuaSimulator;
+let driver: OpcuaDriver;
+let rec: Recorder;
+const dataDir = tempDir('tagwire-opcua-deadband-');
+
+beforeAll(async () => {
+  sim = await startSim({ pkiDir: simPkiDir('deadband') });
+  rec = recorder();
+  const fastItem = { pollMs: 50, writable: true };
+  driver = makeDriver(
+    { id: 'db', endpointUrl: sim.endpointUrl, publishingIntervalMs: 50 },
+    [
+      tag('all', 'ns=2;s=Types.Double', fastItem),
+      tag('absolute', 'ns=2;s=Types.Double', { ...fastItem, deadbandType: 'absolute', deadbandValue: 1 }),
+      tag('spAll', 'ns=2;s=Oven.Setpoint', fastItem),
+      tag('percent', 'ns=2;s=Oven.Setpoint', { ...fastItem, deadbandType: 'percent', deadbandValue: 10 }),
+      tag('noRange', 'ns=2;s=Types.Double', { ...fastItem, deadbandType: 'percent', deadbandValue: 10 }),
+    ],
+    dataDir,
+    rec,
+  );
+  await driver.start();
+  await waitFor(() => driver.status().state === 'connected', 60_000, 'connected');
+}, 90_000);
+
+afterAll(async () => {
+  await driver?.stop();
+  await sim?.close();
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function writeSeries(name: string, values: number[]): Promise<void> {
+  for (const v of values) {
+    expect(await driver.write(name, v)).toMatchObject({ ok: true });
+    await sleep(400);
+  }
+}
+
+const seen = (name: string, from: number) =>
+  rec.samples
+    .slice(from)
+    .filter((s) => s.tag === name && s.quality === 'good')
+    .map((s) => s.value);
+
+describe('deadbands', { timeout: 60_000 }, () => {
+  it('absolute: changes within the band are not reported', async () => {
+    await writeSeries('all', [10]);
+    const from = rec.samples.length;
+    await writeSeries('all', [10.5, 11.2, 11.5, 20]);
+    await waitFor(() => seen('absolute', from).includes(20), 10_000, 'the big change');
+    expect(seen('all', from)).toEqual([10.5, 11.2, 11.5, 20]);
+    expect(seen('absolute', from)).toEqual([11.2, 20]);
+  });
+
+  it('percent: of the EURange (setpoint 0..300, 10% = 30)', async () => {
+    await writeSeries('spAll', [100]);
+    const from = rec.samples.length;
+    await writeSeries('spAll', [110, 125, 140]);
+    await waitFor(() => seen('percent', from).includes(140), 10_000, 'the big change');
+    expect(seen('spAll', from)).toEqual([110, 125, 140]);
+    expect(seen('percent', from)).toEqual([140]);
+  });
+
+  it('percent without an EURange: bad, with the server status name', () => {
+    const s = rec.samples.find((x) => x.tag === 'noRange');
+    expect(s).toMatchObject({ quality: 'bad', reason: expect.stringMatching(/^Bad/) });
+  });
+});
