@@ -134,6 +134,7 @@ export class AuditLog {
 
   /** Deletes rows older than the retention; returns how many. */
   async prune(now = Date.now()): Promise<number> {
+    if (!Number.isFinite(this.retentionMs)) return 0;
     const { changes } = await this.db.run('DELETE FROM audit WHERE ts < ?', [now - this.retentionMs]);
     return changes;
   }

@@ -1,0 +1,105 @@
+// `tagwire audit [-c FILE] [--device ID] [--since TIME] [--until TIME] [--limit N] [--json]`:
+// the command audit log, oldest first. TIME is an ISO date/time or an age such as 30m, 12h, 7d.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError, formatProblem, loadConfig } from '../config/load.js';
+import { AuditLog, type AuditEntry } from '../store/audit.js';
+import { Database } from '../store/db.js';
+import { DEFAULT_CONFIG, parse } from './options.js';
+
+const USAGE = `usage: tagwire audit [-c FILE | --data DIR] [--device ID] [--since TIME] [--until TIME] [--limit N] [--json]
+  TIME: an ISO date or time (2026-11-21, 2026-11-21T08:00Z) or an age before now (90s, 30m, 12h, 7d)
+`;
+
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Epoch ms of a TIME option, or an Error saying why it is not one. */
+export function parseTime(text: string, now = Date.now()): number {
+  const age = /^(\d+(?:\.\d+)?)([smhd])$/.exec(text);
+  if (age) return now - Number(age[1]) * UNIT_MS[age[2]!]!;
+  const ms = Date.parse(text);
+  if (Number.isNaN(ms))
+    throw new Error(`"${text}" is not a time: use an ISO date/time or an age such as 30m, 12h, 7d`);
+  return ms;
+}
+
+export function formatEntry(e: AuditEntry): string {
+  const who = e.username === undefined ? e.clientId : `${e.clientId} (${e.username})`;
+  const target = [e.device ?? '-', e.tag ?? '-'].join(' ');
+  return [
+    new Date(e.ts).toISOString(),
+    e.ok ? 'ok  ' : 'FAIL',
+    e.kind.padEnd(10),
+    target,
+    who,
+    e.topic,
+    e.payload,
+    '->',
+    e.result,
+    `${e.durationMs.toFixed(1)} ms`,
+  ].join('  ');
+}
+
+async function dataDirOf(config: string | undefined, data: string | undefined): Promise<string> {
+  if (data !== undefined) return path.resolve(data);
+  const loaded = await loadConfig(config ?? DEFAULT_CONFIG);
+  return loaded.config.gateway.dataDir;
+}
+
+export async function main(args: readonly string[]): Promise<number> {
+  const { values } = parse('audit', args, {
+    config: { type: 'string', short: 'c' },
+    data: { type: 'string' },
+    device: { type: 'string', short: 'd' },
+    since: { type: 'string' },
+    until: { type: 'string' },
+    limit: { type: 'string', short: 'n', default: '1000' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  let filter;
+  try {
+    const limit = Number(values.limit);
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new Error(`--limit must be a positive integer, got "${values.limit}"`);
+    filter = {
+      limit,
+      ...(values.device !== undefined ? { device: values.device } : {}),
+      ...(values.since !== undefined ? { since: parseTime(values.since) } : {}),
+      ...(values.until !== undefined ? { until: parseTime(values.until) } : {}),
+    };
+  } catch (err) {
+    process.stderr.write(`audit: ${(err as Error).message}\n`);
+    return 1;
+  }
+  let dataDir: string;
+  try {
+    dataDir = await dataDirOf(values.config, values.data);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    for (const problem of err.problems) process.stderr.write(formatProblem(problem) + '\n');
+    process.stderr.write('audit: fix the config or give --data DIR\n');
+    return 1;
+  }
+  const file = path.join(dataDir, 'tagwire.db');
+  if (!existsSync(file)) {
+    process.stderr.write(`audit: no database at ${file}: the gateway has not run with this data directory\n`);
+    return 1;
+  }
+  const db = await Database.open(file);
+  try {
+    // Retention of the running gateway's config applies; reading must not delete anything.
+    const audit = await AuditLog.open(db, { retentionDays: Number.POSITIVE_INFINITY });
+    const entries = await audit.query(filter);
+    await audit.close();
+    for (const e of entries) process.stdout.write(`${values.json ? JSON.stringify(e) : formatEntry(e)}\n`);
+    if (!values.json) process.stderr.write(`${entries.length} command${entries.length === 1 ? '' : 's'}\n`);
+    return 0;
+  } finally {
+    await db.close();
+  }
+}

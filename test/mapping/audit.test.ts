@@ -1,0 +1,106 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { main, parseTime } from '../../src/cli/audit.js';
+import { AuditLog, type AuditEntry } from '../../src/store/audit.js';
+import { Database } from '../../src/store/db.js';
+import { workspace, type Workspace } from '../config/fixtures.js';
+
+const DAY = 86_400_000;
+const entry = (ts: number, device: string, ok = true): AuditEntry => ({
+  ts,
+  kind: 'set',
+  clientId: 'operator-1',
+  username: 'ops',
+  device,
+  tag: 'setpoint',
+  topic: `acme/${device}/setpoint/set`,
+  payload: '{"value":1}',
+  ok,
+  result: ok ? '{"ok":true,"value":1}' : '{"ok":false,"error":"value 900 above max 500"}',
+  durationMs: 1.5,
+});
+
+let ws: Workspace;
+let db: Database;
+beforeEach(async () => {
+  ws = workspace();
+  mkdirSync(ws.file('data'));
+  db = await Database.open(ws.file('data/tagwire.db'));
+});
+afterEach(async () => {
+  await db.close();
+  ws.remove();
+});
+
+describe('audit log', () => {
+  it('stores, filters by device and time, and keeps the latest rows under a limit', async () => {
+    const audit = await AuditLog.open(db, { retentionDays: 30 });
+    const now = Date.now();
+    for (let i = 0; i < 5; i++)
+      await audit.record(entry(now - (5 - i) * 1000, i % 2 ? 'press1' : 'oven1', i !== 3));
+    expect((await audit.query()).map((e) => e.ts)).toEqual([0, 1, 2, 3, 4].map((i) => now - (5 - i) * 1000));
+    expect((await audit.query({ device: 'press1' })).map((e) => [e.device, e.ok])).toEqual([
+      ['press1', true],
+      ['press1', false],
+    ]);
+    expect(await audit.query({ since: now - 2500, until: now - 1000 })).toHaveLength(1);
+    expect((await audit.query({ limit: 2 })).map((e) => e.ts)).toEqual([now - 2000, now - 1000]);
+    expect((await audit.query({ device: 'press1' }))[0]).toEqual(entry(now - 4000, 'press1'));
+    await audit.close();
+  });
+
+  it('deletes rows older than the retention on open and on prune', async () => {
+    const first = await AuditLog.open(db, { retentionDays: 365 });
+    const now = Date.now();
+    await first.record(entry(now - 10 * DAY, 'press1'));
+    await first.record(entry(now - 2 * DAY, 'press1'));
+    await first.record(entry(now, 'press1'));
+    await first.close();
+    const second = await AuditLog.open(db, { retentionDays: 7 });
+    expect((await second.query()).map((e) => e.ts)).toEqual([now - 2 * DAY, now]);
+    expect(await second.prune(now + 6 * DAY)).toBe(1);
+    expect(await second.query()).toHaveLength(1);
+    await second.close();
+  });
+});
+
+describe('tagwire audit', () => {
+  it('parses times as ISO dates or ages', () => {
+    expect(parseTime('30m', 10_000_000)).toBe(10_000_000 - 1_800_000);
+    expect(parseTime('2d', 10 * DAY)).toBe(8 * DAY);
+    expect(parseTime('2026-11-21T08:00:00Z')).toBe(Date.UTC(2026, 10, 21, 8));
+    expect(() => parseTime('yesterday')).toThrow('"yesterday" is not a time');
+  });
+
+  it('prints the rows of one device since a time', async () => {
+    const audit = await AuditLog.open(db, { retentionDays: 30 });
+    const now = Date.now();
+    await audit.record(entry(now - 3 * 3_600_000, 'press1'));
+    await audit.record(entry(now - 60_000, 'press1', false));
+    await audit.record(entry(now - 30_000, 'oven1'));
+    await audit.close();
+    const out: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      out.push(String(chunk));
+      return true;
+    });
+    const errSpy = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      expect(await main(['--data', path.join(ws.dir, 'data'), '--device', 'press1', '--since', '1h'])).toBe(
+        0,
+      );
+      expect(await main(['--data', path.join(ws.dir, 'data'), '--json', '--limit', '1'])).toBe(0);
+      expect(await main(['--data', path.join(ws.dir, 'nowhere')])).toBe(1);
+      expect(await main(['--data', path.join(ws.dir, 'data'), '--since', 'soon'])).toBe(1);
+    } finally {
+      spy.mockRestore();
+      errSpy.mockRestore();
+    }
+    expect(out).toHaveLength(2);
+    expect(out[0]).toBe(
+      `${new Date(now - 60_000).toISOString()}  FAIL  set         press1 setpoint  operator-1 (ops)  acme/press1/setpoint/set  {"value":1}  ->  {"ok":false,"error":"value 900 above max 500"}  1.5 ms\n`,
+    );
+    expect(JSON.parse(out[1]!)).toMatchObject({ device: 'oven1', ok: true });
+  });
+});
