@@ -73,7 +73,7 @@ export class ModbusDriver implements Driver, LinkListener {
       );
       this.emitStatus(true);
     });
-    this.scheduler.start();
+    if (link.state === 'connected') this.scheduler.start();
   }
 
   async stop(): Promise<void> {
@@ -89,7 +89,12 @@ export class ModbusDriver implements Driver, LinkListener {
     if (this.state === 'stopped') return;
     this.state = state;
     this.since = Date.now();
-    if (state === 'connected') this.disconnectReported = false;
+    // Polls run only while connected; each connection starts the schedule afresh, so the first
+    // poll comes right away rather than a whole period after the connection is up.
+    if (state === 'connected') {
+      this.disconnectReported = false;
+      if (this.unit) this.scheduler.start();
+    } else this.scheduler.stop();
     if (state === 'disconnected' && !this.disconnectReported) {
       // Once per outage, not once per poll: subscribers see the loss, and the broker is not flooded.
       this.disconnectReported = true;

@@ -17,11 +17,14 @@ export class PollScheduler {
     private readonly onOverrun: (group: number) => void,
   ) {}
 
+  /** Starts (or restarts, e.g. on reconnection) the schedule from now. */
   start(): void {
+    this.stop();
     this.stopped = false;
     const start = performance.now();
     this.groups.forEach((group, index) => {
-      this.running[index] = false;
+      // A scan still finishing from before a restart keeps its group busy until it ends.
+      this.running[index] ??= false;
       // Spread first polls over each group's own period so groups do not all fire together.
       const base = start + (group.periodMs * index) / this.groups.length;
       this.arm(index, base, 0);
