@@ -10,6 +10,8 @@ import {
   type ConnectedSession,
   type UpstreamFailure,
 } from '../../src/bridge/upstream.js';
+import { Broker } from '../../src/broker/broker.js';
+import { parseBrokerConfig } from '../../src/broker/config.js';
 import { silentLogger } from '../../src/log.js';
 import { startMosquitto, type MosquittoBroker } from '../helpers/mosquitto.js';
 import { freePort, waitFor } from '../helpers/net.js';
@@ -38,6 +40,7 @@ describe('upstream connection', () => {
   let pki: TestPki;
   const brokers: MosquittoBroker[] = [];
   const upstreams: Upstream[] = [];
+  const stoppers: (() => Promise<void>)[] = [];
 
   beforeAll(() => {
     pki = makePki();
@@ -45,6 +48,7 @@ describe('upstream connection', () => {
   afterEach(async () => {
     await Promise.all(upstreams.splice(0).map((u) => u.stop()));
     await Promise.all(brokers.splice(0).map((b) => b.stop()));
+    await Promise.all(stoppers.splice(0).map((stop) => stop()));
   });
   afterAll(() => rmSync(pki.dir, { recursive: true, force: true }));
 
@@ -97,6 +101,28 @@ describe('upstream connection', () => {
       await waitFor(() => good.sessions.length === 1, 10_000, 'a connection');
     },
   );
+
+  it('connects over WebSocket where the upstream only allows that', async () => {
+    // Debian's Mosquitto cannot open a WebSocket listener here (libwebsockets): the upstream is
+    // tagwire's own broker with only a ws listener, checked by its own tests against MQTT.js.
+    const port = await freePort();
+    const wsBroker = new Broker({
+      config: parseBrokerConfig({
+        listeners: [{ protocol: 'ws', host: '127.0.0.1', port, path: '/mqtt' }],
+        sys: { intervalSec: 0 },
+      }),
+      log: silentLogger(),
+    });
+    await wsBroker.start();
+    stoppers.push(() => wsBroker.stop());
+    const got: string[] = [];
+    wsBroker.subscribe('ws/#', (m) => got.push(m.payload.toString()));
+    const ws = watch({ url: `ws://127.0.0.1:${port}/mqtt`, protocolVersion: 5 });
+    upstreams.push(ws.upstream);
+    await waitFor(() => ws.sessions.length === 1, 15_000, 'a WebSocket connection');
+    await ws.sessions[0]!.client.publishAsync('ws/ok', 'over ws', { qos: 1 });
+    await waitFor(() => got.includes('over ws'), 10_000, 'the message over WebSocket');
+  });
 
   it('connects over TLS with a CA and a client certificate made by the test; a wrong CA is a TLS error', async () => {
     const port = await freePort();
