@@ -1,4 +1,5 @@
 // The few lines `tagwire start` prints: what runs where, and how to watch and command it.
+import type { MappedTag } from '../config/types.js';
 import type { Gateway } from '../gateway.js';
 
 export function banner(gateway: Gateway, startupMs: number): string {
@@ -20,18 +21,30 @@ export function banner(gateway: Gateway, startupMs: number): string {
   if (tcp && firstMapping) {
     const root = firstMapping.topic.split('/')[0];
     lines.push(`  watch       mosquitto_sub -h ${tcp.host} -p ${tcp.port} -t '${root}/#' -v`);
-    const writable = mappings.flatMap((m) => m.tags).find((t) => t.writable);
-    if (writable) {
-      const example = writable.type === 'bool' ? 'true' : String(writable.min ?? 1);
+    const example = commandExample(mappings.flatMap((m) => m.tags));
+    if (example) {
       lines.push(
-        `  command     mosquitto_pub -h ${tcp.host} -p ${tcp.port} -t '${writable.topic}/set' -m '{"value":${example}}'`,
+        `  command     mosquitto_pub -h ${tcp.host} -p ${tcp.port} -t '${example.topic}/set' -m '{"value":${example.value}}'`,
       );
       lines.push(
-        `  results     mosquitto_sub -h ${tcp.host} -p ${tcp.port} -t '${writable.topic}/set/result' -v`,
+        `  results     mosquitto_sub -h ${tcp.host} -p ${tcp.port} -t '${example.topic}/set/result' -v`,
       );
     }
   }
   lines.push(`  data        ${config.gateway.dataDir}`);
   lines.push('  stop        Ctrl-C');
   return lines.join('\n');
+}
+
+/** A command worth typing: a writable number with limits (a value inside them), else any writable tag. */
+function commandExample(tags: readonly MappedTag[]): { topic: string; value: string } | undefined {
+  const bounded = tags.find((t) => t.writable && t.min !== undefined && t.max !== undefined);
+  if (bounded)
+    return {
+      topic: bounded.topic,
+      value: String(Math.round(bounded.min! + (bounded.max! - bounded.min!) / 4)),
+    };
+  const writable = tags.find((t) => t.writable);
+  if (!writable) return undefined;
+  return { topic: writable.topic, value: /^bool/i.test(writable.type) ? 'true' : '1' };
 }
