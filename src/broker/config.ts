@@ -1,5 +1,7 @@
-// The broker block of gateway.config.json once defaults are applied (config.schema.json holds them).
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+// The broker block of gateway.config.json once defaults are applied (config.schema.json holds them;
+// parseBrokerConfig applies them when the broker runs on its own).
+
+import { createRequire } from 'node:module';
 import schema from './config.schema.json' with { type: 'json' };
 
 export type ListenerProtocol = 'mqtt' | 'mqtts' | 'ws' | 'wss';
@@ -61,7 +63,10 @@ export interface BrokerConfig {
 
 export { schema as brokerConfigSchema };
 
-let validator: ValidateFunction | undefined;
+type Validate = ((data: unknown) => boolean) & {
+  errors?: { instancePath: string; message?: string }[] | null;
+};
+let validator: Validate | undefined;
 
 /**
  * Checks a raw broker block against the schema and fills in defaults. The gateway's config loader
@@ -69,8 +74,11 @@ let validator: ValidateFunction | undefined;
  */
 export function parseBrokerConfig(raw: unknown = {}): BrokerConfig {
   if (!validator) {
-    const ajv = new Ajv2020({ useDefaults: true, allErrors: true, strict: true });
-    validator = ajv.compile(schema);
+    // ajv is loaded on first use only: the broker at run time gets its config already checked.
+    const { Ajv2020 } = createRequire(import.meta.url)(
+      'ajv/dist/2020.js',
+    ) as typeof import('ajv/dist/2020.js');
+    validator = new Ajv2020({ useDefaults: true, allErrors: true, strict: true }).compile(schema) as Validate;
   }
   const copy: unknown = structuredClone(raw);
   if (!validator(copy)) {

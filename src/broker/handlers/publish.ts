@@ -40,7 +40,8 @@ export function handlePublish(core: BrokerCore, conn: Connection, packet: IPubli
   if (qos === 2) {
     // A resent QoS 2 message already taken is acknowledged again, not delivered twice.
     if (session.awaitingRelease.has(id)) return conn.writeAck(encodeAck('pubrec', id, conn.version), null);
-    if (session.awaitingRelease.size >= core.limits.receiveMaximum) {
+    // Only v5 clients were told the Receive Maximum; v3 ones are bounded by the 16-bit ids.
+    if (conn.version === 5 && session.awaitingRelease.size >= core.limits.receiveMaximum) {
       return conn.fail(
         Reason.ReceiveMaximumExceeded,
         `more than ${core.limits.receiveMaximum} QoS 2 messages unreleased`,

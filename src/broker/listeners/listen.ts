@@ -5,7 +5,7 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
-import { WebSocketServer } from 'ws';
+import type { WebSocketServer } from 'ws';
 import type { BrokerConfig, ListenerConfig, ListenerProtocol, ListenerTls } from '../config.js';
 import type { ListenerPolicy } from '../connection.js';
 import { SocketTransport } from './socket-transport.js';
@@ -104,6 +104,8 @@ export async function openListener(
           ? https.createServer(tlsOptions(listener, listener.tls), refuse)
           : http.createServer(refuse);
       httpServer.on('tlsClientError', () => undefined);
+      // Loaded on demand: a broker without WebSocket listeners does not carry ws in memory.
+      const { WebSocketServer } = await import('ws');
       wsServer = new WebSocketServer({
         server: httpServer,
         path: listener.path,
