@@ -109,7 +109,9 @@ describe('OPC UA recovery', { timeout: 180_000 }, () => {
       'setpoint bad/disconnected',
     );
     const cut = Date.now();
-    const downAt = rec.samples.findIndex((s) => s.tag === 'setpoint' && s.quality === 'bad' && s.reason === 'disconnected');
+    const downAt = rec.samples.findIndex(
+      (s) => s.tag === 'setpoint' && s.quality === 'bad' && s.reason === 'disconnected',
+    );
     // The setpoint never changes: only the refresh on recovery can bring it back as good.
     const back = await waitFor(
       () => rec.samples.slice(downAt).find((s) => s.tag === 'setpoint' && s.quality === 'good'),
