@@ -47,6 +47,9 @@ export class Connection implements SessionLink {
   maxPacketSize: number;
   /** Topic aliases the client set towards the broker (v5). */
   readonly inboundAliases = new Map<number, string>();
+  /** Topic aliases the broker uses towards the client, up to the client's Topic Alias Maximum. */
+  outboundAliasMax = 0;
+  private readonly outboundAliases = new Map<string, number>();
   /** True once a DISCONNECT asked to end without the will (or the will was already dealt with). */
   willSuppressed = false;
   private readonly parser: PacketParser;
@@ -65,12 +68,24 @@ export class Connection implements SessionLink {
     this.maxPacketSize = host.limits.maxPacketSize;
     this.parser = createParser();
     this.parser.on('packet', (packet: Packet) => this.onPacket(packet));
-    this.parser.on('error', (err: unknown) =>
-      this.fail(Reason.MalformedPacket, `malformed packet: ${errorText(err)}`),
-    );
+    this.parser.on('error', (err: unknown) => this.onParseError(errorText(err)));
     transport.onData((chunk) => this.onData(chunk));
     transport.onDrain(() => this.session?.pump());
     transport.onClose(() => this.onClose());
+  }
+
+  private onParseError(message: string): void {
+    if (this.state === 'awaiting-connect') {
+      // A CONNECT this broker cannot take still gets an answer where the protocol has one.
+      if (/protocol ?(version|id)/i.test(message)) {
+        this.write(Buffer.from([0x20, 0x02, 0x00, 0x01])); // 3.1.1 CONNACK: unacceptable protocol version
+      } else if (
+        (this.parser as unknown as { packet: { protocolVersion?: number } }).packet.protocolVersion === 5
+      ) {
+        this.write(encode({ cmd: 'connack', sessionPresent: false, reasonCode: Reason.MalformedPacket }, 5));
+      }
+    }
+    this.fail(Reason.MalformedPacket, `malformed packet: ${message}`);
   }
 
   get remoteAddress(): string {
@@ -156,6 +171,17 @@ export class Connection implements SessionLink {
     this.outBytes = 0;
     this.host.stats.bytesSent += bytes;
     this.transport.write(chunks, bytes);
+  }
+
+  aliasFor(topic: string): { alias: number; known: boolean } | null {
+    if (this.outboundAliasMax === 0) return null;
+    const alias = this.outboundAliases.get(topic);
+    if (alias !== undefined) return { alias, known: true };
+    // The first topics sent keep their aliases; later ones go out in full.
+    if (this.outboundAliases.size >= this.outboundAliasMax) return null;
+    const fresh = this.outboundAliases.size + 1;
+    this.outboundAliases.set(topic, fresh);
+    return { alias: fresh, known: false };
   }
 
   congested(): boolean {

@@ -74,3 +74,20 @@ export function encodingFor(
   }
   return encoded;
 }
+
+/**
+ * A per-connection encoding using a topic alias (v5): the topic goes out the first time with its
+ * alias, and as an empty string with the alias after that.
+ */
+export function aliasedEncoding(
+  msg: RoutedMessage,
+  qos: QoS,
+  retain: boolean,
+  subscriptionIds: readonly number[] | undefined,
+  now: number,
+  alias: number,
+  known: boolean,
+): EncodedPublish {
+  const properties: PublishProperties = { ...wireProperties(msg, now, subscriptionIds), topicAlias: alias };
+  return encodePublish(known ? '' : msg.topic, msg.payload, qos, retain, 5, properties);
+}

@@ -2,7 +2,7 @@
 // in-flight window, the bounded queue behind it). It outlives its connection when persistent.
 import type { QoS } from './api.js';
 import { encodeAck, withPacketId, type ProtocolVersion } from './codec.js';
-import { encodingFor, isExpired, type RoutedMessage } from './message.js';
+import { aliasedEncoding, encodingFor, isExpired, type RoutedMessage } from './message.js';
 import type { PendingWill } from './will.js';
 
 export interface SubscriptionOptions {
@@ -39,6 +39,8 @@ export interface SessionLink {
   congested(): boolean;
   /** Called when the queue is full of QoS 1/2 messages: the client is too slow and is let go. */
   overflow(): void;
+  /** The topic alias to use towards the client (v5, when it accepts them), or null. */
+  aliasFor(topic: string): { alias: number; known: boolean } | null;
 }
 
 /** Durable storage of persistent sessions (src/store/sessions.ts). */
@@ -154,7 +156,10 @@ export class Session {
 
   private send(link: SessionLink, out: Outgoing, now: number): void {
     if (isExpired(out.msg, now)) return this.forget(out);
-    const encoded = encodingFor(out.msg, link.version, out.qos, out.retain, out.subscriptionIds, now);
+    const alias = link.aliasFor(out.msg.topic);
+    const encoded = alias
+      ? aliasedEncoding(out.msg, out.qos, out.retain, out.subscriptionIds, now, alias.alias, alias.known)
+      : encodingFor(out.msg, link.version, out.qos, out.retain, out.subscriptionIds, now);
     // A packet larger than the client accepts is discarded as if sent (MQTT-3.1.2-25).
     if (encoded.bytes.length > link.maxPacketSize) {
       this.counters.messagesDropped++;

@@ -111,6 +111,7 @@ export async function handleConnect(
   conn.keepaliveMs = keepalive * 1000;
   conn.sendQuota = Math.min(packet.properties?.receiveMaximum ?? 65535, limits.receiveMaximum);
   conn.maxPacketSize = packet.properties?.maximumPacketSize ?? Number.MAX_SAFE_INTEGER;
+  conn.outboundAliasMax = v5 ? (packet.properties?.topicAliasMaximum ?? 0) : 0;
 
   const properties: ConnackProperties | undefined = v5
     ? {
