@@ -1,5 +1,6 @@
 // Tag values to and from Modbus data: registers (2 bytes each, as on the wire) or unpacked bits.
 import type { TagValue } from '../types.js';
+import type { ByteOrder } from './config.js';
 import { INTEGER_RANGE, reorder, type NumericType } from './datatypes.js';
 import type { ResolvedTag } from './tag.js';
 
@@ -20,34 +21,50 @@ export function decodeTag(tag: ResolvedTag, block: ReadBlock): TagValue {
   return values;
 }
 
+/**
+ * The bytes of one element, reordered to big-endian, land here: decoding allocates nothing but
+ * the sample itself (no typed-array view or DataView per tag), which matters at 100k tags/s.
+ */
+const scratch = Buffer.alloc(8);
+
+function load(src: Uint8Array, at: number, bytes: number, order: ByteOrder): void {
+  const words = bytes >> 1;
+  const swapWords = order === 'CDAB' || order === 'DCBA';
+  const swapBytes = order === 'BADC' || order === 'DCBA';
+  for (let w = 0; w < words; w++) {
+    const from = at + (swapWords ? words - 1 - w : w) * 2;
+    scratch[w * 2] = src[swapBytes ? from + 1 : from] as number;
+    scratch[w * 2 + 1] = src[swapBytes ? from : from + 1] as number;
+  }
+}
+
 function decodeElement(tag: ResolvedTag, block: ReadBlock, address: number): TagValue {
   const at = address - block.start;
   if (block.kind === 'bits') return block.data[at] === 1;
-  const bytes = block.data.subarray(at * 2, (at + tag.width) * 2);
+  const offset = at * 2;
   if (tag.type === 'bool') {
-    const word = ((bytes[0] as number) << 8) | (bytes[1] as number);
+    const word = ((block.data[offset] as number) << 8) | (block.data[offset + 1] as number);
     return tag.bit === undefined ? word !== 0 : ((word >> tag.bit) & 1) === 1;
   }
-  if (tag.type === 'string') return decodeString(tag, bytes);
-  const ordered = reorder(bytes, tag.byteOrder);
-  const view = new DataView(ordered.buffer, ordered.byteOffset, ordered.byteLength);
+  if (tag.type === 'string') return decodeString(tag, block.data.subarray(offset, offset + tag.width * 2));
+  load(block.data, offset, tag.width * 2, tag.byteOrder);
   switch (tag.type) {
     case 'int16':
-      return scaled(tag, view.getInt16(0));
+      return scaled(tag, scratch.readInt16BE(0));
     case 'uint16':
-      return scaled(tag, view.getUint16(0));
+      return scaled(tag, scratch.readUInt16BE(0));
     case 'int32':
-      return scaled(tag, view.getInt32(0));
+      return scaled(tag, scratch.readInt32BE(0));
     case 'uint32':
-      return scaled(tag, view.getUint32(0));
+      return scaled(tag, scratch.readUInt32BE(0));
     case 'float32':
-      return scaled(tag, finite(view.getFloat32(0)));
+      return scaled(tag, finite(scratch.readFloatBE(0)));
     case 'float64':
-      return scaled(tag, finite(view.getFloat64(0)));
+      return scaled(tag, finite(scratch.readDoubleBE(0)));
     case 'int64':
-      return big(tag, view.getBigInt64(0));
+      return big(tag, scratch.readBigInt64BE(0));
     case 'uint64':
-      return big(tag, view.getBigUint64(0));
+      return big(tag, scratch.readBigUInt64BE(0));
   }
 }
 
