@@ -7,8 +7,10 @@ import type { Driver, DeviceStatus, TagSample } from '../drivers/types.js';
 import { createDriver } from '../drivers/index.js';
 import { Broker } from './broker/broker.js';
 import { BridgeManager } from './bridge/manager.js';
-import type { LoadedConfig } from './config/load.js';
-import type { LoadedMapping } from './config/types.js';
+import { diffConfig, type ConfigDiff } from './config/diff.js';
+import { formatProblem, type LoadedConfig } from './config/load.js';
+import type { DeviceConfig, LoadedMapping } from './config/types.js';
+import { watchConfig, type ConfigWatcher, type ReloadResult } from './config/watch.js';
 import type { Logger } from './log.js';
 import { CommandRouter } from './mapping/commands.js';
 import { TagPublisher } from './mapping/publisher.js';
@@ -20,6 +22,10 @@ export interface GatewayOptions {
   log: Logger;
   /** Run the config's `simulators` block inside the gateway (the demo). Default true. */
   simulators?: boolean;
+  /** Apply edits of the config and mapping files while running. Default false. */
+  watch?: boolean;
+  /** Quiet time after the last file event before a reload (ms). */
+  watchDebounceMs?: number;
 }
 
 type Stage = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -35,11 +41,19 @@ export class Gateway {
   private readonly drivers = new Map<string, Driver>();
   private readonly deviceStatus = new Map<string, DeviceStatus>();
   private localBroker?: Broker;
+  private watcher?: ConfigWatcher;
+  /** Reloads run one after the other, in the order the edits settled. */
+  private reloading: Promise<unknown> = Promise.resolve();
 
   constructor(
-    readonly loaded: LoadedConfig,
+    private current: LoadedConfig,
     private readonly options: GatewayOptions,
   ) {}
+
+  /** The config running now (after any hot reloads). */
+  get loaded(): LoadedConfig {
+    return this.current;
+  }
 
   /** The embedded broker; exists once `start` has opened the store. */
   get broker(): Broker {
@@ -83,7 +97,7 @@ export class Gateway {
       broker: this.broker,
       log: log.child({ part: 'mapping' }),
     });
-    this.createDrivers(mappings);
+    for (const device of config.devices) this.createDriver(device, mappings);
     this.router = new CommandRouter({
       mappings,
       broker: this.broker,
@@ -105,22 +119,87 @@ export class Gateway {
 
     // Drivers last: by now every sample has somewhere to go. A dead device never blocks this.
     await Promise.all([...this.drivers.values()].map((driver) => driver.start()));
+
+    if (this.options.watch) {
+      this.watcher = watchConfig(this.current.file, (result) => this.onConfigEdit(result), {
+        current: this.current,
+        debounceMs: this.options.watchDebounceMs,
+      });
+    }
   }
 
-  private createDrivers(mappings: readonly LoadedMapping[]): void {
-    const { config } = this.loaded;
-    for (const device of config.devices) {
-      if (device.enabled === false) continue;
-      const tags = mappings.filter((m) => m.device === device.id).flatMap((m) => m.tags);
-      const deviceLog = this.options.log.child({ device: device.id });
-      const driver = createDriver(device, tags, {
-        onSamples: (batch: TagSample[]) => this.publisher?.onSamples(device.id, batch),
-        onStatus: (status: DeviceStatus) => this.onDeviceStatus(status),
-        log: deviceLog,
-        dataDir: this.dataDir,
-      });
-      this.drivers.set(device.id, driver);
+  private onConfigEdit(result: ReloadResult): void {
+    const log = this.options.log;
+    if (!result.ok) {
+      for (const problem of result.problems) log.error(formatProblem(problem));
+      log.error(`config edit rejected (${result.problems.length} problem(s)); the running config stays`);
+      return;
     }
+    this.reloading = this.reloading
+      .then(() => this.reload(result.loaded))
+      .catch((err: unknown) => log.error({ err }, 'hot reload failed'));
+  }
+
+  /**
+   * Applies a new config without a restart where it can: only devices whose driver config or tags
+   * changed are rebuilt; mapping and command changes apply in place (retained messages of removed
+   * tags are cleared). Broker, bridge, http and simulator blocks apply at the next restart.
+   */
+  async reload(next: LoadedConfig): Promise<ConfigDiff> {
+    if (this.stage !== 'running') throw new Error(`gateway cannot reload while ${this.stage}`);
+    const diff = diffConfig(this.current, next);
+    if (diff.empty) return diff;
+    const log = this.options.log;
+    if (diff.restartNeeded) {
+      const blocks = Object.entries(diff.restart)
+        .filter(([, changed]) => changed)
+        .map(([block]) => block);
+      log.warn({ blocks }, 'these config blocks changed and apply at the next restart');
+    }
+    const rebuilt = [...diff.devices.removed, ...diff.devices.changed];
+    await Promise.all(
+      rebuilt.map(async (id) => {
+        await this.drivers.get(id)?.stop();
+        this.drivers.delete(id);
+      }),
+    );
+    for (const id of diff.devices.removed) this.clearDeviceStatus(id);
+    this.current = next;
+    this.publisher?.update(next.mappings);
+    this.router?.update(next.mappings);
+    const started: Driver[] = [];
+    for (const id of [...diff.devices.added, ...diff.devices.changed]) {
+      const device = next.config.devices.find((d) => d.id === id);
+      const driver = device && this.createDriver(device, next.mappings);
+      if (driver) started.push(driver);
+      else this.clearDeviceStatus(id);
+    }
+    await Promise.all(started.map((driver) => driver.start()));
+    log.info(
+      {
+        devices: diff.devices,
+        tags: {
+          added: diff.tags.added.length,
+          removed: diff.tags.removed.length,
+          changed: diff.tags.changed.length,
+        },
+      },
+      'config reloaded',
+    );
+    return diff;
+  }
+
+  private createDriver(device: DeviceConfig, mappings: readonly LoadedMapping[]): Driver | undefined {
+    if (device.enabled === false) return undefined;
+    const tags = mappings.filter((m) => m.device === device.id).flatMap((m) => m.tags);
+    const driver = createDriver(device, tags, {
+      onSamples: (batch: TagSample[]) => this.publisher?.onSamples(device.id, batch),
+      onStatus: (status: DeviceStatus) => this.onDeviceStatus(status),
+      log: this.options.log.child({ device: device.id }),
+      dataDir: this.dataDir,
+    });
+    this.drivers.set(device.id, driver);
+    return driver;
   }
 
   /** Device health goes to `$SYS/tagwire/devices/{id}`, retained, for dashboards and the plant. */
@@ -145,6 +224,16 @@ export class Gateway {
     return this.simulators.map((s) => s.address);
   }
 
+  private clearDeviceStatus(id: string): void {
+    this.deviceStatus.delete(id);
+    this.localBroker?.publish({
+      topic: `$SYS/tagwire/devices/${id}`,
+      payload: Buffer.alloc(0),
+      qos: 0,
+      retain: true,
+    });
+  }
+
   devices(): DeviceStatus[] {
     return [...this.drivers.values()].map((d) => d.status());
   }
@@ -154,6 +243,8 @@ export class Gateway {
     if (this.stage === 'stopped' || this.stage === 'stopping') return;
     this.stage = 'stopping';
     const log = this.options.log;
+    this.watcher?.close();
+    await this.reloading;
     const step = async (what: string, work: () => Promise<void> | void): Promise<void> => {
       try {
         await work();

@@ -10,10 +10,15 @@ export async function main(args: readonly string[]): Promise<number> {
   const { values } = parse('start', args, {
     config: { type: 'string', short: 'c', default: DEFAULT_CONFIG },
     'no-simulators': { type: 'boolean' },
+    'no-watch': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
-    process.stdout.write('usage: tagwire start [-c FILE] [--no-simulators]\n');
+    process.stdout.write(
+      'usage: tagwire start [-c FILE] [--no-simulators] [--no-watch]\n' +
+        "  --no-simulators  do not run the config's simulators block\n" +
+        '  --no-watch       do not apply edits of the config and mapping files while running\n',
+    );
     return 0;
   }
   let loaded;
@@ -27,7 +32,11 @@ export async function main(args: readonly string[]): Promise<number> {
   }
 
   const log = createLogger(loaded.config.gateway.logLevel);
-  const gateway = new Gateway(loaded, { log, simulators: !values['no-simulators'] });
+  const gateway = new Gateway(loaded, {
+    log,
+    simulators: !values['no-simulators'],
+    watch: !values['no-watch'],
+  });
   try {
     await gateway.start();
   } catch (err) {
