@@ -10,7 +10,17 @@ export class MessageExpiredError extends Error {}
 type PublishProperties = NonNullable<IClientPublishOptions['properties']>;
 
 export function publisherFor(client: MqttClient, protocolVersion: 4 | 5): PublishFn {
+  let corked = false;
   return (msg: StoredMessage, done) => {
+    // Everything published in one tick leaves in one socket write.
+    if (!corked && typeof client.stream?.cork === 'function') {
+      corked = true;
+      client.stream.cork();
+      process.nextTick(() => {
+        corked = false;
+        client.stream.uncork();
+      });
+    }
     const options: IClientPublishOptions = { qos: msg.qos, retain: msg.retain };
     if (protocolVersion === 5 && msg.properties) {
       const props = toPublishProperties(msg.properties, msg.ts);

@@ -60,7 +60,7 @@ export async function migrateOutbox(db: Database): Promise<void> {
   await db.migrate('outbox', MIGRATIONS);
 }
 
-const INSERT_CHUNK = 500; // rows per INSERT statement (9 parameters each, far below SQLite's limit)
+const INSERT_CHUNK = 3600; // rows per INSERT statement (9 parameters each, far below SQLite's limit)
 const DELETE_CHUNK = 500;
 const MAX_FLUSH = 5000; // rows per group commit, so one commit never grows without bound
 const MAX_PENDING = 100_000; // rows held in memory while the disk refuses writes
@@ -86,6 +86,7 @@ export class Outbox {
   private deleteTimer: NodeJS.Immediate | undefined;
   private ageTimer: NodeJS.Timeout | undefined;
   private headQuery: Promise<void> | undefined;
+  private headTimer: NodeJS.Timeout | undefined;
   private readonly insertStatements = new Map<number, Statement>();
   private readonly pageStatement: Statement;
   private closed = false;
@@ -181,6 +182,7 @@ export class Outbox {
     if (this.closed) return;
     if (this.ageTimer) clearInterval(this.ageTimer);
     await this.drain();
+    if (this.headTimer) clearTimeout(this.headTimer);
     this.closed = true;
     await Promise.all([this.pageStatement, ...this.insertStatements.values()].map((s) => s.finalize()));
   }
@@ -313,8 +315,11 @@ export class Outbox {
     const seqs = this.deletes;
     this.deletes = [];
     this.deleting = (async () => {
-      for (let i = 0; i < seqs.length; i += DELETE_CHUNK) {
-        const chunk = seqs.slice(i, i + DELETE_CHUNK);
+      // Acknowledgements come mostly in order: contiguous runs go as one range, the rest as lists.
+      const { ranges, singles } = toRanges(seqs);
+      for (const [from, to] of ranges) await this.deleteWhere('seq BETWEEN ? AND ?', [from, to]);
+      for (let i = 0; i < singles.length; i += DELETE_CHUNK) {
+        const chunk = singles.slice(i, i + DELETE_CHUNK);
         await this.deleteWhere(`seq IN (${chunk.map(() => '?').join(',')})`, chunk);
       }
     })()
@@ -341,8 +346,19 @@ export class Outbox {
     for (const r of rows) bytes += r.bytes;
     this.stats.messages -= rows.length;
     this.stats.bytes -= bytes;
-    void this.refreshHead();
+    if (this.stats.messages === 0) this.stats.oldestTs = undefined;
+    else this.scheduleHeadRefresh();
     return rows.length;
+  }
+
+  /** The oldest message's time, re-read at most a few times a second (it only feeds the status). */
+  private scheduleHeadRefresh(): void {
+    if (this.headTimer || this.closed) return;
+    this.headTimer = setTimeout(() => {
+      this.headTimer = undefined;
+      void this.refreshHead();
+    }, 250);
+    this.headTimer.unref();
   }
 
   private refreshHead(): Promise<void> {
@@ -389,6 +405,21 @@ export class Outbox {
       m.bytes,
     ];
   }
+}
+
+/** Splits seqs into contiguous runs (at least 4 long) and the rest. */
+export function toRanges(seqs: readonly number[]): { ranges: [number, number][]; singles: number[] } {
+  const sorted = [...seqs].sort((a, b) => a - b);
+  const ranges: [number, number][] = [];
+  const singles: number[] = [];
+  let start = 0;
+  for (let i = 1; i <= sorted.length; i++) {
+    if (i < sorted.length && sorted[i] === sorted[i - 1]! + 1) continue;
+    if (i - start >= 4) ranges.push([sorted[start]!, sorted[i - 1]!]);
+    else for (let j = start; j < i; j++) singles.push(sorted[j]!);
+    start = i;
+  }
+  return { ranges, singles };
 }
 
 function fromRow(r: Row): StoredMessage {

@@ -6,6 +6,7 @@ import { Database } from '../../src/store/db.js';
 import {
   migrateOutbox,
   Outbox,
+  toRanges,
   type DropReason,
   type OutboxLimits,
   type StoredMessage,
@@ -126,6 +127,17 @@ describe('outbox', () => {
     expect(dropped['max-messages']).toBe(20);
     const rows = await outbox.page(0, 100);
     expect(rows[rows.length - 1]!.payload.toString()).toBe('29');
+  });
+
+  it('groups acknowledged seqs into ranges for deletion', () => {
+    expect(toRanges([7, 1, 2, 3, 4, 5, 9, 10, 20, 21, 22, 23])).toEqual({
+      ranges: [
+        [1, 5],
+        [20, 23],
+      ],
+      singles: [7, 9, 10],
+    });
+    expect(toRanges([])).toEqual({ ranges: [], singles: [] });
   });
 
   it('drops messages older than maxAgeSec', async () => {

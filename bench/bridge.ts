@@ -1,0 +1,191 @@
+// Bridge benchmark: live forwarding to a real Mosquitto, then an outage with 1 million messages
+// buffered on disk (fill rate, disk bytes per message, RSS while they wait), then the drain.
+// Run: npm run bench:bridge   (BENCH_BACKLOG and BENCH_LIVE change the message counts)
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import mqtt from 'mqtt';
+import { parseBridgeConfig } from '../src/bridge/config.js';
+import { BridgeManager } from '../src/bridge/manager.js';
+import type { BrokerMessage } from '../src/broker/api.js';
+import { Broker } from '../src/broker/broker.js';
+import { parseBrokerConfig } from '../src/broker/config.js';
+import { silentLogger } from '../src/log.js';
+import { Database } from '../src/store/db.js';
+import { startMosquitto, type MosquittoBroker } from '../test/helpers/mosquitto.js';
+import { freePort, sleep, waitFor } from '../test/helpers/net.js';
+
+const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 1_000_000);
+const LIVE = Number(process.env.BENCH_LIVE ?? 200_000);
+const TOPICS = 200;
+const log = silentLogger();
+
+/** A tag value as the mapping publishes it (about 70 bytes of JSON on a 40-byte topic). */
+function message(i: number): BrokerMessage {
+  const payload = `{"value":${(i % 1000) / 10},"ts":${1763726400123 + i},"quality":"good","unit":"degC"}`;
+  return {
+    topic: `acme/plant1/line${i % 4}/dev${i % TOPICS}/temperature`,
+    payload: Buffer.from(payload),
+    qos: 1,
+    retain: false,
+  };
+}
+
+const mb = (bytes: number) => (bytes / 1048576).toFixed(1);
+const rss = () => {
+  (globalThis as { gc?: () => void }).gc?.();
+  return process.memoryUsage().rss;
+};
+const rate = (n: number, ms: number) => Math.round((n * 1000) / ms);
+
+/** Publishes `count` messages in batches, never more than `ahead` waiting in the outbox. */
+async function publishPaced(
+  broker: Broker,
+  manager: BridgeManager,
+  from: number,
+  count: number,
+  ahead: number,
+  onBatch?: (done: number) => void,
+) {
+  const batch = 1000;
+  for (let done = 0; done < count; done += batch) {
+    const msgs: BrokerMessage[] = [];
+    for (let i = 0; i < Math.min(batch, count - done); i++) msgs.push(message(from + done + i));
+    broker.publishBatch(msgs);
+    onBatch?.(done + msgs.length);
+    await new Promise((resolve) => setImmediate(resolve));
+    while (ahead > 0 && manager.status()[0]!.outbox.messages > ahead) await sleep(1);
+  }
+}
+
+/** The ceiling: MQTT.js alone publishing QoS 1 to the same Mosquitto with the same window. */
+async function mqttJsBaseline(port: number, count: number, window: number): Promise<number> {
+  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0 });
+  const start = performance.now();
+  let sent = 0;
+  let acked = 0;
+  await new Promise<void>((resolve) => {
+    const pump = () => {
+      while (sent < count && sent - acked < window) {
+        const m = message(sent++);
+        client.publish(m.topic, m.payload, { qos: 1 }, () => {
+          acked++;
+          if (acked === count) resolve();
+          else pump();
+        });
+      }
+    };
+    pump();
+  });
+  const ms = performance.now() - start;
+  await client.endAsync();
+  return rate(count, ms);
+}
+
+function dirBytes(dir: string): number {
+  return readdirSync(dir).reduce((sum, f) => sum + statSync(path.join(dir, f)).size, 0);
+}
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'tagwire-bench-bridge-'));
+  const port = await freePort();
+  let upstream: MosquittoBroker | undefined = await startMosquitto({ port });
+  const db = await Database.open(path.join(dataDir, 'tagwire.db'));
+  const broker = new Broker({
+    config: parseBrokerConfig({ listeners: [], sys: { intervalSec: 0 } }),
+    db,
+    log,
+  });
+  await broker.start();
+  const inflight = 1000;
+  const manager = new BridgeManager({
+    bridges: [
+      parseBridgeConfig({
+        name: 'bench',
+        url: `mqtt://127.0.0.1:${port}`,
+        reconnect: { minDelayMs: 100, maxDelayMs: 200 },
+        out: [{ filter: 'acme/#', qos: 1 }],
+        outbox: { drainRatePerSec: 0, inflight, maxMessages: BACKLOG + LIVE + 100_000 },
+        statusIntervalSec: 0,
+      }),
+    ],
+    gatewayId: 'bench',
+    broker,
+    db,
+    log,
+    dataDir,
+  });
+  const status = () => manager.status()[0]!;
+  try {
+    await manager.start();
+    await waitFor(() => status().connected, 10_000, 'the bridge to connect');
+    console.log(
+      `bridge benchmark: ${LIVE} live, ${BACKLOG} buffered; QoS 1 to Mosquitto on 127.0.0.1; ~${message(0).payload.length} B payloads on ${TOPICS} topics`,
+    );
+
+    // 1. Live forwarding: through the outbox (committed before taken) to Mosquitto's PUBACK.
+    const baseline = await mqttJsBaseline(port, LIVE, inflight);
+    const liveStart = performance.now();
+    await publishPaced(broker, manager, 0, LIVE, 20_000);
+    await waitFor(
+      () => status().sent >= LIVE && status().outbox.messages === 0,
+      120_000,
+      'live forwarding',
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}: ${JSON.stringify(status())}`);
+    });
+    const liveRate = rate(LIVE, performance.now() - liveStart);
+    console.log(
+      `live forwarding:          ${liveRate} msg/s acknowledged by Mosquitto (MQTT.js alone, same window: ${baseline} msg/s; ratio ${(liveRate / baseline).toFixed(2)})`,
+    );
+
+    // 2. Outage: fill the outbox with BACKLOG messages.
+    await upstream.stop();
+    upstream = undefined;
+    await waitFor(() => !status().connected, 10_000, 'the outage');
+    const bytesBefore = dirBytes(dataDir);
+    const rssSamples: string[] = [];
+    const rssStart = rss();
+    const fillStart = performance.now();
+    const step = Math.max(1000, Math.floor(BACKLOG / 4 / 1000) * 1000);
+    await publishPaced(broker, manager, LIVE, BACKLOG, 50_000, (done) => {
+      if (done % step === 0) rssSamples.push(`${done / 1000}k: ${mb(rss())} MB`);
+    });
+    await waitFor(() => status().outbox.messages >= BACKLOG, 300_000, 'the backlog to be committed');
+    const fillRate = rate(BACKLOG, performance.now() - fillStart);
+    await sleep(500);
+    const rssFull = rss();
+    await db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+    const diskPerMessage = (dirBytes(dataDir) - bytesBefore) / BACKLOG;
+    console.log(`outbox fill:              ${fillRate} msg/s committed to SQLite (upstream down)`);
+    console.log(
+      `disk per buffered message: ${diskPerMessage.toFixed(0)} B (database after checkpoint; payload+topic ${status().outbox.bytes / BACKLOG} B)`,
+    );
+    console.log(
+      `RSS while filling:        start ${mb(rssStart)} MB; ${rssSamples.join('; ')}; ${BACKLOG / 1000}k waiting: ${mb(rssFull)} MB`,
+    );
+
+    // 3. Drain: the upstream comes back; no rate limit.
+    upstream = await startMosquitto({ port });
+    const drainStart = performance.now();
+    let rssPeak = 0;
+    const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 200);
+    await waitFor(() => status().outbox.messages === 0, 600_000, 'the drain');
+    clearInterval(sampler);
+    const drainRate = rate(BACKLOG, performance.now() - drainStart);
+    console.log(
+      `drain:                    ${drainRate} msg/s (includes reconnect); RSS peak while draining ${mb(rssPeak)} MB`,
+    );
+    console.log(
+      `targets: live > 20000 msg/s: ${liveRate > 20_000 ? 'met' : 'NOT met'}; drain > 20000 msg/s: ${drainRate > 20_000 ? 'met' : 'NOT met'}; RSS flat: ${rssFull - rssStart < 64 * 1048576 ? 'yes' : 'NO'} (+${mb(rssFull - rssStart)} MB for ${BACKLOG} waiting)`,
+    );
+  } finally {
+    await manager.stop();
+    await broker.stop();
+    await db.close();
+    await upstream?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+await main();
