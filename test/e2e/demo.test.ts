@@ -185,6 +185,22 @@ describe('the demo gateway', () => {
     expect(await setpointOnDevice()).toBe(before);
   });
 
+  it('reports device health on $SYS/tagwire/devices', async () => {
+    const sys = await mqtt.connectAsync(`mqtt://127.0.0.1:${demo.mqttPort}`);
+    try {
+      const statuses = new Map<string, Record<string, unknown>>();
+      sys.on('message', (topic, payload) =>
+        statuses.set(topic, JSON.parse(payload.toString()) as Record<string, unknown>),
+      );
+      await sys.subscribeAsync('$SYS/tagwire/devices/+');
+      const press = await waitFor(() => statuses.get('$SYS/tagwire/devices/press1'), 15_000, 'press1 status');
+      expect(press).toMatchObject({ deviceId: 'press1', state: 'connected' });
+      expect(press.requests as number).toBeGreaterThan(0);
+    } finally {
+      await sys.endAsync();
+    }
+  });
+
   it('answers on the MQTT 5 response topic with the correlation data', async () => {
     const responses: Array<{ payload: Record<string, unknown>; correlation?: Buffer }> = [];
     client.on('message', (topic, payload, packet) => {
