@@ -24,7 +24,7 @@ export async function startModbusSimulator(
   log: Logger,
 ): Promise<RunningModbusSimulator> {
   const units = new SimUnits(config);
-  const stats: ServeStats = { requests: 0, malformed: 0 };
+  const stats: ServeStats = { requests: 0, malformed: 0, connections: 0 };
   units.start();
   try {
     if (config.mode === 'rtu') {

@@ -11,6 +11,8 @@ import type { SimUnits } from './units.js';
 export interface ServeStats {
   requests: number;
   malformed: number;
+  /** TCP connections accepted so far. */
+  connections: number;
 }
 
 /** Wires one byte stream (a TCP connection or a serial port) to the units. */
@@ -109,6 +111,7 @@ export function listenTcp(
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     socket.setNoDelay(true);
+    stats.connections++;
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     serveStream(socket, config, units, stats);

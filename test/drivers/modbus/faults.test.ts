@@ -119,6 +119,33 @@ describe('modbus faults', () => {
     await waitFor(() => ctx.batches.length === 1, 20_000, 'the scan completes');
   });
 
+  it('shares one TCP connection between the units behind it; a silent unit does not stall the other', async () => {
+    const config = modbusSimulatorConfig({ port: 0, unitIds: [1, 2], faults: { silentUnits: [2] } });
+    const sim = await startModbusSimulator(config, silentLogger());
+    sims.push(sim);
+    const live = await driver(sim.port, [tag('sp', 'hr:200', 'int16', { pollMs: 100 })], {
+      unitId: 1,
+      timeoutMs: 150,
+    });
+    const dead = await driver(sim.port, [tag('sp', 'hr:200', 'int16', { pollMs: 100 })], {
+      unitId: 2,
+      timeoutMs: 150,
+      retries: 0,
+      deadAfterTimeouts: 2,
+      slowRetryMs: 60_000,
+    });
+    await waitFor(() => dead.d.status().counters?.slowRetry === 1, 15_000, 'unit 2 on slow retry');
+    const before = live.ctx.all('sp').length;
+    await waitFor(() => live.ctx.all('sp').length > before + 5, 10_000, 'unit 1 keeps polling');
+    expect(live.ctx.latest('sp')).toMatchObject({ quality: 'good', value: 200 });
+    expect(live.d.status().timeouts).toBe(0);
+    expect(sim.stats.connections).toBe(1);
+    // Unit 2 answers again: back to the normal schedule on the next probe (forced here by a read).
+    config.faults.silentUnits = [];
+    expect((await dead.d.read(['sp']))[0]).toMatchObject({ quality: 'good', value: 200 });
+    expect(dead.d.status().counters?.slowRetry).toBe(0);
+  });
+
   it('counts a scan longer than its period as an overrun and never piles scans up', async () => {
     const { sim } = await constants(4, { delayMs: 150 });
     const { d, ctx } = await driver(sim.port, [tag('a', 'hr:0', 'uint16', { pollMs: 50 })], {
