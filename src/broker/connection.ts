@@ -100,7 +100,8 @@ export class Connection implements SessionLink {
       this.parser.parse(chunk);
     } catch (err) {
       // A handler threw on this client's input: that client goes, the broker stays.
-      this.host.log.warn({ clientId: this.clientId, err }, 'error while handling a packet');
+      this.host.stats.internalErrors++;
+      this.host.log.error({ clientId: this.clientId, err }, 'error while handling a packet');
       this.fail(Reason.ImplementationSpecificError, 'internal error');
       return;
     }

@@ -9,5 +9,7 @@ export class BrokerStats {
   connectionsAccepted = 0;
   connectionsRefused = 0;
   protocolErrors = 0;
+  /** Exceptions in packet handling: bugs, counted so tests (the fuzz test) can insist on none. */
+  internalErrors = 0;
   publishDenied = 0;
 }

@@ -15,6 +15,7 @@ export function dispatchPacket(core: BrokerCore, conn: Connection, packet: Packe
     if (packet.cmd !== 'connect')
       return conn.fail(Reason.ProtocolError, `expected CONNECT, got ${packet.cmd}`);
     void handleConnect(core, conn, packet).catch((err: unknown) => {
+      core.stats.internalErrors++;
       core.log.error({ err, clientId: packet.clientId }, 'CONNECT handling failed');
       conn.fail(Reason.ImplementationSpecificError, 'internal error');
     });
