@@ -213,9 +213,8 @@ export class Upstream {
   }
 }
 
-/** Inline PEM, or a file path read now (so a renewed certificate is picked up at the next attempt). */
+/** Reads a PEM file now, so a renewed certificate is picked up at the next attempt. */
 function pem(value: string, what: string): Buffer {
-  if (value.startsWith('-----BEGIN')) return Buffer.from(value);
   try {
     return readFileSync(value);
   } catch (err) {
