@@ -1,8 +1,8 @@
 // `npm run bench:modbus`: the Modbus driver at 1k, 10k and 100k tags against our simulator.
 // Prints requests per scan (planned vs one per tag), scan time, and for steady 1 s polling the
 // gateway process's CPU and RSS, measured end to end: poll, decode, JSON per the payload contract,
-// publish through the embedded broker to an MQTT.js subscriber. The simulators and the subscriber
-// run in a child process (bench/modbus-peer.ts) so their CPU is not counted as the gateway's.
+// publish through the embedded broker to a mosquitto_sub subscriber. The simulators run in a child
+// process (bench/modbus-peer.ts) and the subscriber is its own process, so neither counts as the gateway.
 import { spawn } from 'node:child_process';
 import readline from 'node:readline';
 import type { BrokerMessage } from '../src/broker/api.js';
@@ -47,22 +47,23 @@ function deviceTags(pollMs: number): TagConfig[] {
   return tags;
 }
 
-const topics = new Map<string, string>();
+/** Topics per device and tag, built once, as the mapping does. */
+const topics: Map<string, string>[] = [];
 
-/** A sample as the mapping publishes it: topic built once per tag, JSON per the payload contract. */
+/** A sample as the mapping publishes it: JSON per the payload contract. */
 function encode(device: number, sample: TagSample): BrokerMessage {
-  const reason = sample.quality === 'good' ? '' : `,"reason":${JSON.stringify(sample.reason)}`;
-  const key = `${device}/${sample.tag}`;
-  let topic = topics.get(key);
-  if (topic === undefined) topics.set(key, (topic = `bench/d${key}`));
-  return {
-    topic,
-    payload: Buffer.from(
-      `{"value":${JSON.stringify(sample.value)},"ts":${sample.ts},"quality":"${sample.quality}"${reason}}`,
-    ),
-    qos: 0,
-    retain: false,
-  };
+  const byTag = (topics[device] ??= new Map());
+  let topic = byTag.get(sample.tag);
+  if (topic === undefined) byTag.set(sample.tag, (topic = `bench/d${device}/${sample.tag}`));
+  const value =
+    typeof sample.value === 'number' || typeof sample.value === 'boolean'
+      ? String(sample.value)
+      : JSON.stringify(sample.value);
+  const payload =
+    sample.quality === 'good'
+      ? `{"value":${value},"ts":${sample.ts},"quality":"good"}`
+      : `{"value":${value},"ts":${sample.ts},"quality":"${sample.quality}","reason":${JSON.stringify(sample.reason)}}`;
+  return { topic, payload: Buffer.from(payload), qos: 0, retain: false };
 }
 
 interface Fleet {
@@ -121,6 +122,62 @@ async function measureScan(ports: number[], devices: number): Promise<{ planned:
   return { planned, scanMs: [...times].sort((a, b) => a - b)[2] as number };
 }
 
+interface Steady {
+  cpuPct: number;
+  rssMb: number;
+  samplesPerSec: number;
+  deliveredPerSec: number;
+  overruns: number;
+}
+
+/** Every tag polled each second for STEADY_MS after a warm-up; CPU and RSS of this process. */
+async function measureSteady(
+  ports: number[],
+  devices: number,
+  broker: Broker | undefined,
+  received: () => number,
+): Promise<Steady> {
+  global.gc?.();
+  const fleet = await startFleet(ports, devices, 1000, broker);
+  await sleep(WARMUP_MS);
+  const samples0 = fleet.samples;
+  const received0 = received();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  let rssMax = 0;
+  const rssTimer = setInterval(() => (rssMax = Math.max(rssMax, process.memoryUsage().rss)), 250);
+  await sleep(STEADY_MS);
+  clearInterval(rssTimer);
+  const wallMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  const result: Steady = {
+    cpuPct: ((cpu.user + cpu.system) / 1000 / wallMs) * 100,
+    rssMb: rssMax / 2 ** 20,
+    samplesPerSec: ((fleet.samples - samples0) * 1000) / wallMs,
+    deliveredPerSec: ((received() - received0) * 1000) / wallMs,
+    overruns: fleet.drivers.reduce((n, d) => n + (d.status().overruns ?? 0), 0),
+  };
+  await Promise.all(fleet.drivers.map((d) => d.stop()));
+  await sleep(1500);
+  return result;
+}
+
+/** Mosquitto's C client as the MQTT subscriber (cheap per message): one `x` line per message. */
+function startSubscriber(port: number): { received: () => number; stop: () => void } {
+  const child = spawn(
+    'mosquitto_sub',
+    ['-h', '127.0.0.1', '-p', String(port), '-i', 'bench-sub', '-t', 'bench/#', '-q', '0', '-F', 'x'],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  let received = 0;
+  child.stdout.on('data', (chunk: Buffer) => {
+    for (let i = 0; i < chunk.length; i++) if (chunk[i] === 10) received++;
+  });
+  return { received: () => received, stop: () => child.kill() };
+}
+
 async function main(): Promise<void> {
   const maxDevices = Math.max(...SIZES) / TAGS_PER_DEVICE;
   const sims = spawn(process.execPath, ['--import', 'tsx', 'bench/modbus-peer.ts', String(maxDevices)], {
@@ -131,89 +188,48 @@ async function main(): Promise<void> {
       if (line.startsWith('ports ')) resolve(JSON.parse(line.slice(6)) as number[]);
     });
   });
-
   const broker = new Broker({
     config: parseBrokerConfig({ listeners: [{ protocol: 'mqtt', host: '127.0.0.1', port: 0 }] }),
     log: silentLogger(),
   });
   await broker.start();
-  // The subscriber is Mosquitto's C client (cheap per message), printing one byte and a newline per message.
-  const subscriber = spawn(
-    'mosquitto_sub',
-    [
-      '-h',
-      '127.0.0.1',
-      '-p',
-      String(broker.listening()[0]?.port),
-      '-i',
-      'bench-sub',
-      '-t',
-      'bench/#',
-      '-q',
-      '0',
-      '-F',
-      'x',
-    ],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  let received = 0;
-  subscriber.stdout.on('data', (chunk: Buffer) => {
-    for (let i = 0; i < chunk.length; i++) if (chunk[i] === 10) received++;
-  });
+  const subscriber = startSubscriber(broker.listening()[0]?.port as number);
   await sleep(1000);
 
   const baseRss = process.memoryUsage().rss / 2 ** 20;
+  const rows: string[] = [];
+  for (const tags of SIZES) {
+    const devices = tags / TAGS_PER_DEVICE;
+    const { planned, scanMs } = await measureScan(ports, devices);
+    const alone = await measureSteady(ports, devices, undefined, () => 0);
+    const e2e = await measureSteady(ports, devices, broker, subscriber.received);
+    rows.push(
+      `| ${tags} | ${devices} | ${planned} | ${tags} | ${scanMs.toFixed(1)} | ${alone.cpuPct.toFixed(1)} | ${alone.rssMb.toFixed(0)} | ${alone.samplesPerSec.toFixed(0)} | ${e2e.cpuPct.toFixed(1)} | ${e2e.rssMb.toFixed(0)} | ${e2e.samplesPerSec.toFixed(0)} | ${e2e.deliveredPerSec.toFixed(0)} | ${alone.overruns}/${e2e.overruns} |`,
+    );
+  }
   console.log(
     `# Modbus benchmark (node ${process.version}, ${TAGS_PER_DEVICE} tags per device, one TCP connection each, maxInFlight 4)\n`,
   );
   console.log(
-    '| tags | devices | requests/scan (planned) | requests/scan (one per tag) | scan time, ms (median of 5) | CPU at 1 s, % of one core | RSS max, MB | samples/s | delivered to MQTT subscriber/s | overruns |',
+    'Polled every 1 s. "driver" = poll + decode into samples; "end to end" = also JSON per the payload contract, published',
   );
-  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
-  for (const tags of SIZES) {
-    const devices = tags / TAGS_PER_DEVICE;
-    const { planned, scanMs } = await measureScan(ports, devices);
-
-    // Steady state: every tag polled each second and published through the broker.
-    global.gc?.();
-    const fleet = await startFleet(ports, devices, 1000, process.env.BENCH_NO_BROKER ? undefined : broker);
-    await sleep(WARMUP_MS);
-    const samples0 = fleet.samples;
-    const received0 = received;
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    let rssMax = 0;
-    const rssTimer = setInterval(() => (rssMax = Math.max(rssMax, process.memoryUsage().rss)), 250);
-    await sleep(STEADY_MS);
-    clearInterval(rssTimer);
-    const wallMs = performance.now() - t0;
-    const cpu = process.cpuUsage(cpu0);
-    const cpuPct = ((cpu.user + cpu.system) / 1000 / wallMs) * 100;
-    const heapMb = process.memoryUsage().heapUsed / 2 ** 20;
-    if (global.gc) {
-      global.gc();
-      console.error(
-        `live heap after gc: ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MB, rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB`,
-      );
-    }
-    const overruns = fleet.drivers.reduce((n, d) => n + (d.status().overruns ?? 0), 0);
-    const samplesPerSec = ((fleet.samples - samples0) * 1000) / wallMs;
-    const deliveredPerSec = ((received - received0) * 1000) / wallMs;
-    await Promise.all(fleet.drivers.map((d) => d.stop()));
-    console.log(
-      `| ${tags} | ${devices} | ${planned} | ${tags} | ${scanMs.toFixed(1)} | ${cpuPct.toFixed(1)} | ${(rssMax / 2 ** 20).toFixed(0)} (heap ${heapMb.toFixed(0)}) | ${samplesPerSec.toFixed(0)} | ${deliveredPerSec.toFixed(0)} | ${overruns} |`,
-    );
-    await sleep(1500);
-  }
-  console.log(`\nRSS of the process before any device (node, loader, broker): ${baseRss.toFixed(0)} MB.`);
   console.log(
-    '\nNeuronEX (published): 10k tags at 1 s: 3% of 4 cores (12% of one core), 199 MB; 100k: 30% of 4 cores (120% of one core), 497 MB.',
+    'through the embedded broker to a mosquitto_sub subscriber. CPU in % of one core and RSS of this process only.\n',
   );
-  console.log('Target: 100k tags at 1 s under 50% of one core and under 250 MB.');
+  console.log(
+    '| tags | devices | requests/scan planned | requests/scan one per tag | scan time ms | driver CPU % | driver RSS MB | driver samples/s | end-to-end CPU % | end-to-end RSS MB | end-to-end samples/s | delivered to subscriber/s | overruns driver/e2e |',
+  );
+  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const row of rows) console.log(row);
+  console.log(
+    `\nRSS of this process before any device (node, tsx loader, broker): ${baseRss.toFixed(0)} MB.`,
+  );
+  console.log(
+    'NeuronEX (published): 10k tags at 1 s: 3% of 4 cores (12% of one core), 199 MB; 100k: 30% of 4 cores (120% of one core), 497 MB.',
+  );
+  console.log('Target: 100k tags at 1 s under 50% of one core and under 250 MB, end to end.');
+  subscriber.stop();
   await broker.stop();
-  subscriber.kill();
   sims.stdin.end();
   await new Promise((r) => sims.once('exit', r));
 }
