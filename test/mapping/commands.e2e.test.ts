@@ -1,7 +1,8 @@
 // Commands end to end: an MQTT client (MQTT.js, then Mosquitto's clients) through the embedded
 // broker, the command router and the Modbus driver to our simulator, and the result back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, waitFor } from '../helpers/net.js';
+import { hashPassword } from '../../src/broker/auth/password.js';
+import { freePort, sleep, waitFor } from '../helpers/net.js';
 import { run } from '../helpers/mosquitto.js';
 import { connect, simDevice, startStack, type Client, type Stack } from './stack.js';
 
@@ -14,6 +15,17 @@ const setpointRegister = (): number => stack.sims[0]!.units.units.get(1)!.memory
 beforeAll(async () => {
   const deadPort = await freePort();
   stack = await startStack({
+    broker: {
+      users: [
+        { username: 'viewer', passwordHash: await hashPassword('viewer-pw') },
+        { username: 'ops', passwordHash: await hashPassword('ops-pw') },
+      ],
+      acl: [
+        { user: '$anonymous', publish: ['#'], subscribe: ['#'] },
+        { user: 'ops', publish: ['acme/#'], subscribe: ['acme/#'] },
+        { user: 'viewer', publish: [], subscribe: ['acme/#'] },
+      ],
+    },
     simulators: [{ port: 0 }, { port: 0, faults: { delayMs: 1500 } }],
     devices: [
       simDevice('press1', 0),
@@ -255,6 +267,58 @@ describe('commands through the broker to the Modbus simulator', () => {
     expect(code).toBe(0);
     expect(JSON.parse(stdout)).toEqual({ ok: true, value: 42, ts: expect.any(Number), requestId: 'mosq' });
     expect(setpointRegister()).toBe(42);
+  });
+
+  it('never sees a command the broker ACL denies; records the username of one it allows', async () => {
+    const viewer = await connect(stack.mqttPort, {
+      protocolVersion: 5,
+      clientId: 'viewer-1',
+      username: 'viewer',
+      password: 'viewer-pw',
+    });
+    const ops = await connect(stack.mqttPort, {
+      protocolVersion: 5,
+      clientId: 'ops-1',
+      username: 'ops',
+      password: 'ops-pw',
+    });
+    try {
+      const before = setpointRegister();
+      const from = client.messages.length;
+      await viewer.mqtt
+        .publishAsync(`${PRESS}/setpoint/set`, '{"value":55,"requestId":"denied"}', { qos: 1 })
+        .catch(() => undefined);
+      await ops.mqtt.subscribeAsync(`${PRESS}/setpoint/set/result`, { qos: 1 });
+      await ops.mqtt.publishAsync(`${PRESS}/setpoint/set`, '{"value":56,"requestId":"allowed"}', { qos: 1 });
+      expect(JSON.parse((await ops.next(`${PRESS}/setpoint/set/result`)).payload)).toMatchObject({
+        ok: true,
+        value: 56,
+      });
+      await sleep(300);
+      const results = client.messages.slice(from).filter((m) => m.topic === `${PRESS}/setpoint/set/result`);
+      expect(results.map((m) => (JSON.parse(m.payload) as { requestId: string }).requestId)).toEqual([
+        'allowed',
+      ]);
+      expect(before).not.toBe(55);
+      expect(setpointRegister()).toBe(56);
+      const rows = await waitFor(
+        async () => {
+          const found = await stack.audit.query({ device: 'press1' });
+          return found.some((r) => r.payload.includes('allowed')) ? found : undefined;
+        },
+        5000,
+        'audit row of ops',
+      );
+      expect(rows.find((r) => r.payload.includes('allowed'))).toMatchObject({
+        clientId: 'ops-1',
+        username: 'ops',
+        ok: true,
+      });
+      expect(rows.some((r) => r.payload.includes('denied'))).toBe(false);
+    } finally {
+      await viewer.close();
+      await ops.close();
+    }
   });
 
   it('audits every command, accepted or refused, with who sent it', async () => {

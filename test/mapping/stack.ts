@@ -35,6 +35,8 @@ export interface StackOptions {
   devices?: Array<Record<string, unknown>>;
   simulators?: Array<Record<string, unknown>>;
   mappings: Record<string, unknown>;
+  /** Keys merged into the broker block (users, acl...). */
+  broker?: Record<string, unknown>;
 }
 
 /** A Modbus device on simulator `sim` (by index), with short timeouts for tests. */
@@ -65,7 +67,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   );
   ws.write('gateway.config.json', {
     gateway: { id: 'edge-test', dataDir: './data', logLevel: 'silent' },
-    broker: { listeners: [{ protocol: 'mqtt', host: '127.0.0.1', port: mqttPort }], sys: { intervalSec: 0 } },
+    broker: {
+      listeners: [{ protocol: 'mqtt', host: '127.0.0.1', port: mqttPort }],
+      sys: { intervalSec: 0 },
+      ...opts.broker,
+    },
     devices,
     mappings: ['mappings/*.json'],
     simulators: { modbus: simulators.map((s, i) => ({ ...s, port: simPorts[i] })) },
