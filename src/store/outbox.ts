@@ -50,8 +50,9 @@ const MIGRATIONS = [
   `CREATE TABLE outbox_bridges (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
    CREATE TABLE outbox_messages (
      bridge_id INTEGER NOT NULL, seq INTEGER NOT NULL, ts INTEGER NOT NULL,
-     topic TEXT NOT NULL, payload BLOB NOT NULL, qos INTEGER NOT NULL, retain INTEGER NOT NULL,
-     props TEXT, bytes INTEGER NOT NULL,
+     topic TEXT NOT NULL, payload BLOB NOT NULL, flags INTEGER NOT NULL, props TEXT,
+     bytes INTEGER GENERATED ALWAYS AS
+       (length(CAST(topic AS BLOB)) + length(payload) + coalesce(length(CAST(props AS BLOB)), 0)) VIRTUAL,
      PRIMARY KEY (bridge_id, seq)) WITHOUT ROWID;`,
 ];
 
@@ -60,7 +61,7 @@ export async function migrateOutbox(db: Database): Promise<void> {
   await db.migrate('outbox', MIGRATIONS);
 }
 
-const INSERT_CHUNK = 3600; // rows per INSERT statement (9 parameters each, far below SQLite's limit)
+const INSERT_CHUNK = 2000; // rows per INSERT statement (4 parameters each, far below SQLite's 32766)
 const DELETE_CHUNK = 500;
 const MAX_FLUSH = 5000; // rows per group commit, so one commit never grows without bound
 const MAX_PENDING = 100_000; // rows held in memory while the disk refuses writes
@@ -71,14 +72,19 @@ interface Row {
   ts: number;
   topic: string;
   payload: Buffer;
-  qos: number;
-  retain: number;
+  /** QoS in bits 0-1, retain in bit 2. */
+  flags: number;
   props: string | null;
   bytes: number;
 }
 
+/** A message on its way to disk: its properties encoded once. */
+interface PendingRow extends StoredMessage {
+  props: string | null;
+}
+
 export class Outbox {
-  private pending: StoredMessage[] = [];
+  private pending: PendingRow[] = [];
   private flushing: Promise<void> | undefined;
   private flushTimer: NodeJS.Immediate | NodeJS.Timeout | undefined;
   private deletes: number[] = [];
@@ -105,7 +111,7 @@ export class Outbox {
     private nextSeq: number,
   ) {
     this.pageStatement = db.prepare(
-      'SELECT seq, ts, topic, payload, qos, retain, props, bytes FROM outbox_messages WHERE bridge_id = ? AND seq > ? ORDER BY seq LIMIT ?',
+      'SELECT seq, ts, topic, payload, flags, props, bytes FROM outbox_messages WHERE bridge_id = ? AND seq > ? ORDER BY seq LIMIT ?',
     );
   }
 
@@ -135,9 +141,20 @@ export class Outbox {
   /** Queues a message for the next group commit; `onCommitted` reports it once durable. */
   append(msg: OutboxMessage): void {
     if (this.closed) throw new Error('outbox is closed');
-    const props = encodeProperties(msg.properties);
+    const props = encodeProperties(msg.properties) ?? null;
     const bytes = Buffer.byteLength(msg.topic) + msg.payload.length + (props ? Buffer.byteLength(props) : 0);
-    this.pending.push({ ...msg, seq: 0, ts: 0, bytes });
+    const row: PendingRow = {
+      topic: msg.topic,
+      payload: msg.payload,
+      qos: msg.qos,
+      retain: msg.retain,
+      seq: 0,
+      ts: 0,
+      bytes,
+      props,
+    };
+    if (msg.properties) row.properties = msg.properties;
+    this.pending.push(row);
     if (this.pending.length > MAX_PENDING) {
       const lost = this.pending.length - MAX_PENDING;
       this.pending.splice(0, lost);
@@ -228,9 +245,13 @@ export class Outbox {
     let done = 0;
     try {
       while (done < batch.length) {
-        const chunk = batch.slice(done, done + INSERT_CHUNK);
-        await this.insertStatement(chunk.length).run(chunk.flatMap((m) => this.params(m)));
-        done += chunk.length;
+        // One statement per run of consecutive seqs (a retry may leave a gap before new rows).
+        let end = done + 1;
+        while (end < batch.length && end - done < INSERT_CHUNK && batch[end]!.seq === batch[end - 1]!.seq + 1)
+          end++;
+        const chunk = batch.slice(done, end);
+        await this.insertStatement(chunk.length).run(insertParams(chunk));
+        done = end;
       }
     } catch (err) {
       // Keep the rows not written (with their seqs) for a retry; what was written stays written.
@@ -250,10 +271,10 @@ export class Outbox {
   }
 
   /** drop-newest: the part of a batch that does not fit is refused (counted). */
-  private refuseOverflow(batch: StoredMessage[]): StoredMessage[] {
+  private refuseOverflow(batch: PendingRow[]): PendingRow[] {
     let messages = this.stats.messages;
     let bytes = this.stats.bytes;
-    const kept: StoredMessage[] = [];
+    const kept: PendingRow[] = [];
     let overMessages = 0;
     let overBytes = 0;
     for (const m of batch) {
@@ -380,31 +401,39 @@ export class Outbox {
     this.hooks.onDropped(count, reason);
   }
 
+  /**
+   * INSERT of `rows` consecutive messages. Numbered parameters keep the binding small: ?1 is the
+   * first seq, ?2 the commit time, then topic, payload, flags and properties per row.
+   */
   private insertStatement(rows: number): Statement {
     let stmt = this.insertStatements.get(rows);
     if (!stmt) {
-      const tuple = '(?,?,?,?,?,?,?,?,?)';
+      const tuples: string[] = [];
+      for (let i = 0; i < rows; i++) {
+        const p = 3 + i * 4;
+        tuples.push(`(${this.bridgeId},?1+${i},?2,?${p},?${p + 1},?${p + 2},?${p + 3})`);
+      }
       stmt = this.db.prepare(
-        `INSERT INTO outbox_messages (bridge_id, seq, ts, topic, payload, qos, retain, props, bytes) VALUES ${Array(rows).fill(tuple).join(',')}`,
+        `INSERT INTO outbox_messages (bridge_id, seq, ts, topic, payload, flags, props) VALUES ${tuples.join(',')}`,
       );
       this.insertStatements.set(rows, stmt);
     }
     return stmt;
   }
+}
 
-  private params(m: StoredMessage): SqlParam[] {
-    return [
-      this.bridgeId,
-      m.seq,
-      m.ts,
-      m.topic,
-      m.payload,
-      m.qos,
-      m.retain ? 1 : 0,
-      encodeProperties(m.properties) ?? null,
-      m.bytes,
-    ];
+function insertParams(chunk: readonly PendingRow[]): SqlParam[] {
+  const params: SqlParam[] = new Array(2 + chunk.length * 4);
+  params[0] = chunk[0]!.seq;
+  params[1] = chunk[0]!.ts;
+  let i = 2;
+  for (const m of chunk) {
+    params[i++] = m.topic;
+    params[i++] = m.payload;
+    params[i++] = m.qos | (m.retain ? 4 : 0);
+    params[i++] = m.props;
   }
+  return params;
 }
 
 /** Splits seqs into contiguous runs (at least 4 long) and the rest. */
@@ -428,8 +457,8 @@ function fromRow(r: Row): StoredMessage {
     ts: r.ts,
     topic: r.topic,
     payload: r.payload,
-    qos: r.qos as QoS,
-    retain: r.retain === 1,
+    qos: (r.flags & 3) as QoS,
+    retain: (r.flags & 4) !== 0,
     bytes: r.bytes,
   };
   if (r.props !== null) msg.properties = decodeProperties(r.props);
