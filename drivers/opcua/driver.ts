@@ -1,10 +1,7 @@
 // The OPC UA driver: one client and session per device, a subscription for `subscribe` tags, a poller
 // for `poll` tags. A connection loop with backoff owns the lifecycle; node-opcua repairs short breaks
 // itself (secure channel, session, subscriptions), and a watchdog rebuilds a subscription gone silent.
-import { createPrivateKey } from 'node:crypto';
-import fs from 'node:fs/promises';
-import path from 'node:path';
-import type { ClientSession, OPCUAClient, UserIdentityInfo } from 'node-opcua';
+import type { ClientSession, OPCUAClient } from 'node-opcua';
 import type {
   ConnectionState,
   DeviceStatus,
@@ -15,6 +12,7 @@ import type {
   TagValue,
   WriteResult,
 } from '../types.js';
+import { createClient, identityOf } from './client.js';
 import { LEGACY_POLICIES, type OpcuaDeviceConfig } from './config.js';
 import { errorText, explainConnectError } from './errors.js';
 import { openPki, resolvePkiDir, type OpenPki } from './pki.js';
@@ -27,12 +25,6 @@ import { writeTag, type NodeTypeCache } from './writer.js';
 type Opcua = typeof import('node-opcua');
 
 const RTT_WINDOW = 100;
-
-/** A certificate file as DER: PEM is decoded, anything else is taken as DER already. */
-function pemToDer(file: Buffer): Buffer {
-  const m = /-----BEGIN CERTIFICATE-----([\s\S]+?)-----END CERTIFICATE-----/.exec(file.toString('latin1'));
-  return m ? Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64') : file;
-}
 
 function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -55,7 +47,7 @@ export class OpcuaDriver implements Driver {
   private errors = 0;
   private timeouts = 0;
   private rtts: number[] = [];
-  private counters = { notifications: 0, rebuilds: 0, reconnects: 0, sessions: 0 };
+  private counters = { notifications: 0, rebuilds: 0, reconnects: 0, sessions: 0, pollOverruns: 0 };
 
   private opcua?: Opcua;
   private pki?: OpenPki;
@@ -129,7 +121,7 @@ export class OpcuaDriver implements Driver {
       requests: this.requests,
       errors: this.errors,
       timeouts: this.timeouts,
-      overruns: this.counters.rebuilds,
+      overruns: this.counters.rebuilds + this.counters.pollOverruns,
       counters: { ...this.counters },
     };
     if (this.lastError) status.lastError = this.lastError;
@@ -262,25 +254,7 @@ export class OpcuaDriver implements Driver {
     const opcua = (this.opcua ??= await import('node-opcua'));
     const device = this.device;
     this.pki ??= await openPki(resolvePkiDir(this.ctx.dataDir, device.pkiDir), device.applicationName);
-    const mode = device.securityMode;
-    const policy = mode === 'None' ? 'None' : device.securityPolicy;
-    const client = opcua.OPCUAClient.create({
-      applicationName: device.applicationName,
-      applicationUri: this.pki.applicationUri,
-      clientName: `tagwire-${device.id}`,
-      endpointMustExist: false,
-      securityMode: opcua.MessageSecurityMode[mode],
-      securityPolicy: opcua.SecurityPolicy[policy],
-      certificateFile: this.pki.paths.certificateFile,
-      privateKeyFile: this.pki.paths.privateKeyFile,
-      clientCertificateManager: this.pki.manager,
-      // One quick retry here; the outer loop owns backoff. After a break node-opcua repairs on its own.
-      connectionStrategy: { maxRetry: 1, initialDelay: 200, maxDelay: device.reconnectMaxDelayMs },
-      requestedSessionTimeout: device.sessionTimeoutMs,
-      keepSessionAlive: true,
-      transportTimeout: device.connectTimeoutMs,
-      defaultTransactionTimeout: device.requestTimeoutMs,
-    });
+    const client = createClient(opcua, device, this.pki);
     this.client = client;
     client.on('connection_lost', () => {
       if (!this.running || this.client !== client) return;
@@ -293,6 +267,8 @@ export class OpcuaDriver implements Driver {
       this.counters.reconnects++;
       this.log.info('OPC UA connection re-established');
       this.markedDown = false;
+      // The watchdog counts silence from now, not from before the break.
+      if (this.subscription) this.subscription.lastActivity = Date.now();
       this.setState('connected');
       void this.refresh();
     });
@@ -301,7 +277,7 @@ export class OpcuaDriver implements Driver {
     });
 
     await client.connect(device.endpointUrl);
-    const session = await client.createSession(await this.identity(opcua));
+    const session = await client.createSession(await identityOf(opcua, device.user));
     this.session = session;
     this.counters.sessions++;
     await this.adoptServerLimits(opcua, session);
@@ -319,7 +295,8 @@ export class OpcuaDriver implements Driver {
         this.maxPerCall,
         this.stats,
         this.deliver,
-        () => this.counters.rebuilds++,
+        () => this.counters.pollOverruns++,
+        () => this.state === 'connected',
       );
       this.poller.start();
     }
@@ -327,7 +304,7 @@ export class OpcuaDriver implements Driver {
     this.markedDown = false;
     this.setState('connected');
     this.log.info(
-      { endpointUrl: device.endpointUrl, securityMode: mode, tags: this.plans.length },
+      { endpointUrl: device.endpointUrl, securityMode: device.securityMode, tags: this.plans.length },
       'OPC UA connected',
     );
   }
@@ -339,19 +316,6 @@ export class OpcuaDriver implements Driver {
         this.counters.notifications += n;
       },
     });
-  }
-
-  private async identity(opcua: Opcua): Promise<UserIdentityInfo> {
-    const user = this.device.user;
-    if (!user) return { type: opcua.UserTokenType.Anonymous };
-    if ('username' in user)
-      return { type: opcua.UserTokenType.UserName, userName: user.username, password: user.password };
-    const certificateData = pemToDer(await fs.readFile(path.resolve(user.certificate)));
-    // Parsed once here so a bad key file fails with a clear error before the session is attempted.
-    const keyPem = (await fs.readFile(path.resolve(user.privateKey))).toString('utf8');
-    createPrivateKey(keyPem);
-    const privateKey = keyPem;
-    return { type: opcua.UserTokenType.Certificate, certificateData, privateKey };
   }
 
   /** Batches stay within the server's operation limits (absent or 0 means no limit). */

@@ -16,6 +16,8 @@ export class TagPoller {
     private readonly stats: RequestStats,
     private readonly deliver: (samples: TagSample[]) => void,
     private readonly onOverrun: () => void,
+    /** False while the connection is being repaired: the tags are already bad/disconnected then. */
+    private readonly connected: () => boolean,
   ) {}
 
   start(): void {
@@ -29,9 +31,11 @@ export class TagPoller {
     const timer = setTimeout(async () => {
       this.timers = this.timers.filter((t) => t !== timer);
       const started = Date.now();
-      const samples = await readSamples(this.session, plans, this.maxPerCall, this.stats);
-      if (this.stopped) return;
-      this.deliver(samples);
+      if (this.connected()) {
+        const samples = await readSamples(this.session, plans, this.maxPerCall, this.stats);
+        if (this.stopped) return;
+        this.deliver(samples);
+      }
       const took = Date.now() - started;
       if (took > period) this.onOverrun();
       this.schedule(period, plans, Math.max(0, period - took));

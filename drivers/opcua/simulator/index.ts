@@ -53,6 +53,9 @@ export async function startOpcuaSimulator(
   });
   await userCertificateManager.initialize();
 
+  // node-opcua caps a NotificationMessage at 1000 values: with 10k items changing together the
+  // benchmark would measure publish round trips, not the gateway. A simulator may be generous.
+  opcua.Subscription.maxNotificationPerPublishHighLimit = 50_000;
   const users = new Map(config.users.map((u) => [u.username, u.password]));
   const server = new opcua.OPCUAServer({
     port,

@@ -28,6 +28,7 @@ export function buildOvenAddressSpace(
     value: unknown,
     writable: boolean,
     arrayType?: 'Array',
+    minimumSamplingInterval = 10,
   ): UAVariable =>
     ns.addVariable({
       componentOf: parent,
@@ -37,7 +38,7 @@ export function buildOvenAddressSpace(
       valueRank: arrayType ? 1 : -1,
       accessLevel: writable ? readWrite : readOnly,
       userAccessLevel: writable ? readWrite : readOnly,
-      minimumSamplingInterval: 10,
+      minimumSamplingInterval,
       value: new Variant({
         dataType: DataType[dataType],
         arrayType: arrayType ? VariantArrayType.Array : VariantArrayType.Scalar,
@@ -145,7 +146,8 @@ export function buildOvenAddressSpace(
   if (config.loadPoints.count > 0) {
     const folder = ns.addObject({ organizedBy: objects, browseName: 'Load', nodeId: 's=Load' });
     for (let i = 0; i < config.loadPoints.count; i++) {
-      load.push(scalar(folder, `Load.${i}`, 'Double', 0, false));
+      // Minimum sampling interval 0: items asking for 0 are fed on change, without a sampling timer each.
+      load.push(scalar(folder, `Load.${i}`, 'Double', 0, false, undefined, 0));
     }
   }
 

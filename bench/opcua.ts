@@ -1,0 +1,279 @@
+// OPC UA benchmark: notifications/s, CPU and RSS of the driver (the gateway's OPC UA side) for 1k and
+// 10k monitored items at 100 ms and 1 s, and write round-trip times. The server runs in a child
+// process (node-opcua's, the simulator) so only the gateway side is measured here.
+// Peer figures (NeuronEX): 10k points at 100 ms for 36% of 4 cores and 199 MB; writes 6/12/19 ms.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { OpcuaDriver } from '../drivers/opcua/driver.js';
+import { withDeviceDefaults } from '../drivers/opcua/defaults.js';
+import type { DriverLogger, TagConfig } from '../drivers/types.js';
+import { silentLogger } from '../src/log.js';
+
+const MEASURE_MS = Number(process.env.BENCH_MEASURE_MS ?? 10_000);
+const WRITES = Number(process.env.BENCH_WRITES ?? 200);
+const PEER = { cpuPctOf4Cores: 36, rssMb: 199, write: { min: 6, avg: 12, max: 19 } };
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function startServer(points: number, intervalMs: number): Promise<{ proc: ChildProcess; url: string }> {
+  const script = fileURLToPath(new URL('./opcua-sim.ts', import.meta.url));
+  const pkiDir = path.join(os.tmpdir(), `tagwire-opcua-bench-sim-${os.userInfo().uid}`);
+  const port = await freePort();
+  const proc = spawn(
+    process.execPath,
+    ['--import', 'tsx', script, String(port), pkiDir, String(points), String(intervalMs)],
+    {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    },
+  );
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error('server not ready after 120 s')), 120_000);
+    proc.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /READY (\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    proc.once('exit', (code) => reject(new Error(`server exited ${code}`)));
+  });
+  return { proc, url };
+}
+
+async function stopServer(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null) return;
+  const gone = new Promise<void>((r) => proc.once('exit', () => r()));
+  proc.kill('SIGKILL');
+  await gone;
+}
+
+function makeDriver(
+  url: string,
+  tags: TagConfig[],
+  publishingIntervalMs: number,
+  dataDir: string,
+  onSamples: (batch: readonly { tag: string }[]) => void,
+) {
+  return new OpcuaDriver(
+    withDeviceDefaults({
+      id: 'bench',
+      endpointUrl: url,
+      publishingIntervalMs,
+      connectTimeoutMs: 120_000,
+      requestTimeoutMs: 30_000,
+    }),
+    tags,
+    {
+      onSamples,
+      onStatus: () => undefined,
+      log: silentLogger() as unknown as DriverLogger,
+      dataDir,
+    },
+  );
+}
+
+interface Row {
+  points: number;
+  intervalMs: number;
+  expectedPerSec: number;
+  notificationsPerSec: number;
+  cpuPctOneCore: number;
+  rssMb: number;
+  setupMs: number;
+}
+
+async function subscriptionRun(points: number, intervalMs: number, dataDir: string): Promise<Row> {
+  const { proc, url } = await startServer(points, intervalMs);
+  try {
+    const tags: TagConfig[] = Array.from({ length: points }, (_, i) => ({
+      name: `p${i}`,
+      address: `ns=2;s=Load.${i}`,
+      type: 'Double',
+      pollMs: intervalMs,
+      writable: false,
+      // Report on change (the server has no per-item sampling timer); the publishing interval paces delivery.
+      samplingIntervalMs: 0,
+    }));
+    let count = 0;
+    const seen = new Set<string>();
+    let allSeen = false;
+    const driver = makeDriver(url, tags, intervalMs, dataDir, (batch) => {
+      count += batch.length;
+      // Setup is complete once every item delivered its first value.
+      if (!allSeen) {
+        for (const s of batch) seen.add(s.tag);
+        allSeen = seen.size === points;
+      }
+    });
+    const t0 = Date.now();
+    await driver.start();
+    const deadline = Date.now() + 180_000;
+    while (!allSeen && Date.now() < deadline) await sleep(50);
+    if (!allSeen) throw new Error(`only ${seen.size}/${points} items delivered within 180 s`);
+    const setupMs = Date.now() - t0;
+    await sleep(2000); // settle
+    global.gc?.();
+    const cpu0 = process.cpuUsage();
+    const c0 = count;
+    const w0 = performance.now();
+    let rssMax = 0;
+    const rssTimer = setInterval(() => (rssMax = Math.max(rssMax, process.memoryUsage().rss)), 250);
+    await sleep(MEASURE_MS);
+    clearInterval(rssTimer);
+    const wall = performance.now() - w0;
+    const cpu = process.cpuUsage(cpu0);
+    const row: Row = {
+      points,
+      intervalMs,
+      expectedPerSec: Math.round((points * 1000) / intervalMs),
+      notificationsPerSec: Math.round(((count - c0) * 1000) / wall),
+      cpuPctOneCore: Math.round(((cpu.user + cpu.system) / 1000 / wall) * 1000) / 10,
+      rssMb: Math.round(rssMax / 1048576),
+      setupMs,
+    };
+    await driver.stop();
+    return row;
+  } finally {
+    await stopServer(proc);
+  }
+}
+
+function summary(times: number[]) {
+  const sorted = [...times].sort((a, b) => a - b);
+  const r2 = (n: number) => Math.round(n * 100) / 100;
+  return {
+    min: r2(sorted[0]!),
+    avg: r2(times.reduce((a, b) => a + b, 0) / times.length),
+    p99: r2(sorted[Math.max(0, Math.ceil(sorted.length * 0.99) - 1)]!),
+    max: r2(sorted.at(-1)!),
+  };
+}
+
+async function writeRun(dataDir: string) {
+  const { proc, url } = await startServer(0, 1000);
+  try {
+    const driver = makeDriver(
+      url,
+      [
+        {
+          name: 'd',
+          address: 'ns=2;s=Types.Double',
+          type: 'Double',
+          pollMs: 1000,
+          writable: true,
+          mode: 'poll',
+        },
+      ],
+      1000,
+      dataDir,
+      () => undefined,
+    );
+    await driver.start();
+    const deadline = Date.now() + 60_000;
+    while (driver.status().state !== 'connected' && Date.now() < deadline) await sleep(50);
+    await driver.write('d', 0); // DataType read once, then cached
+    const times: number[] = [];
+    for (let i = 0; i < WRITES; i++) {
+      const t = performance.now();
+      const r = await driver.write('d', i + 0.5);
+      times.push(performance.now() - t);
+      if (!r.ok) throw new Error(`write failed: ${r.error}`);
+    }
+    await driver.stop();
+    // The Write service alone (what a peer's "write time" usually is): same server, one plain session.
+    const opcua = await import('node-opcua');
+    const client = opcua.OPCUAClient.create({
+      endpointMustExist: false,
+      connectionStrategy: { maxRetry: 1 },
+    });
+    await client.connect(url);
+    const session = await client.createSession();
+    const raw: number[] = [];
+    for (let i = 0; i < WRITES; i++) {
+      const t = performance.now();
+      const status = await session.write({
+        nodeId: 'ns=2;s=Types.Double',
+        attributeId: opcua.AttributeIds.Value,
+        value: { value: new opcua.Variant({ dataType: opcua.DataType.Double, value: i + 0.25 }) },
+      });
+      raw.push(performance.now() - t);
+      if (!status.isGood()) throw new Error(`raw write failed: ${status.name}`);
+    }
+    await session.close();
+    await client.disconnect();
+    return { command: summary(times), service: summary(raw) };
+  } finally {
+    await stopServer(proc);
+  }
+}
+
+async function main() {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tagwire-opcua-bench-'));
+  const only = process.env.BENCH_CASES; // e.g. "1000x1000,10000x100"
+  const cases: [number, number][] = [
+    [1000, 1000],
+    [1000, 100],
+    [10000, 1000],
+    [10000, 100],
+  ];
+  console.log(
+    `OPC UA bench: node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), measure ${MEASURE_MS} ms`,
+  );
+  console.log('points  interval  expected/s  notifications/s  cpu(% of 1 core)  rss MB  setup ms');
+  const rows: Row[] = [];
+  for (const [points, intervalMs] of cases) {
+    if (only && !only.split(',').includes(`${points}x${intervalMs}`)) continue;
+    const row = await subscriptionRun(points, intervalMs, dataDir);
+    rows.push(row);
+    console.log(
+      `${String(points).padStart(6)}  ${String(intervalMs).padStart(6)} ms  ${String(row.expectedPerSec).padStart(10)}  ${String(row.notificationsPerSec).padStart(15)}  ${String(row.cpuPctOneCore).padStart(16)}  ${String(row.rssMb).padStart(6)}  ${String(row.setupMs).padStart(8)}`,
+    );
+  }
+  const { command: w, service: ws } = await writeRun(dataDir);
+  console.log(
+    `driver write (checks + Write + read-back, ${WRITES} writes): min ${w.min} / avg ${w.avg} / p99 ${w.p99} / max ${w.max} ms`,
+  );
+  console.log(
+    `Write service alone (${WRITES} writes): min ${ws.min} / avg ${ws.avg} / p99 ${ws.p99} / max ${ws.max} ms`,
+  );
+  const big = rows.find((r) => r.points === 10000 && r.intervalMs === 100);
+  if (big) {
+    const peerCpuOneCore = PEER.cpuPctOf4Cores * 4;
+    console.log(
+      `vs NeuronEX (10k @ 100 ms): cpu ${big.cpuPctOneCore}% of one core vs ${peerCpuOneCore}% (ratio ${(big.cpuPctOneCore / peerCpuOneCore).toFixed(2)}), ` +
+        `rss ${big.rssMb} MB vs ${PEER.rssMb} MB (ratio ${(big.rssMb / PEER.rssMb).toFixed(2)}), ` +
+        `delivered ${big.notificationsPerSec}/${big.expectedPerSec} per s`,
+    );
+  }
+  console.log(
+    `vs NeuronEX writes ${PEER.write.min}/${PEER.write.avg}/${PEER.write.max} ms (min/avg/max ratios): driver write ` +
+      `${(w.min / PEER.write.min).toFixed(2)}/${(w.avg / PEER.write.avg).toFixed(2)}/${(w.max / PEER.write.max).toFixed(2)}, ` +
+      `Write service ${(ws.min / PEER.write.min).toFixed(2)}/${(ws.avg / PEER.write.avg).toFixed(2)}/${(ws.max / PEER.write.max).toFixed(2)}`,
+  );
+  fs.rmSync(dataDir, { recursive: true, force: true });
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

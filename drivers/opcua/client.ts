@@ -1,0 +1,49 @@
+// node-opcua's client as a device needs it: security from the config, our PKI, bounded timeouts, and
+// the login (anonymous, username/password, or an X.509 user certificate).
+import { createPrivateKey } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { OPCUAClient, UserIdentityInfo } from 'node-opcua';
+import type { OpcuaDeviceConfig, OpcuaIdentity } from './config.js';
+import type { OpenPki } from './pki.js';
+
+type Opcua = typeof import('node-opcua');
+
+export function createClient(opcua: Opcua, device: OpcuaDeviceConfig, pki: OpenPki): OPCUAClient {
+  const mode = device.securityMode;
+  const policy = mode === 'None' ? 'None' : device.securityPolicy;
+  return opcua.OPCUAClient.create({
+    applicationName: device.applicationName,
+    applicationUri: pki.applicationUri,
+    clientName: `tagwire-${device.id}`,
+    endpointMustExist: false,
+    securityMode: opcua.MessageSecurityMode[mode],
+    securityPolicy: opcua.SecurityPolicy[policy],
+    certificateFile: pki.paths.certificateFile,
+    privateKeyFile: pki.paths.privateKeyFile,
+    clientCertificateManager: pki.manager,
+    // One quick retry here; the driver's loop owns backoff. After a break node-opcua repairs on its own.
+    connectionStrategy: { maxRetry: 1, initialDelay: 200, maxDelay: device.reconnectMaxDelayMs },
+    requestedSessionTimeout: device.sessionTimeoutMs,
+    keepSessionAlive: true,
+    transportTimeout: device.connectTimeoutMs,
+    defaultTransactionTimeout: device.requestTimeoutMs,
+  });
+}
+
+/** A certificate file as DER: PEM is decoded, anything else is taken as DER already. */
+function pemToDer(file: Buffer): Buffer {
+  const m = /-----BEGIN CERTIFICATE-----([\s\S]+?)-----END CERTIFICATE-----/.exec(file.toString('latin1'));
+  return m ? Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64') : file;
+}
+
+export async function identityOf(opcua: Opcua, user: OpcuaIdentity | undefined): Promise<UserIdentityInfo> {
+  if (!user) return { type: opcua.UserTokenType.Anonymous };
+  if ('username' in user)
+    return { type: opcua.UserTokenType.UserName, userName: user.username, password: user.password };
+  const certificateData = pemToDer(await fs.readFile(path.resolve(user.certificate)));
+  const privateKey = (await fs.readFile(path.resolve(user.privateKey))).toString('utf8');
+  // Parsed here so a bad key file fails with a clear error before the session is attempted.
+  createPrivateKey(privateKey);
+  return { type: opcua.UserTokenType.Certificate, certificateData, privateKey };
+}
