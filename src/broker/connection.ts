@@ -20,8 +20,6 @@ export interface ConnectionHost {
   readonly limits: BrokerLimits;
   readonly stats: BrokerStats;
   readonly log: Logger;
-  /** Coarse clock (ms), refreshed by the broker's sweep and on every read. */
-  now: number;
   dispatch(conn: Connection, packet: Packet): void;
   connectionClosed(conn: Connection): void;
   scheduleFlush(conn: Connection): void;
@@ -63,8 +61,8 @@ export class Connection implements SessionLink {
     readonly listener: ListenerPolicy,
     private readonly host: ConnectionHost,
   ) {
-    this.openedAt = host.now;
-    this.lastActivity = host.now;
+    this.openedAt = Date.now();
+    this.lastActivity = this.openedAt;
     this.maxPacketSize = host.limits.maxPacketSize;
     this.parser = createParser();
     this.parser.on('packet', (packet: Packet) => this.onPacket(packet));
@@ -95,7 +93,7 @@ export class Connection implements SessionLink {
   private onData(chunk: Buffer): void {
     if (this.state === 'closed' || this.state === 'closing') return;
     this.host.stats.bytesReceived += chunk.length;
-    this.lastActivity = this.host.now;
+    this.lastActivity = Date.now();
     try {
       this.parser.parse(chunk);
     } catch (err) {

@@ -32,7 +32,6 @@ export class BrokerCore implements ConnectionHost {
   readonly acl: Acl;
   readonly connectRate: ConnectRateLimiter;
   persistence: SessionPersistence | null = null;
-  now = Date.now();
   /** Set while the broker shuts down: connections close without their wills. */
   stopping = false;
   private readonly sharedGroups = new Map<string, SharedGroup>();
@@ -96,8 +95,16 @@ export class BrokerCore implements ConnectionHost {
     if (session.expiryTimer) clearTimeout(session.expiryTimer);
     session.expiryTimer = null;
     if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
-    if (session.persistent) this.persistence?.deleteSession(session.clientId);
+    if (session.stored) this.persistence?.deleteSession(session.clientId);
+    session.stored = false;
     session.detachPersistence();
+  }
+
+  /** Writes a persistent session's state (no-op for sessions that end with their connection). */
+  saveSession(session: Session): void {
+    if (!session.persistent) return;
+    session.stored = true;
+    this.persistence!.saveSession(session);
   }
 
   addSubscription(session: Session, filter: string, options: SubscriptionOptions): boolean {
@@ -151,7 +158,7 @@ export class BrokerCore implements ConnectionHost {
       this.discardSession(session);
       return;
     }
-    if (session.persistent) this.persistence!.saveSession(session);
+    this.saveSession(session);
     if (!this.stopping) this.scheduleExpiry(session, session.expirySec * 1000);
   }
 
@@ -161,6 +168,7 @@ export class BrokerCore implements ConnectionHost {
     session.username = stored.username;
     session.expirySec = stored.expirySec;
     session.disconnectedAt = stored.disconnectedAt;
+    session.stored = true;
     for (const [filter, options] of stored.subscriptions) this.addSubscription(session, filter, options);
     for (const out of stored.messages) session.restore(out);
     this.scheduleExpiry(session, stored.disconnectedAt + stored.expirySec * 1000 - now);
@@ -228,10 +236,9 @@ export class BrokerCore implements ConnectionHost {
     return this.acl.forClient({ username: origin.username, clientId }).mayPublish(topic);
   }
 
-  /** Periodic housekeeping: clock, keepalive and connect timeouts. */
+  /** Periodic housekeeping: keepalive and connect timeouts. */
   sweep(): void {
     const now = Date.now();
-    this.now = now;
     for (const conn of this.connections) {
       if (conn.state === 'awaiting-connect' || conn.state === 'authenticating') {
         if (now - conn.openedAt > this.limits.connectTimeoutMs) conn.destroy();

@@ -72,6 +72,8 @@ export class Session {
   disconnectedAt = 0;
   expiryTimer: NodeJS.Timeout | null = null;
   will: PendingWill | null = null;
+  /** True once written to SQLite: it must then be deleted there when it ends. */
+  stored = false;
   /** Set while routing one message, to merge overlapping subscriptions into one delivery. */
   routeMark = 0;
   routeQos: QoS = 0;

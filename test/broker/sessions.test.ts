@@ -182,6 +182,22 @@ describe('persistent sessions', () => {
     await waitForCount(got, 4);
     expect(got[3]!.payload).toBe('4');
   });
+
+  it('forgets a stored session in SQLite once the client ends it (expiry 0 on reconnect)', async () => {
+    const tmp = await tempDatabase();
+    cleanups.push(tmp.cleanup);
+    const first = await startBroker({}, tmp.db);
+    const keep = { protocolVersion: 5 as const, clientId: 'ender', clean: false };
+    const c1 = await connect(first.url, { ...keep, properties: { sessionExpiryInterval: 600 } });
+    await subscribe(c1, 'end/#', { qos: 1 });
+    await new Promise<void>((r) => c1.end(false, {}, () => r()));
+    const c2 = await connect(first.url, { ...keep, properties: { sessionExpiryInterval: 0 } });
+    await new Promise<void>((r) => c2.end(false, {}, () => r()));
+    await sleep(100);
+    await first.stop();
+    const rows = await tmp.db.all<{ client_id: string }>('SELECT client_id FROM broker_sessions');
+    expect(rows).toEqual([]);
+  });
 });
 
 describe('takeover', () => {

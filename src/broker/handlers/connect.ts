@@ -107,7 +107,10 @@ export async function handleConnect(
 
   let keepalive = packet.keepalive ?? 0;
   let serverKeepAlive: number | undefined;
-  if (v5 && keepalive > limits.maxKeepAliveSec) keepalive = serverKeepAlive = limits.maxKeepAliveSec;
+  // A v5 client asking for more than the maximum, or for none (0), is told the maximum: a dead
+  // peer is then noticed within 1.5 times it. v3 clients cannot be told, so they keep theirs.
+  if (v5 && (keepalive === 0 || keepalive > limits.maxKeepAliveSec))
+    keepalive = serverKeepAlive = limits.maxKeepAliveSec;
   conn.keepaliveMs = keepalive * 1000;
   conn.sendQuota = Math.min(packet.properties?.receiveMaximum ?? 65535, limits.receiveMaximum);
   conn.maxPacketSize = packet.properties?.maximumPacketSize ?? Number.MAX_SAFE_INTEGER;
@@ -130,7 +133,7 @@ export async function handleConnect(
   conn.write(connack(version, Reason.Success, present, properties));
   conn.session = session;
   core.stats.connectionsAccepted++;
-  if (session.persistent) core.persistence!.saveSession(session);
+  core.saveSession(session);
   session.attach(conn);
   conn.opened();
 }

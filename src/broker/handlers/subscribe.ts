@@ -13,6 +13,9 @@ import { parseSharedFilter, topicFilterProblem } from '../topics/validate.js';
 export function handleSubscribe(core: BrokerCore, conn: Connection, packet: ISubscribePacket): void {
   const session = conn.session!;
   const v5 = conn.version === 5;
+  if (!packet.messageId) return conn.fail(Reason.ProtocolError, 'SUBSCRIBE with packet id 0');
+  if (packet.subscriptions.length === 0)
+    return conn.fail(Reason.ProtocolError, 'SUBSCRIBE without a topic filter');
   const subscriptionId = v5 ? packet.properties?.subscriptionIdentifier : undefined;
   if (subscriptionId === 0) return conn.fail(Reason.ProtocolError, 'subscription identifier 0');
   const granted: number[] = [];
@@ -72,7 +75,7 @@ export function handleSubscribe(core: BrokerCore, conn: Connection, packet: ISub
       conn.version,
     ),
   );
-  if (session.persistent) core.persistence!.saveSession(session);
+  core.saveSession(session);
   for (const [messages, options] of retained) {
     for (const msg of messages) {
       if (options.noLocal && msg.publisher === session) continue;

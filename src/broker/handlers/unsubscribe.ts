@@ -8,6 +8,9 @@ import { parseSharedFilter, topicFilterProblem } from '../topics/validate.js';
 
 export function handleUnsubscribe(core: BrokerCore, conn: Connection, packet: IUnsubscribePacket): void {
   const session = conn.session!;
+  if (!packet.messageId) return conn.fail(Reason.ProtocolError, 'UNSUBSCRIBE with packet id 0');
+  if (packet.unsubscriptions.length === 0)
+    return conn.fail(Reason.ProtocolError, 'UNSUBSCRIBE without a topic filter');
   const codes: number[] = [];
   for (const filter of packet.unsubscriptions) {
     const shared = parseSharedFilter(filter);
@@ -16,7 +19,7 @@ export function handleUnsubscribe(core: BrokerCore, conn: Connection, packet: IU
     if (problem) codes.push(Reason.TopicFilterInvalid);
     else codes.push(core.removeSubscription(session, filter) ? Reason.Success : Reason.NoSubscriptionExisted);
   }
-  if (session.persistent) core.persistence!.saveSession(session);
+  core.saveSession(session);
   const messageId = packet.messageId ?? 0;
   conn.write(
     encode(
