@@ -20,8 +20,12 @@ export class Database {
     const db = new Database(raw);
     // WAL: readers never block the writer; synchronous=NORMAL keeps every committed transaction
     // through a process crash (SIGKILL) and, with WAL, the database consistent through a power cut.
-    await db.exec('PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;');
-    await db.exec('CREATE TABLE IF NOT EXISTS schema_version (component TEXT PRIMARY KEY, version INTEGER NOT NULL)');
+    await db.exec(
+      'PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;',
+    );
+    await db.exec(
+      'CREATE TABLE IF NOT EXISTS schema_version (component TEXT PRIMARY KEY, version INTEGER NOT NULL)',
+    );
     return db;
   }
 
@@ -76,7 +80,10 @@ export class Database {
    * already applied are skipped; each runs in its own transaction with the version bump.
    */
   async migrate(component: string, steps: readonly string[]): Promise<void> {
-    const row = await this.get<{ version: number }>('SELECT version FROM schema_version WHERE component = ?', [component]);
+    const row = await this.get<{ version: number }>(
+      'SELECT version FROM schema_version WHERE component = ?',
+      [component],
+    );
     const current = row?.version ?? 0;
     if (current > steps.length) {
       throw new Error(
