@@ -58,7 +58,15 @@ export function onSample(state: PolicyState, sample: TagSample, now: number): De
 }
 
 export function markPublished(state: PolicyState, sample: TagSample, now: number): void {
-  state.published = { value: sample.value, quality: sample.quality, at: now };
+  const last = state.published;
+  // Updated in place: this runs for every published sample.
+  if (last) {
+    last.value = sample.value;
+    last.quality = sample.quality;
+    last.at = now;
+  } else {
+    state.published = { value: sample.value, quality: sample.quality, at: now };
+  }
   state.held = false;
   if (state.policy.kind === 'periodic' && state.nextDueAt <= now)
     state.nextDueAt = now + state.policy.periodMs;
