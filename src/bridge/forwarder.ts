@@ -81,6 +81,7 @@ export class Forwarder {
     for (const [seq, topic] of this.inflight) this.markBacklog(topic, seq);
     this.inflight.clear();
     this.liveSent.clear();
+    this.outbox.forgetRecent();
     this.buffer = [];
     this.bufferIndex = 0;
     this.readAfter = 0;

@@ -66,6 +66,8 @@ const DELETE_CHUNK = 500;
 const MAX_FLUSH = 5000; // rows per group commit, so one commit never grows without bound
 const MAX_PENDING = 100_000; // rows held in memory while the disk refuses writes
 const RETRY_MS = 1000;
+/** Rows just committed, kept so the cursor does not read back from disk what it was just handed. */
+const RECENT_MAX = 10_000;
 
 interface Row {
   seq: number;
@@ -85,6 +87,8 @@ interface PendingRow extends StoredMessage {
 
 export class Outbox {
   private pending: PendingRow[] = [];
+  /** The latest committed rows, consecutive seqs, oldest first. */
+  private recent: StoredMessage[] = [];
   private flushing: Promise<void> | undefined;
   private flushTimer: NodeJS.Immediate | NodeJS.Timeout | undefined;
   private deletes: number[] = [];
@@ -163,8 +167,16 @@ export class Outbox {
     this.scheduleFlush();
   }
 
-  /** Up to `limit` stored messages after `afterSeq`, in order. Never loads more than a page. */
+  /**
+   * Up to `limit` stored messages after `afterSeq`, in order. Never loads more than a page. Rows
+   * already delivered may still be returned (the caller skips what it sent); dropped ones are not.
+   */
   async page(afterSeq: number, limit: number): Promise<StoredMessage[]> {
+    const first = this.recent[0];
+    if (first && afterSeq + 1 >= first.seq && afterSeq < this.recent[this.recent.length - 1]!.seq) {
+      const from = afterSeq + 1 - first.seq;
+      return this.recent.slice(from, from + limit);
+    }
     const rows = await this.pageStatement.all<Row>([this.bridgeId, afterSeq, limit]);
     return rows.map(fromRow);
   }
@@ -266,6 +278,7 @@ export class Outbox {
     this.stats.messages += committed.length;
     this.stats.committed += committed.length;
     this.lastCommitted = committed[committed.length - 1]!.seq;
+    this.remember(committed);
     this.hooks.onCommitted(committed);
     if (this.limits.dropPolicy === 'drop-oldest') await this.dropOldest();
   }
@@ -396,7 +409,20 @@ export class Outbox {
     return this.headQuery;
   }
 
+  private remember(committed: readonly StoredMessage[]): void {
+    const last = this.recent[this.recent.length - 1];
+    if (last && committed[0]!.seq !== last.seq + 1) this.recent = [];
+    this.recent.push(...committed);
+    if (this.recent.length > RECENT_MAX) this.recent = this.recent.slice(this.recent.length - RECENT_MAX);
+  }
+
+  /** Forgets the in-memory copy of recent rows (after a reconnect, so only the disk says what is left). */
+  forgetRecent(): void {
+    this.recent = [];
+  }
+
   private drop(count: number, reason: DropReason): void {
+    if (reason !== 'write-failed') this.recent = []; // dropped rows must not be served from memory
     this.stats.dropped[reason] += count;
     this.hooks.onDropped(count, reason);
   }
