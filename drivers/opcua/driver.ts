@@ -47,7 +47,14 @@ export class OpcuaDriver implements Driver {
   private errors = 0;
   private timeouts = 0;
   private rtts: number[] = [];
-  private counters = { notifications: 0, rebuilds: 0, reconnects: 0, sessions: 0, pollOverruns: 0 };
+  private counters = {
+    notifications: 0,
+    rebuilds: 0,
+    reconnects: 0,
+    sessions: 0,
+    pollOverruns: 0,
+    monitorCalls: 0,
+  };
 
   private opcua?: Opcua;
   private pki?: OpenPki;
@@ -314,6 +321,9 @@ export class OpcuaDriver implements Driver {
       samples: this.deliver,
       notifications: (n) => {
         this.counters.notifications += n;
+      },
+      monitorCall: () => {
+        this.counters.monitorCalls++;
       },
     });
   }

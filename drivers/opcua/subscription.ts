@@ -11,6 +11,8 @@ type Opcua = typeof import('node-opcua');
 export interface SubscriptionEvents {
   samples(samples: TagSample[]): void;
   notifications(count: number): void;
+  /** One CreateMonitoredItems call made (batches stay within the per-call limit). */
+  monitorCall(items: number): void;
 }
 
 /** Tags with the same monitoring parameters go into one CreateMonitoredItems call (up to the limit). */
@@ -104,6 +106,7 @@ export class TagSubscription {
     const { opcua } = this;
     const items = batch.map((p) => ({ nodeId: p.address, attributeId: opcua.AttributeIds.Value }));
     const group = await sub.monitorItems(items, params, opcua.TimestampsToReturn.Both);
+    this.events.monitorCall(items.length);
     let pending: TagSample[] = [];
     let scheduled = false;
     // node-opcua emits one event per value of a publish response, synchronously: gather them all.
