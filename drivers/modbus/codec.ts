@@ -1,5 +1,5 @@
 // Tag values to and from Modbus data: registers (2 bytes each, as on the wire) or unpacked bits.
-import type { TagValue } from '../types.js';
+import type { TagSample, TagValue } from '../types.js';
 import type { ByteOrder } from './config.js';
 import { INTEGER_RANGE, reorder, type NumericType } from './datatypes.js';
 import type { ResolvedTag } from './tag.js';
@@ -12,6 +12,21 @@ export interface ReadBlock {
 }
 
 const MAX_FLOAT32 = 3.4028234663852886e38;
+
+/** A tag's sample from a block that covers it: good with its value, or bad saying why it cannot be decoded. */
+export function sampleOf(tag: ResolvedTag, block: ReadBlock, ts: number): TagSample {
+  try {
+    return { tag: tag.name, ts, quality: 'good', value: decodeTag(tag, block) };
+  } catch (err) {
+    return {
+      tag: tag.name,
+      ts,
+      quality: 'bad',
+      value: null,
+      reason: err instanceof Error ? err.message : String(err),
+    };
+  }
+}
 
 /** Decodes a tag from a block that covers it. Throws only for values JSON cannot carry (NaN). */
 export function decodeTag(tag: ResolvedTag, block: ReadBlock): TagValue {

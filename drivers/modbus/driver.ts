@@ -9,7 +9,7 @@ import type {
   TagValue,
   WriteResult,
 } from '../types.js';
-import { decodeTag, type ReadBlock } from './codec.js';
+import { sampleOf, type ReadBlock } from './codec.js';
 import type { ModbusDeviceConfig } from './config.js';
 import { planPollGroups, planReads, type PlannedRead, type PollGroup } from './planner.js';
 import { PollScheduler } from './scheduler.js';
@@ -279,19 +279,5 @@ export class ModbusDriver implements Driver, LinkListener {
     if (!force && now - this.lastStatusAt < STATUS_INTERVAL_MS) return;
     this.lastStatusAt = now;
     this.ctx.onStatus(this.status());
-  }
-}
-
-export function sampleOf(tag: ResolvedTag, block: ReadBlock, ts: number): TagSample {
-  try {
-    return { tag: tag.name, ts, quality: 'good', value: decodeTag(tag, block) };
-  } catch (err) {
-    return {
-      tag: tag.name,
-      ts,
-      quality: 'bad',
-      value: null,
-      reason: err instanceof Error ? err.message : String(err),
-    };
   }
 }

@@ -1,11 +1,10 @@
 // A write: encode the engineering value, send it ahead of queued polls (FC 5/6, or 15/16 for
 // multi-register values and devices that refuse 5/6), then read the tag back and confirm it.
 import type { WriteResult, TagValue } from '../types.js';
-import { encodeTag, type ReadBlock } from './codec.js';
+import { encodeTag, sampleOf, type ReadBlock } from './codec.js';
 import type { ModbusDeviceConfig } from './config.js';
 import type { ModbusRequest } from './pdu.js';
 import type { ResolvedTag } from './tag.js';
-import { sampleOf } from './driver.js';
 import type { Unit } from './unit.js';
 
 export async function writeTag(
