@@ -52,6 +52,7 @@ export interface RawMapping {
   instances?: RawInstance[];
   topic: string;
   tagTopic: string;
+  allowEmptyLevels: boolean;
   vars: Record<string, string>;
   format: PayloadFormat;
   fields: Record<string, JsonValue>;
@@ -167,7 +168,7 @@ export function resolveMapping(
       problem('/topic', deviceTopic.error);
       continue;
     }
-    const deviceTopicError = topicError(deviceTopic.topic);
+    const deviceTopicError = topicError(deviceTopic.topic, raw.allowEmptyLevels);
     if (deviceTopicError) {
       problem('/topic', deviceTopicError);
       continue;
@@ -179,7 +180,7 @@ export function resolveMapping(
       const at = (key?: string): string => (key ? pointerOf('tags', i, key) : pointerOf('tags', i));
       const tagTopic = renderTemplate(raw.tagTopic, { ...vars, topic: deviceTopic.topic, tag: rawTag.name });
       if (!tagTopic.ok) return problem('/tagTopic', tagTopic.error);
-      const topicProblem = topicError(tagTopic.topic);
+      const topicProblem = topicError(tagTopic.topic, raw.allowEmptyLevels);
       if (topicProblem) return problem(at('name'), topicProblem);
       let address = rawTag.address;
       if (address !== undefined && inst.addressOffset !== 0) {

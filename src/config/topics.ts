@@ -20,12 +20,13 @@ export function renderTemplate(template: string, vars: Readonly<Record<string, s
 }
 
 /** Why `topic` cannot be a topic the gateway publishes on, or undefined when it can. */
-export function topicError(topic: string): string | undefined {
+export function topicError(topic: string, allowEmptyLevels = false): string | undefined {
   if (topic.length === 0) return 'topic is empty';
   if (/[+#]/.test(topic)) return `topic "${topic}" contains a wildcard (+ or #)`;
   if (topic.includes('\u0000')) return `topic "${topic}" contains a NUL character`;
   if (topic.startsWith('$')) return `topic "${topic}" starts with "$", which MQTT reserves for the broker`;
-  if (topic.split('/').some((level) => level.length === 0)) return `topic "${topic}" has an empty level`;
+  if (!allowEmptyLevels && topic.split('/').some((level) => level.length === 0))
+    return `topic "${topic}" has an empty level`;
   if (/[{}]/.test(topic)) return `topic "${topic}" has an unbalanced "{" or "}"`;
   if (Buffer.byteLength(topic) > 65535) return 'topic is longer than 65535 bytes';
   return undefined;

@@ -7,7 +7,6 @@
 import type { Driver, TagSample, TagValue } from '../../drivers/types.js';
 import type { DeliveredMessage, LocalBroker, Origin } from '../broker/api.js';
 import type { LoadedMapping } from '../config/types.js';
-import { topicError } from '../config/topics.js';
 import type { Logger } from '../log.js';
 import type { AuditLog, CommandKind } from '../store/audit.js';
 import { CommandIndex, type CommandAddress, type CommandDevice, type CommandTag } from './command-index.js';
@@ -161,7 +160,7 @@ export class CommandRouter {
     );
     const responseTopic = msg.properties?.responseTopic;
     if (responseTopic === undefined) return;
-    if (topicError(responseTopic) !== undefined && !responseTopic.startsWith('$')) {
+    if (responseTopic.length === 0 || /[+#]/.test(responseTopic) || responseTopic.includes('\u0000')) {
       this.opts.log.warn(
         { topic: msg.topic, responseTopic },
         'command response topic is not a valid topic; not answered there',

@@ -29,6 +29,11 @@ export function tagProperties(tag: MappedTag, device: string): MessageProperties
   return properties;
 }
 
+/** The JSON of a sample's reason; a driver that forgot one must not break the payload. */
+function reasonOf(sample: Exclude<TagSample, { quality: 'good' }>): string {
+  return JSON.stringify(typeof sample.reason === 'string' ? sample.reason : 'unknown');
+}
+
 export type TagEncoder = (sample: TagSample) => Buffer;
 
 /** The per-tag encoder of a `json` or `value` mapping. */
@@ -52,7 +57,7 @@ export function tagEncoder(
 /** One tag inside a `json-device` snapshot. */
 function snapshotEntry(tag: MappedTag, sample: TagSample): string {
   let entry = `{"value":${jsonValue(sample.value)},"ts":${sample.ts},"quality":"${sample.quality}"`;
-  if (sample.quality !== 'good') entry += `,"reason":${JSON.stringify(sample.reason)}`;
+  if (sample.quality !== 'good') entry += `,"reason":${reasonOf(sample)}`;
   if (tag.unit !== undefined) entry += `,"unit":${JSON.stringify(tag.unit)}`;
   return `${entry}}`;
 }

@@ -279,6 +279,13 @@ describe('loadConfig: a valid config', () => {
     expect(m.tags[0]).not.toHaveProperty('deadband');
   });
 
+  it('allows empty topic levels only when the mapping says so', async () => {
+    ws.write('gateway.config.json', baseConfig());
+    ws.write('mappings/m.json', pressMapping({ topic: 'acme//press1', allowEmptyLevels: true }));
+    const { mappings } = await loadConfig('gateway.config.json');
+    expect(mappings[0]!.tags[0]!.topic).toBe('acme//press1/temperature');
+  });
+
   it('instantiates a device template with offsets and variables', async () => {
     const drive = (id: string) => ({ ...press1, id });
     ws.write('gateway.config.json', baseConfig({ devices: [drive('drive1'), drive('drive2')] }));

@@ -59,6 +59,15 @@ describe('payloads', () => {
     }
     expect(JSON.parse(text(encode({ ...good, value: Number.NaN }))).value).toBeNull();
   });
+  it('json: a bad sample a driver sent without a reason still gives valid JSON', () => {
+    const noReason = { tag: 'temperature', ts: 5, quality: 'bad', value: null } as unknown as TagSample;
+    expect(JSON.parse(text(tagEncoder('json', tag(), {})(noReason)))).toEqual({
+      value: null,
+      ts: 5,
+      quality: 'bad',
+      reason: 'unknown',
+    });
+  });
   it('value: the bare JSON value', () => {
     const encode = tagEncoder('value', tag(), { ignored: true });
     expect(text(encode(good))).toBe('21.5');
