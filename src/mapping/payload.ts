@@ -49,7 +49,7 @@ export function tagEncoder(
     const head = `{"value":${jsonValue(sample.value)},"ts":${sample.ts}`;
     if (sample.quality === 'good') return Buffer.from(head + goodTail);
     return Buffer.from(
-      `${head},"quality":"${sample.quality}","reason":${JSON.stringify(sample.reason)}${tail}`,
+      `${head},"quality":"${sample.quality}","reason":${reasonOf(sample)}${tail}`,
     );
   };
 }
