@@ -89,6 +89,17 @@ function makeDriver(
   );
 }
 
+/** CPU seconds (user + system) a process used so far, from /proc (Linux). */
+function procCpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime in clock ticks (100 Hz)
+  } catch {
+    return NaN;
+  }
+}
+
 interface Row {
   points: number;
   intervalMs: number;
@@ -96,6 +107,10 @@ interface Row {
   notificationsPerSec: number;
   cpuPctOneCore: number;
   rssMb: number;
+  heapMb: number;
+  serverCpuPctOneCore: number;
+  /** Gateway CPU per notification: comparable across loads and rates. */
+  cpuUsPerNotification: number;
   setupMs: number;
 }
 
@@ -131,6 +146,7 @@ async function subscriptionRun(points: number, intervalMs: number, dataDir: stri
     await sleep(2000); // settle
     global.gc?.();
     const cpu0 = process.cpuUsage();
+    const server0 = procCpuSeconds(proc.pid);
     const c0 = count;
     const w0 = performance.now();
     let rssMax = 0;
@@ -139,6 +155,8 @@ async function subscriptionRun(points: number, intervalMs: number, dataDir: stri
     clearInterval(rssTimer);
     const wall = performance.now() - w0;
     const cpu = process.cpuUsage(cpu0);
+    const serverCpu = procCpuSeconds(proc.pid) - server0;
+    const heap = process.memoryUsage().heapUsed;
     const row: Row = {
       points,
       intervalMs,
@@ -146,6 +164,9 @@ async function subscriptionRun(points: number, intervalMs: number, dataDir: stri
       notificationsPerSec: Math.round(((count - c0) * 1000) / wall),
       cpuPctOneCore: Math.round(((cpu.user + cpu.system) / 1000 / wall) * 1000) / 10,
       rssMb: Math.round(rssMax / 1048576),
+      heapMb: Math.round(heap / 1048576),
+      serverCpuPctOneCore: Math.round((serverCpu / (wall / 1000)) * 1000) / 10,
+      cpuUsPerNotification: Math.round(((cpu.user + cpu.system) / Math.max(1, count - c0)) * 100) / 100,
       setupMs,
     };
     await driver.stop();
@@ -236,14 +257,16 @@ async function main() {
   console.log(
     `OPC UA bench: node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), measure ${MEASURE_MS} ms`,
   );
-  console.log('points  interval  expected/s  notifications/s  cpu(% of 1 core)  rss MB  setup ms');
+  console.log(
+    'points  interval  expected/s  notifications/s  cpu(% of 1 core)  cpu us/notif  rss MB  heap MB  server cpu %  setup ms',
+  );
   const rows: Row[] = [];
   for (const [points, intervalMs] of cases) {
     if (only && !only.split(',').includes(`${points}x${intervalMs}`)) continue;
     const row = await subscriptionRun(points, intervalMs, dataDir);
     rows.push(row);
     console.log(
-      `${String(points).padStart(6)}  ${String(intervalMs).padStart(6)} ms  ${String(row.expectedPerSec).padStart(10)}  ${String(row.notificationsPerSec).padStart(15)}  ${String(row.cpuPctOneCore).padStart(16)}  ${String(row.rssMb).padStart(6)}  ${String(row.setupMs).padStart(8)}`,
+      `${String(points).padStart(6)}  ${String(intervalMs).padStart(6)} ms  ${String(row.expectedPerSec).padStart(10)}  ${String(row.notificationsPerSec).padStart(15)}  ${String(row.cpuPctOneCore).padStart(16)}  ${String(row.cpuUsPerNotification).padStart(12)}  ${String(row.rssMb).padStart(6)}  ${String(row.heapMb).padStart(7)}  ${String(row.serverCpuPctOneCore).padStart(12)}  ${String(row.setupMs).padStart(8)}`,
     );
   }
   const { command: w, service: ws } = await writeRun(dataDir);
@@ -256,6 +279,11 @@ async function main() {
   const big = rows.find((r) => r.points === 10000 && r.intervalMs === 100);
   if (big) {
     const peerCpuOneCore = PEER.cpuPctOf4Cores * 4;
+    // At the full 100k/s (when the server keeps up), at the measured cost per notification.
+    const projected = Math.round((big.cpuUsPerNotification * big.expectedPerSec) / 1e4) / 1;
+    console.log(
+      `projected at the full ${big.expectedPerSec}/s: ${projected}% of one core (${(projected / 4).toFixed(1)}% of 4 cores vs NeuronEX ${PEER.cpuPctOf4Cores}%)`,
+    );
     console.log(
       `vs NeuronEX (10k @ 100 ms): cpu ${big.cpuPctOneCore}% of one core vs ${peerCpuOneCore}% (ratio ${(big.cpuPctOneCore / peerCpuOneCore).toFixed(2)}), ` +
         `rss ${big.rssMb} MB vs ${PEER.rssMb} MB (ratio ${(big.rssMb / PEER.rssMb).toFixed(2)}), ` +
