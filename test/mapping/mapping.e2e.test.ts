@@ -7,7 +7,7 @@ import { createDriver } from '../../drivers/index.js';
 import { diffConfig } from '../../src/config/diff.js';
 import { loadConfig } from '../../src/config/load.js';
 import { silentLogger } from '../../src/log.js';
-import { waitFor } from '../helpers/net.js';
+import { sleep, waitFor } from '../helpers/net.js';
 import { connect, simDevice, startStack, type Client, type Stack } from './stack.js';
 
 let stack: Stack;
@@ -228,6 +228,20 @@ describe('mapping end to end', () => {
       .filter((m) => m.topic === 'acme/press1/counter')
       .map((m) => valueOf(m.payload));
     for (let i = 1; i < values.length; i++) expect(values[i]).not.toBe(values[i - 1]);
+    // Commands follow the new mappings: the added tag answers, the removed mapping's topics do not.
+    const before = client.messages.length;
+    await client.mqtt.subscribeAsync(['acme/press1/cycles/get/result', 'dash/press1/pressure/get/result']);
+    await client.mqtt.publishAsync('dash/press1/pressure/get', '', { qos: 1 });
+    await client.mqtt.publishAsync('acme/press1/cycles/get', '', { qos: 1 });
+    const read = JSON.parse((await client.next('acme/press1/cycles/get/result', before)).payload) as Record<
+      string,
+      unknown
+    >;
+    expect(read).toMatchObject({ ok: true, value: expect.any(Number) });
+    await sleep(300);
+    expect(
+      client.messages.slice(before).filter((m) => m.topic === 'dash/press1/pressure/get/result'),
+    ).toEqual([]);
     stack.loaded = next;
   });
 });
