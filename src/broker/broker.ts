@@ -121,9 +121,9 @@ export class Broker implements LocalBroker {
     if (problem) throw new Error(`cannot subscribe to ${JSON.stringify(filter)}: ${problem}`);
     if (filter.startsWith('$share/')) throw new Error(`in-process subscriptions cannot be shared: ${filter}`);
     const key = {};
-    this.core.router.trie.add(filter, key, { kind: 'local', handler });
+    this.core.router.add(filter, key, { kind: 'local', handler });
     return () => {
-      this.core.router.trie.remove(filter, key);
+      this.core.router.remove(filter, key);
     };
   }
 

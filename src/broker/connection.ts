@@ -3,6 +3,7 @@
 import type { Logger } from '../log.js';
 import type { ClientAcl } from './auth/acl.js';
 import { createParser, encode, type Packet, type PacketParser, type ProtocolVersion } from './codec.js';
+import { readFastPacket } from './fast-path.js';
 import type { BrokerLimits, ListenerProtocol } from './config.js';
 import type { Transport } from './listeners/transport.js';
 import { Reason } from './reason-codes.js';
@@ -90,36 +91,93 @@ export class Connection implements SessionLink {
     return this.transport.remoteAddress;
   }
 
+  /** The start of a packet whose end has not arrived yet. */
+  private partial: Buffer | null = null;
+
+  /**
+   * Frames the byte stream into whole packets (so a packet split across reads never sends the
+   * rest of the stream down the slow path), then reads each on the fast path or with mqtt-packet.
+   */
   private onData(chunk: Buffer): void {
-    if (this.state === 'closed' || this.state === 'closing') return;
+    if (!this.readsInput()) return;
     this.host.stats.bytesReceived += chunk.length;
     this.lastActivity = Date.now();
     try {
-      this.parser.parse(chunk);
+      let pos = 0;
+      if (this.partial) {
+        const joined = Buffer.concat([this.partial, chunk]);
+        this.partial = null;
+        const total = this.frameLength(joined, 0);
+        if (total === null) return;
+        if (total < 0 || total > joined.length) {
+          // Still incomplete; keep only what this packet needs, so a huge chunk is not held twice.
+          this.partial = joined;
+          return;
+        }
+        pos = total - (joined.length - chunk.length);
+        this.handleFrame(joined, 0, total);
+      }
+      while (pos < chunk.length && this.readsInput()) {
+        const total = this.frameLength(chunk, pos);
+        if (total === null) return;
+        if (total < 0 || pos + total > chunk.length) break;
+        this.handleFrame(chunk, pos, total);
+        pos += total;
+      }
+      // The unfinished tail is copied: the read buffer it sits in is not kept alive for it.
+      if (pos < chunk.length && this.readsInput()) this.partial = Buffer.from(chunk.subarray(pos));
     } catch (err) {
       // A handler threw on this client's input: that client goes, the broker stays.
       this.host.stats.internalErrors++;
       this.host.log.error({ clientId: this.clientId, err }, 'error while handling a packet');
       this.fail(Reason.ImplementationSpecificError, 'internal error');
-      return;
     }
-    const pending = (this.parser as unknown as { packet: { length: number } }).packet.length;
-    if (pending > this.host.limits.maxPacketSize) {
-      this.fail(
-        Reason.PacketTooLarge,
-        `packet of ${pending} bytes exceeds ${this.host.limits.maxPacketSize}`,
-      );
+  }
+
+  /**
+   * Size of the packet starting at `pos`: -1 while its fixed header is incomplete, null when the
+   * connection was failed (malformed length, or larger than the maximum packet size).
+   */
+  private frameLength(buf: Buffer, pos: number): number | null {
+    let length = 0;
+    let multiplier = 1;
+    let i = pos + 1;
+    for (let n = 0; ; n++) {
+      if (i >= buf.length) return -1;
+      const byte = buf[i++]!;
+      length += (byte & 0x7f) * multiplier;
+      if ((byte & 0x80) === 0) break;
+      if (n === 3) {
+        this.onParseError('remaining length longer than 4 bytes');
+        return null;
+      }
+      multiplier *= 128;
     }
+    const total = i - pos + length;
+    if (total > this.host.limits.maxPacketSize) {
+      this.fail(Reason.PacketTooLarge, `packet of ${total} bytes exceeds ${this.host.limits.maxPacketSize}`);
+      return null;
+    }
+    return total;
+  }
+
+  private handleFrame(buf: Buffer, pos: number, total: number): void {
+    if (this.state === 'open') {
+      const next = readFastPacket(buf, pos, this.version, this.host.limits.maxPacketSize, this.emit);
+      if (next === pos + total) return;
+    }
+    this.parser.parse(pos === 0 && total === buf.length ? buf : buf.subarray(pos, pos + total));
+  }
+
+  private readonly emit = (packet: Packet): void => this.onPacket(packet);
+
+  /** Not closing: a handler may have closed the connection in the middle of a chunk. */
+  private readsInput(): boolean {
+    return this.state !== 'closed' && this.state !== 'closing';
   }
 
   private onPacket(packet: Packet): void {
     if (this.state === 'closed' || this.state === 'closing') return;
-    if ((packet.length ?? 0) > this.host.limits.maxPacketSize) {
-      return this.fail(
-        Reason.PacketTooLarge,
-        `packet of ${packet.length} bytes exceeds ${this.host.limits.maxPacketSize}`,
-      );
-    }
     if (this.state === 'authenticating') {
       this.held.push(packet);
       return;

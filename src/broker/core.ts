@@ -117,11 +117,11 @@ export class BrokerCore implements ConnectionHost {
       if (!group) {
         group = new SharedGroup(shared.group, shared.filter);
         this.sharedGroups.set(key, group);
-        this.router.trie.add(shared.filter, group, { kind: 'shared', group });
+        this.router.add(shared.filter, group, { kind: 'shared', group });
       }
       group.set(session, options);
     } else {
-      this.router.trie.add(filter, session, { kind: 'session', session, options });
+      this.router.add(filter, session, { kind: 'session', session, options });
     }
     return !existed;
   }
@@ -136,11 +136,11 @@ export class BrokerCore implements ConnectionHost {
         group.delete(session);
         if (group.size === 0) {
           this.sharedGroups.delete(key);
-          this.router.trie.remove(shared.filter, group);
+          this.router.remove(shared.filter, group);
         }
       }
     } else {
-      this.router.trie.remove(filter, session);
+      this.router.remove(filter, session);
     }
     return true;
   }

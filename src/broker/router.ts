@@ -13,17 +13,47 @@ export type TrieEntry =
   | { kind: 'shared'; group: SharedGroup }
   | { kind: 'local'; handler: LocalHandler };
 
+/** Topics whose matching entries are remembered; cleared whenever a subscription changes. */
+const MATCH_CACHE_LIMIT = 10_000;
+
 export class Router {
-  readonly trie = new SubscriptionTrie<object, TrieEntry>();
+  private readonly trie = new SubscriptionTrie<object, TrieEntry>();
+  private readonly matches = new Map<string, TrieEntry[]>();
   private mark = 0;
 
   constructor(private readonly log: Logger) {}
+
+  get size(): number {
+    return this.trie.size;
+  }
+
+  add(filter: string, key: object, entry: TrieEntry): boolean {
+    this.matches.clear();
+    return this.trie.add(filter, key, entry);
+  }
+
+  remove(filter: string, key: object): boolean {
+    this.matches.clear();
+    return this.trie.remove(filter, key);
+  }
+
+  private entriesFor(topic: string): TrieEntry[] {
+    let entries = this.matches.get(topic);
+    if (!entries) {
+      const found: TrieEntry[] = [];
+      this.trie.match(topic, (_key, entry) => found.push(entry));
+      if (this.matches.size >= MATCH_CACHE_LIMIT) this.matches.clear();
+      this.matches.set(topic, found);
+      entries = found;
+    }
+    return entries;
+  }
 
   route(msg: RoutedMessage): void {
     const mark = ++this.mark;
     const sessions: Session[] = [];
     let locals: LocalHandler[] | undefined;
-    this.trie.match(msg.topic, (_key, entry) => {
+    for (const entry of this.entriesFor(msg.topic)) {
       switch (entry.kind) {
         case 'session':
           collect(sessions, entry.session, entry.options, msg, mark);
@@ -37,7 +67,7 @@ export class Router {
           (locals ??= []).push(entry.handler);
           break;
       }
-    });
+    }
     for (const session of sessions)
       session.deliver(msg, session.routeQos, session.routeRetain, session.routeSubIds);
     if (locals) {
