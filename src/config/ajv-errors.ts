@@ -187,7 +187,11 @@ export function ajvProblems(errors: readonly AjvError[], file: string): ConfigPr
     const prefix = `${group.schemaPath}/`;
     const inside = pending.filter((e) => e.schemaPath.startsWith(prefix));
     const folded = foldBranches(group, inside);
-    pending = pending.filter((e) => e !== group && !inside.includes(e)).concat(folded);
+    // The folded lines take the place of the branch errors, keeping the document order.
+    const at = pending.findIndex((e) => e === group || inside.includes(e));
+    const rest = pending.filter((e) => e !== group && !inside.includes(e));
+    const before = pending.slice(0, Math.max(0, at)).filter((e) => rest.includes(e));
+    pending = [...before, ...folded, ...rest.slice(before.length)];
   }
   const discriminatorFailed = new Set(
     pending

@@ -44,6 +44,23 @@ const cases: Case[] = [
     expected: ['gateway.config.json: /devices/0: unknown key "unitID" (did you mean "unitId"?)'],
   },
   {
+    what: 'a serial transport given a host instead of a path',
+    config: baseConfig({ devices: [{ ...press1, transport: { type: 'rtu', host: 'x' } }] }),
+    expected: [
+      'gateway.config.json: /devices/0/transport: missing required key "path"',
+      'gateway.config.json: /devices/0/transport: unknown key "host"',
+    ],
+  },
+  {
+    what: 'a value that may be one of several types',
+    config: baseConfig({
+      simulators: { modbus: [{ signals: [{ address: 'hr:1', kind: 'constant', value: 'x' }] }] },
+    }),
+    expected: [
+      'gateway.config.json: /simulators/modbus/0/signals/0/value: must be a number or true or false, got "x"',
+    ],
+  },
+  {
     what: 'an unknown driver',
     config: baseConfig({ devices: [press1, { id: 'x', driver: 'profinet' }] }),
     expected: ['gateway.config.json: /devices/1/driver: must be one of "modbus", "opcua", got "profinet"'],
