@@ -125,7 +125,8 @@ describe('modbus faults', () => {
     sims.push(sim);
     const live = await driver(sim.port, [tag('sp', 'hr:200', 'int16', { pollMs: 100 })], {
       unitId: 1,
-      timeoutMs: 150,
+      // Generous: a timeout here would only mean the loaded test machine was slow.
+      timeoutMs: 2000,
     });
     const dead = await driver(sim.port, [tag('sp', 'hr:200', 'int16', { pollMs: 100 })], {
       unitId: 2,

@@ -102,7 +102,8 @@ describe('modbus RTU', () => {
     const slowRetryMs = 4000;
     const live = await rtuDriver(transport, [tag('sp', 'hr:200', 'int16', { pollMs: 100 })], {
       unitId: 1,
-      timeoutMs: 150,
+      // Generous: a timeout here would only mean the loaded test machine was slow.
+      timeoutMs: 2000,
     });
     const dead = await rtuDriver(transport, [tag('sp', 'hr:200', 'int16', { pollMs: 100 })], {
       unitId: 2,
