@@ -82,6 +82,7 @@ export interface SimulatorFaults {
   delayMs: number;
   silentUnits: number[];
   garbageEvery: number;
+  refuseFunctions: number[];
 }
 
 export interface ModbusSimulatorConfig {

@@ -6,8 +6,10 @@ function exception(fc: number, code: number): Buffer {
   return Buffer.from([fc | 0x80, code]);
 }
 
-export function handleRequest(memory: UnitMemory, pdu: Uint8Array): Buffer {
+/** Answers a request; function codes in `refused` get exception 1, as from a device without them. */
+export function handleRequest(memory: UnitMemory, pdu: Uint8Array, refused: readonly number[] = []): Buffer {
   const fc = pdu[0] ?? 0;
+  if (refused.includes(fc)) return exception(fc, 1);
   const request: ModbusRequest | { exception: number } = decodeRequest(pdu);
   if ('exception' in request) return exception(fc, request.exception);
   switch (request.fc) {

@@ -69,7 +69,10 @@ export function serveStream(
         if (unit)
           out.push(
             maybeDamage(
-              rtuFrame(frame[0] as number, handleRequest(unit.memory, frame.subarray(1, pduLength + 1))),
+              rtuFrame(
+                frame[0] as number,
+                handleRequest(unit.memory, frame.subarray(1, pduLength + 1), config.faults.refuseFunctions),
+              ),
             ),
           );
       } else {
@@ -86,7 +89,11 @@ export function serveStream(
         const unit = units.answering(unitId);
         stats.requests++;
         if (unit) {
-          const pdu = handleRequest(unit.memory, buffer.subarray(7, 6 + length));
+          const pdu = handleRequest(
+            unit.memory,
+            buffer.subarray(7, 6 + length),
+            config.faults.refuseFunctions,
+          );
           const frame = Buffer.allocUnsafe(7 + pdu.length);
           buffer.copy(frame, 0, 0, 2);
           frame.writeUInt16BE(0, 2);

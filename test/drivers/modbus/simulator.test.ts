@@ -96,6 +96,27 @@ describe('modbus simulator', () => {
     expect((await d.read(['cycles']))[0]?.value).toBe(cycles);
   });
 
+  it('writes with 15/16 only when the device is set to refuse 5/6', async () => {
+    const s = await sim({ faults: { refuseFunctions: [5, 6] } });
+    const tags = [
+      tag('sp', 'hr:200', 'int16', { writable: true }),
+      tag('run', 'coil:0', 'bool', { writable: true }),
+    ];
+    const plain = await driver(s.port, tags);
+    expect(await plain.d.write('sp', 99)).toEqual({
+      ok: false,
+      error: 'write to sp: modbus exception 1 (illegal function)',
+    });
+    expect(await plain.d.write('run', false)).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/exception 1/),
+    });
+    await plain.d.stop();
+    const forced = await driver(s.port, tags, { forceMultipleWrites: true });
+    expect(await forced.d.write('sp', 99)).toMatchObject({ ok: true, sample: { value: 99 } });
+    expect(await forced.d.write('run', false)).toMatchObject({ ok: true, sample: { value: false } });
+  });
+
   it('answers exception 2 for unmapped addresses, or zeros when configured', async () => {
     const strict = await sim();
     const { ctx } = await driver(strict.port, [
