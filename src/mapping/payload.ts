@@ -48,9 +48,7 @@ export function tagEncoder(
   return (sample) => {
     const head = `{"value":${jsonValue(sample.value)},"ts":${sample.ts}`;
     if (sample.quality === 'good') return Buffer.from(head + goodTail);
-    return Buffer.from(
-      `${head},"quality":"${sample.quality}","reason":${reasonOf(sample)}${tail}`,
-    );
+    return Buffer.from(`${head},"quality":"${sample.quality}","reason":${reasonOf(sample)}${tail}`);
   };
 }
 

@@ -100,7 +100,7 @@ export class TagPublisher {
       for (const [name, entry] of device.tags) previous.set(`${deviceId}\u0000${name}`, entry);
       previousSnapshots.push(...device.snapshots);
     }
-    this.apply(mappings, previous);
+    this.apply(mappings, previous, previousSnapshots);
     const live = new Set<string>();
     for (const device of this.devices.values()) {
       for (const entry of device.tags.values()) live.add(entry.tag.topic);
@@ -123,7 +123,11 @@ export class TagPublisher {
     this.timer = undefined;
   }
 
-  private apply(mappings: readonly LoadedMapping[], previous: ReadonlyMap<string, TagEntry>): void {
+  private apply(
+    mappings: readonly LoadedMapping[],
+    previous: ReadonlyMap<string, TagEntry>,
+    previousSnapshots: readonly Snapshot[] = [],
+  ): void {
     const devices = new Map<string, DeviceEntry>();
     const timed: TagEntry[] = [];
     let tickMs = MAX_TICK_MS;
@@ -132,10 +136,16 @@ export class TagPublisher {
       if (!device) devices.set(mapping.device, (device = { tags: new Map(), snapshots: [] }));
       if (mapping.format === 'json-device') {
         const first = mapping.tags[0];
+        const names = new Set(mapping.tags.map((t) => t.name));
+        // A snapshot that stays on its topic keeps the latest samples of the tags it still has.
+        const before = previousSnapshots.find(
+          (s) => s.mapping.device === mapping.device && s.mapping.topic === mapping.topic,
+        );
+        const latest = new Map([...(before?.latest ?? [])].filter(([name]) => names.has(name)));
         device.snapshots.push({
           mapping,
-          names: new Set(mapping.tags.map((t) => t.name)),
-          latest: new Map(),
+          names,
+          latest,
           properties: first ? tagProperties({ ...first, unit: undefined }, mapping.device) : {},
         });
         continue;

@@ -1,0 +1,117 @@
+// TagPublisher against the real broker's in-process API (no listener needed): batching, update().
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { TagSample } from '../../drivers/types.js';
+import type { DeliveredMessage } from '../../src/broker/api.js';
+import { Broker } from '../../src/broker/broker.js';
+import { parseBrokerConfig } from '../../src/broker/config.js';
+import type { LoadedMapping, MappedTag } from '../../src/config/types.js';
+import { silentLogger } from '../../src/log.js';
+import { TagPublisher } from '../../src/mapping/publisher.js';
+
+const tag = (name: string, over: Partial<MappedTag> = {}): MappedTag => ({
+  name,
+  address: 'hr:1',
+  type: 'uint16',
+  pollMs: 1000,
+  writable: false,
+  topic: `acme/press1/${name}`,
+  qos: 0,
+  retain: true,
+  policy: { kind: 'change', deadband: 0, deadbandPercent: 0, heartbeatMs: 0, minIntervalMs: 0 },
+  commandTimeoutMs: 5000,
+  ...over,
+});
+const mapping = (tags: MappedTag[], over: Partial<LoadedMapping> = {}): LoadedMapping => ({
+  file: '/m.json',
+  device: 'press1',
+  topic: 'acme/press1',
+  format: 'json',
+  fields: {},
+  tags,
+  ...over,
+});
+const sample = (name: string, value: number): TagSample => ({ tag: name, ts: 1, quality: 'good', value });
+
+let broker: Broker;
+let seen: DeliveredMessage[];
+let publisher: TagPublisher | undefined;
+beforeEach(async () => {
+  broker = new Broker({
+    config: parseBrokerConfig({ listeners: [], sys: { intervalSec: 0 } }),
+    log: silentLogger(),
+  });
+  await broker.start();
+  seen = [];
+  broker.subscribe('acme/#', (m) => seen.push(m));
+});
+afterEach(async () => {
+  publisher?.stop();
+  await broker.stop();
+});
+
+const topics = (): string[] =>
+  seen.map(
+    (m) =>
+      `${m.topic}=${m.payload.length === 0 ? '(cleared)' : (JSON.parse(m.payload.toString()) as { value: unknown }).value}`,
+  );
+
+describe('TagPublisher', () => {
+  it('publishes the samples of known tags of a known device, as the mapping component', () => {
+    publisher = new TagPublisher({
+      gatewayId: 'g',
+      mappings: [mapping([tag('a'), tag('b')])],
+      broker,
+      log: silentLogger(),
+    });
+    publisher.onSamples('press1', [sample('a', 1), sample('b', 2), sample('zzz', 3)]);
+    publisher.onSamples('other', [sample('a', 1)]);
+    expect(topics()).toEqual(['acme/press1/a=1', 'acme/press1/b=2']);
+    expect(seen[0]!.origin).toEqual({ kind: 'internal', component: 'mapping' });
+    expect(seen[0]!.retain).toBe(true);
+  });
+
+  it('update: unchanged tags keep their state, changed ones start afresh, removed ones are cleared', () => {
+    publisher = new TagPublisher({
+      gatewayId: 'g',
+      mappings: [mapping([tag('a'), tag('b'), tag('c')])],
+      broker,
+      log: silentLogger(),
+    });
+    publisher.onSamples('press1', [sample('a', 1), sample('b', 2), sample('c', 3)]);
+    seen.length = 0;
+    publisher.update([mapping([tag('a'), tag('b', { qos: 1 }), tag('d')])]);
+    expect(topics()).toEqual(['acme/press1/c=(cleared)']);
+    seen.length = 0;
+    publisher.onSamples('press1', [sample('a', 1), sample('b', 2), sample('d', 4)]);
+    // a: same value, state kept, nothing new; b: new config, published again; d: new.
+    expect(topics()).toEqual(['acme/press1/b=2', 'acme/press1/d=4']);
+  });
+
+  it('update: a moved topic clears the old one; a json-device snapshot keeps its latest samples', () => {
+    publisher = new TagPublisher({
+      gatewayId: 'g',
+      mappings: [
+        mapping([tag('a')]),
+        mapping([tag('s1'), tag('s2')], { format: 'json-device', topic: 'acme/snap' }),
+      ],
+      broker,
+      log: silentLogger(),
+    });
+    publisher.onSamples('press1', [sample('a', 1), sample('s1', 10), sample('s2', 20)]);
+    seen.length = 0;
+    publisher.update([
+      mapping([tag('a', { topic: 'acme/press1/moved/a' })]),
+      mapping([tag('s1'), tag('s2')], { format: 'json-device', topic: 'acme/snap', fields: { v: 2 } }),
+    ]);
+    expect(seen.map((m) => [m.topic, m.payload.length])).toEqual([['acme/press1/a', 0]]);
+    seen.length = 0;
+    publisher.onSamples('press1', [sample('s1', 11)]);
+    const snapshot = JSON.parse(seen.find((m) => m.topic === 'acme/snap')!.payload.toString()) as {
+      tags: Record<string, { value: number }>;
+      v: number;
+    };
+    expect(snapshot.tags.s1!.value).toBe(11);
+    expect(snapshot.tags.s2!.value).toBe(20);
+    expect(snapshot.v).toBe(2);
+  });
+});
