@@ -197,6 +197,7 @@ export class Forwarder {
             this.rateTimer = undefined;
             this.kick();
           }, wait);
+          this.rateTimer.unref();
           return;
         }
         this.bufferIndex++;
@@ -209,6 +210,7 @@ export class Forwarder {
         this.rateTimer = undefined;
         this.kick();
       }, 1000);
+      this.rateTimer.unref();
     } finally {
       this.pumping = false;
       if (this.pumpAgain) this.kick();
