@@ -131,6 +131,12 @@ export function resolveMapping(
   if (instances.length === 0)
     problem('/', 'missing required key "device" (or "instances" for a device template)');
 
+  const reservedFields =
+    raw.format === 'json-device' ? ['ts', 'device', 'tags'] : ['value', 'ts', 'quality', 'reason', 'unit'];
+  for (const key of Object.keys(raw.fields)) {
+    if (reservedFields.includes(key))
+      problem(pointerOf('fields', key), `"${key}" is set by the gateway in ${raw.format} payloads`);
+  }
   for (const name of Object.keys(raw.vars)) {
     if (RESERVED_VARS.includes(name))
       problem(pointerOf('vars', name), `"${name}" is set by the gateway and cannot be a variable`);

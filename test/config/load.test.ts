@@ -177,6 +177,11 @@ const cases: Case[] = [
     expected: ['mappings/m.json: /tags/0/name: "a/b" does not match the pattern ^[^/#+$\\s][^/#+]*$'],
   },
   {
+    what: 'a static field that would overwrite a payload field',
+    mapping: pressMapping({ fields: { site: 'p1', quality: 'high' } }),
+    expected: ['mappings/m.json: /fields/quality: "quality" is set by the gateway in json payloads'],
+  },
+  {
     what: 'a mapping with both device and instances',
     mapping: pressMapping({ instances: [{ device: 'press1' }] }),
     expected: ['mappings/m.json: /: give either "device" or "instances", not both'],
