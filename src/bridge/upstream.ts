@@ -190,6 +190,7 @@ export class Upstream {
       reconnectPeriod: 0,
       connectTimeout: cfg.connectTimeoutSec * 1000,
       resubscribe: false,
+      log: () => undefined, // MQTT.js's debug tracing costs time on every packet
     };
     if (cfg.username !== undefined) options.username = cfg.username;
     if (cfg.password !== undefined) options.password = cfg.password;

@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DeliveredMessage } from '../../src/broker/api.js';
 import { startMosquitto, type MosquittoBroker } from '../helpers/mosquitto.js';
-import { sleep, waitFor } from '../helpers/net.js';
+import { freePort, sleep, waitFor } from '../helpers/net.js';
 import { collect, startLocal, type Collector, type LocalGateway } from './helpers/local.js';
 
 describe('bridge forwarding', () => {
@@ -142,6 +142,27 @@ describe('bridge forwarding', () => {
       collector.messages.filter((m) => m.topic === 'sites/edge-test/acme/press/setpoint/set'),
     ).toHaveLength(1);
     expect(gateway.manager.status()[0]).toMatchObject({ received: 1, rejected: 1 });
+  });
+
+  it('runs several bridges side by side: one upstream down does not hold back the other', async () => {
+    const down = await freePort();
+    gateway = await startLocal([
+      { name: 'up', url: url(), out: [{ filter: 'multi/#', prefix: 'up/' }] },
+      { name: 'down', url: `mqtt://127.0.0.1:${down}`, out: [{ filter: 'multi/#' }] },
+    ]);
+    collector = await collect(upstream.port, ['up/#']);
+    await waitFor(() => gateway!.manager.status()[0]!.connected, 10_000, 'the first bridge to connect');
+    for (let i = 0; i < 20; i++) publish('multi/x', String(i));
+    await waitFor(() => collector!.messages.length === 20, 10_000, 'the first bridge forwarding');
+    await waitFor(
+      () => gateway!.manager.status()[1]!.outbox.messages === 20,
+      10_000,
+      'the second bridge buffering',
+    );
+    const [up, dead] = gateway.manager.status();
+    expect(up).toMatchObject({ name: 'up', connected: true, sent: 20 });
+    expect(dead).toMatchObject({ name: 'down', connected: false, sent: 0 });
+    expect(dead!.lastError?.kind).toBe('refused');
   });
 
   it('publishes its status on $SYS/broker/bridges/<name>/', async () => {
