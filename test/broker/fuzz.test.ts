@@ -3,6 +3,7 @@
 // still accept new clients afterwards. The seed is printed so a failure can be replayed.
 import net from 'node:net';
 import mqttPacket from 'mqtt-packet';
+import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
   closeClients,
@@ -155,8 +156,11 @@ function fuzzOne(port: number): Promise<void> {
 }
 
 let b: TestBroker;
+const errors: string[] = [];
 beforeAll(async () => {
-  b = await startBroker({ limits: { maxPacketSize: 4096, connectTimeoutMs: 500 } });
+  // Errors the broker logs are kept: the test shows them if any handler threw.
+  const log = pino({ level: 'error' }, { write: (line: string) => errors.push(line) });
+  b = await startBroker({ limits: { maxPacketSize: 4096, connectTimeoutMs: 500 } }, undefined, log);
 });
 afterAll(async () => {
   await closeClients();
@@ -201,5 +205,6 @@ it(`survives random and mutated packets while good clients lose nothing (seed ${
   await pub.publishAsync('after/fuzz', 'still fine', { qos: 1 });
   await waitForCount(lateGot, 1);
   expect(b.broker.stats().protocolErrors).toBeGreaterThan(0);
+  expect(errors).toEqual([]);
   expect(b.broker.stats().internalErrors).toBe(0);
 });

@@ -7,7 +7,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import mqttPacket, { type IConnackPacket } from 'mqtt-packet';
 import { Broker } from '../../src/broker/broker.js';
 import { parseBrokerConfig } from '../../src/broker/config.js';
-import { silentLogger } from '../../src/log.js';
+import { silentLogger, type Logger } from '../../src/log.js';
 import { Database } from '../../src/store/db.js';
 import { waitFor } from '../helpers/net.js';
 
@@ -19,13 +19,17 @@ export interface TestBroker {
 }
 
 /** A broker with one TCP listener on a free port (plus whatever `raw` adds), $SYS off unless asked. */
-export async function startBroker(raw: Record<string, unknown> = {}, db?: Database): Promise<TestBroker> {
+export async function startBroker(
+  raw: Record<string, unknown> = {},
+  db?: Database,
+  log: Logger = silentLogger(),
+): Promise<TestBroker> {
   const config = parseBrokerConfig({
     listeners: [{ protocol: 'mqtt', host: '127.0.0.1', port: 0 }],
     sys: { intervalSec: 0 },
     ...raw,
   });
-  const broker = new Broker({ config, log: silentLogger(), db });
+  const broker = new Broker({ config, log, db });
   await broker.start();
   const first = broker.listening()[0]!;
   return {

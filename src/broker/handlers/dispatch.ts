@@ -22,6 +22,9 @@ export function dispatchPacket(core: BrokerCore, conn: Connection, packet: Packe
     return;
   }
   if (conn.state !== 'open') return;
+  if (needsPacketId(packet) && !validPacketId(packet.messageId)) {
+    return conn.fail(Reason.MalformedPacket, `${packet.cmd} without a valid packet id`);
+  }
   switch (packet.cmd) {
     case 'publish':
       return handlePublish(core, conn, packet);
@@ -48,4 +51,25 @@ export function dispatchPacket(core: BrokerCore, conn: Connection, packet: Packe
     default:
       return conn.fail(Reason.ProtocolError, `a client may not send ${packet.cmd}`);
   }
+}
+
+function needsPacketId(packet: Packet): boolean {
+  switch (packet.cmd) {
+    case 'publish':
+      return packet.qos > 0;
+    case 'puback':
+    case 'pubrec':
+    case 'pubrel':
+    case 'pubcomp':
+    case 'subscribe':
+    case 'unsubscribe':
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** Packet ids are 1..65535; mqtt-packet reports a truncated one as -1 or leaves it out. */
+function validPacketId(id: number | undefined): boolean {
+  return id !== undefined && Number.isInteger(id) && id >= 1 && id <= 65535;
 }

@@ -31,7 +31,6 @@ export function handlePublish(core: BrokerCore, conn: Connection, packet: IPubli
       conn.inboundAliases.set(alias, topic);
     }
   }
-  if (qos > 0 && id === 0) return conn.fail(Reason.ProtocolError, 'QoS 1/2 PUBLISH with packet id 0');
   const problem = topicNameProblem(topic, core.limits);
   if (problem) return conn.fail(Reason.TopicNameInvalid, `PUBLISH: ${problem}`);
   if (props?.subscriptionIdentifier !== undefined) {

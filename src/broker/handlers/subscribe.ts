@@ -13,7 +13,6 @@ import { parseSharedFilter, topicFilterProblem } from '../topics/validate.js';
 export function handleSubscribe(core: BrokerCore, conn: Connection, packet: ISubscribePacket): void {
   const session = conn.session!;
   const v5 = conn.version === 5;
-  if (!packet.messageId) return conn.fail(Reason.ProtocolError, 'SUBSCRIBE with packet id 0');
   if (packet.subscriptions.length === 0)
     return conn.fail(Reason.ProtocolError, 'SUBSCRIBE without a topic filter');
   const subscriptionId = v5 ? packet.properties?.subscriptionIdentifier : undefined;

@@ -8,7 +8,6 @@ import { parseSharedFilter, topicFilterProblem } from '../topics/validate.js';
 
 export function handleUnsubscribe(core: BrokerCore, conn: Connection, packet: IUnsubscribePacket): void {
   const session = conn.session!;
-  if (!packet.messageId) return conn.fail(Reason.ProtocolError, 'UNSUBSCRIBE with packet id 0');
   if (packet.unsubscriptions.length === 0)
     return conn.fail(Reason.ProtocolError, 'UNSUBSCRIBE without a topic filter');
   const codes: number[] = [];
