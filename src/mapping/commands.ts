@@ -4,27 +4,27 @@
 //   matches the tag's schema, a duplicate requestId gets its first result, the device is connected
 //   (or connects within the command's ttlMs), the tag's rate limit; then the write and read-back,
 //   bounded by the tag's commandTimeoutMs.
-import type { Driver, TagSample, TagValue } from '../../drivers/types.js';
-import type { DeliveredMessage, LocalBroker, Origin } from '../broker/api.js';
+import type { Driver, TagValue } from '../../drivers/types.js';
+import type { DeliveredMessage, LocalBroker } from '../broker/api.js';
 import type { LoadedMapping } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { AuditLog, CommandKind } from '../store/audit.js';
 import { CommandIndex, type CommandAddress, type CommandDevice, type CommandTag } from './command-index.js';
 import { parseDeviceSet, parseGet, parseSet, type CommandOptions } from './command-payload.js';
+import {
+  auditIdentity,
+  failure,
+  publishResult,
+  sampleResult,
+  withRequestId,
+  type CommandResult,
+} from './command-result.js';
 import { RequestCache } from './request-cache.js';
 import { topicMatches } from './topic-match.js';
 
-const ORIGIN: Origin = { kind: 'internal', component: 'commands' };
 const CONNECT_POLL_MS = 20;
 
-export type CommandResult = ({ ok: true } | { ok: false; error: string }) & {
-  value?: TagValue | null;
-  values?: Record<string, TagValue | null>;
-  ts?: number;
-  quality?: TagSample['quality'];
-  reason?: string;
-  requestId?: string;
-};
+export type { CommandResult } from './command-result.js';
 
 export interface CommandRouterOptions {
   mappings: readonly LoadedMapping[];
@@ -35,29 +35,6 @@ export interface CommandRouterOptions {
 }
 
 class Refusal extends Error {}
-
-function failure(error: string, requestId: string | undefined): CommandResult {
-  return requestId === undefined ? { ok: false, error } : { ok: false, error, requestId };
-}
-
-function withRequestId(result: CommandResult, requestId: string | undefined): CommandResult {
-  return requestId === undefined ? result : { ...result, requestId };
-}
-
-function identity(origin: Origin): { clientId: string; username?: string } {
-  switch (origin.kind) {
-    case 'client':
-      return origin.username === undefined
-        ? { clientId: origin.clientId }
-        : { clientId: origin.clientId, username: origin.username };
-    case 'bridge':
-      return origin.username === undefined
-        ? { clientId: `bridge:${origin.bridge}` }
-        : { clientId: `bridge:${origin.bridge}`, username: origin.username };
-    case 'internal':
-      return { clientId: `internal:${origin.component}` };
-  }
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -133,13 +110,13 @@ export class CommandRouter {
     }
     const durationMs = performance.now() - started;
     const text = JSON.stringify(result);
-    this.reply(msg, text);
+    publishResult(this.opts.broker, msg, text, this.opts.log);
     const tag = address.kind === 'device-set' ? this.deviceTagsOf(msg.payload) : address.tagName;
     await this.opts.audit
       .record({
         ts: receivedAt,
         kind: address.kind satisfies CommandKind,
-        ...identity(msg.origin),
+        ...auditIdentity(msg.origin),
         device: address.device.device,
         ...(tag !== undefined ? { tag } : {}),
         topic: msg.topic,
@@ -149,35 +126,6 @@ export class CommandRouter {
         durationMs,
       })
       .catch((err: unknown) => this.opts.log.error({ err, topic: msg.topic }, 'cannot write the audit log'));
-  }
-
-  private reply(msg: DeliveredMessage, text: string): void {
-    const payload = Buffer.from(text);
-    const properties = { contentType: 'application/json' };
-    this.opts.broker.publish(
-      { topic: `${msg.topic}/result`, payload, qos: 1, retain: false, properties },
-      ORIGIN,
-    );
-    const responseTopic = msg.properties?.responseTopic;
-    if (responseTopic === undefined) return;
-    if (responseTopic.length === 0 || /[+#]/.test(responseTopic) || responseTopic.includes('\u0000')) {
-      this.opts.log.warn(
-        { topic: msg.topic, responseTopic },
-        'command response topic is not a valid topic; not answered there',
-      );
-      return;
-    }
-    const correlationData = msg.properties?.correlationData;
-    this.opts.broker.publish(
-      {
-        topic: responseTopic,
-        payload,
-        qos: msg.qos === 0 ? 0 : 1,
-        retain: false,
-        properties: correlationData ? { ...properties, correlationData } : properties,
-      },
-      ORIGIN,
-    );
   }
 
   private deviceTagsOf(payload: Buffer): string | undefined {
@@ -373,15 +321,6 @@ export class CommandRouter {
       clearTimeout(timer);
     }
   }
-}
-
-function sampleResult(sample: TagSample): CommandResult {
-  const result: CommandResult = { ok: true, value: sample.value, ts: sample.ts };
-  if (sample.quality !== 'good') {
-    result.quality = sample.quality;
-    result.reason = sample.reason;
-  }
-  return result;
 }
 
 function requestIdOf(payload: Buffer): string | undefined {

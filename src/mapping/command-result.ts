@@ -1,0 +1,77 @@
+// What a command gets back: the result message, where it is published, and who sent the command
+// as the audit log records it.
+import type { TagSample, TagValue } from '../../drivers/types.js';
+import type { DeliveredMessage, LocalBroker, Origin } from '../broker/api.js';
+import type { Logger } from '../log.js';
+
+const ORIGIN: Origin = { kind: 'internal', component: 'commands' };
+
+export type CommandResult = ({ ok: true } | { ok: false; error: string }) & {
+  value?: TagValue | null;
+  values?: Record<string, TagValue | null>;
+  ts?: number;
+  quality?: TagSample['quality'];
+  reason?: string;
+  requestId?: string;
+};
+
+export function failure(error: string, requestId: string | undefined): CommandResult {
+  return requestId === undefined ? { ok: false, error } : { ok: false, error, requestId };
+}
+
+export function withRequestId(result: CommandResult, requestId: string | undefined): CommandResult {
+  return requestId === undefined ? result : { ...result, requestId };
+}
+
+/** Who sent a command, as the audit log records it. */
+export function auditIdentity(origin: Origin): { clientId: string; username?: string } {
+  switch (origin.kind) {
+    case 'client':
+      return origin.username === undefined
+        ? { clientId: origin.clientId }
+        : { clientId: origin.clientId, username: origin.username };
+    case 'bridge':
+      return origin.username === undefined
+        ? { clientId: `bridge:${origin.bridge}` }
+        : { clientId: `bridge:${origin.bridge}`, username: origin.username };
+    case 'internal':
+      return { clientId: `internal:${origin.component}` };
+  }
+}
+
+/** The result on `{command topic}/result` and, for MQTT 5 commands that ask, on their response topic. */
+export function publishResult(broker: LocalBroker, msg: DeliveredMessage, text: string, log: Logger): void {
+  const payload = Buffer.from(text);
+  const properties = { contentType: 'application/json' };
+  broker.publish({ topic: `${msg.topic}/result`, payload, qos: 1, retain: false, properties }, ORIGIN);
+  const responseTopic = msg.properties?.responseTopic;
+  if (responseTopic === undefined) return;
+  if (responseTopic.length === 0 || /[+#]/.test(responseTopic) || responseTopic.includes('\u0000')) {
+    log.warn(
+      { topic: msg.topic, responseTopic },
+      'command response topic is not a valid topic; not answered there',
+    );
+    return;
+  }
+  const correlationData = msg.properties?.correlationData;
+  broker.publish(
+    {
+      topic: responseTopic,
+      payload,
+      qos: msg.qos === 0 ? 0 : 1,
+      retain: false,
+      properties: correlationData ? { ...properties, correlationData } : properties,
+    },
+    ORIGIN,
+  );
+}
+
+/** A read or read-back sample as a result: ok, with quality and reason when not good. */
+export function sampleResult(sample: TagSample): CommandResult {
+  const result: CommandResult = { ok: true, value: sample.value, ts: sample.ts };
+  if (sample.quality !== 'good') {
+    result.quality = sample.quality;
+    result.reason = sample.reason;
+  }
+  return result;
+}
