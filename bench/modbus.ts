@@ -16,6 +16,7 @@ import type { Driver, DriverContext, DriverLogger, TagConfig, TagSample } from '
 const TAGS_PER_DEVICE = 1000;
 const SIZES = (process.env.BENCH_SIZES ?? '1000,10000,100000').split(',').map(Number);
 const STEADY_MS = Number(process.env.BENCH_STEADY_MS ?? 20_000);
+// Also: BENCH_SUBSCRIBER=local (see main).
 const WARMUP_MS = 5_000;
 
 const quiet: DriverLogger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
@@ -193,7 +194,14 @@ async function main(): Promise<void> {
     log: silentLogger(),
   });
   await broker.start();
-  const subscriber = startSubscriber(broker.listening()[0]?.port as number);
+  // BENCH_SUBSCRIBER=local: an in-process subscription instead of mosquitto_sub, which separates the
+  // broker's routing from its socket delivery to a subscriber that may fall behind.
+  let localReceived = 0;
+  const subscriber =
+    process.env.BENCH_SUBSCRIBER === 'local'
+      ? (broker.subscribe('bench/#', () => localReceived++),
+        { received: () => localReceived, stop: () => {} })
+      : startSubscriber(broker.listening()[0]?.port as number);
   await sleep(1000);
 
   const baseRss = process.memoryUsage().rss / 2 ** 20;
