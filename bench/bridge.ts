@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import { parseBridgeConfig } from '../src/bridge/config.js';
-import { BridgeManager } from '../src/bridge/manager.js';
+import { BridgeManager, OUTBOX_FILE } from '../src/bridge/manager.js';
 import type { BrokerMessage } from '../src/broker/api.js';
 import { Broker } from '../src/broker/broker.js';
 import { parseBrokerConfig } from '../src/broker/config.js';
@@ -147,7 +147,9 @@ async function main(): Promise<void> {
     await upstream.stop();
     upstream = undefined;
     await waitFor(() => !status().connected, 10_000, 'the outage');
-    const bytesBefore = await usedBytes(db);
+    // A second connection on the outbox file, to read its page counts.
+    const outboxDb = await Database.open(path.join(dataDir, OUTBOX_FILE));
+    const bytesBefore = await usedBytes(outboxDb);
     const rssSamples: string[] = [];
     const rssStart = rss();
     const fillStart = performance.now();
@@ -166,7 +168,8 @@ async function main(): Promise<void> {
     const fillRate = rate(BACKLOG, performance.now() - fillStart);
     await sleep(500);
     const rssFull = rss();
-    const diskPerMessage = ((await usedBytes(db)) - bytesBefore) / BACKLOG;
+    const diskPerMessage = ((await usedBytes(outboxDb)) - bytesBefore) / BACKLOG;
+    await outboxDb.close();
     console.log(`outbox fill:              ${fillRate} msg/s committed to SQLite (upstream down)`);
     console.log(
       `disk per buffered message: ${diskPerMessage.toFixed(0)} B (database pages in use; topic+payload ${status().outbox.bytes / BACKLOG} B)`,

@@ -20,7 +20,8 @@ import { Upstream, type ConnectedSession, type UpstreamFailure } from './upstrea
 export interface BridgeContext {
   gatewayId: string;
   broker: LocalBroker;
-  db: Database;
+  /** The outbox database, open by the time `start` runs. */
+  db: () => Database;
   log: Logger;
 }
 
@@ -78,7 +79,7 @@ export class Bridge {
 
   /** Opens the outbox (resuming its backlog), takes local traffic, connects in the background. */
   async start(): Promise<void> {
-    const outbox = await Outbox.open(this.ctx.db, this.cfg.name, this.cfg.outbox, {
+    const outbox = await Outbox.open(this.ctx.db(), this.cfg.name, this.cfg.outbox, {
       onCommitted: (batch) => this.forwarder?.onCommitted(batch),
       onDropped: (count, reason) => this.dropped(count, reason),
       onError: (err, during) => this.log.error({ err }, `bridge ${this.cfg.name}: ${during} failed`),

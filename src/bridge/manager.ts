@@ -1,7 +1,9 @@
 // All bridges of a gateway: built from config.bridges by the gateway, started and stopped with it.
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import type { LocalBroker } from '../broker/api.js';
 import type { Logger } from '../log.js';
-import type { Database } from '../store/db.js';
+import { Database } from '../store/db.js';
 import { migrateOutbox } from '../store/outbox.js';
 import { Bridge } from './bridge.js';
 import type { BridgeConfig } from './config.js';
@@ -14,29 +16,46 @@ export interface BridgeManagerOptions {
   bridges: readonly BridgeConfig[];
   gatewayId: string;
   broker: LocalBroker;
+  /** The gateway's database. The outboxes live in their own file beside it (see `start`). */
   db: Database;
   log: Logger;
   dataDir: string;
 }
 
+/** The outboxes' database file, in the data directory. */
+export const OUTBOX_FILE = 'outbox.db';
+
 export class BridgeManager {
   private readonly bridges: Bridge[];
+  private outboxDb: Database | undefined;
   private started = false;
 
   constructor(private readonly opts: BridgeManagerOptions) {
     const problems = checkBridges(opts.bridges);
     if (problems.length > 0) throw new Error(problems.join('\n'));
-    this.bridges = opts.bridges.map(
-      (cfg) =>
-        new Bridge(cfg, { gatewayId: opts.gatewayId, broker: opts.broker, db: opts.db, log: opts.log }),
-    );
+    const ctx = { gatewayId: opts.gatewayId, broker: opts.broker, db: () => this.outboxDb!, log: opts.log };
+    this.bridges = opts.bridges.map((cfg) => new Bridge(cfg, ctx));
   }
 
-  /** Opens the outboxes (resuming any backlog) and subscribes locally; upstreams connect in the background. */
+  /**
+   * Opens the outboxes (resuming any backlog) and subscribes locally; upstreams connect in the
+   * background. The outboxes get their own SQLite file and connection: a queue that may hold a
+   * million rows churns apart from the broker's state, and its autocommitted group writes never
+   * land inside another component's open transaction on a shared connection.
+   */
   async start(): Promise<void> {
     if (this.started || this.bridges.length === 0) return;
     this.started = true;
-    await migrateOutbox(this.opts.db);
+    try {
+      mkdirSync(this.opts.dataDir, { recursive: true });
+      this.outboxDb = await Database.open(path.join(this.opts.dataDir, OUTBOX_FILE));
+      await migrateOutbox(this.outboxDb);
+    } catch (err) {
+      this.started = false;
+      await this.outboxDb?.close().catch(() => undefined);
+      this.outboxDb = undefined;
+      throw new Error(`bridge outbox: ${(err as Error).message}`, { cause: err });
+    }
     const results = await Promise.allSettled(this.bridges.map((b) => b.start()));
     const failed = results.flatMap((r, i) =>
       r.status === 'rejected' ? [`bridge ${this.bridges[i]!.cfg.name}: ${String(r.reason)}`] : [],
@@ -52,6 +71,8 @@ export class BridgeManager {
     if (!this.started) return;
     this.started = false;
     await Promise.all(this.bridges.map((b) => b.stop()));
+    await this.outboxDb?.close();
+    this.outboxDb = undefined;
   }
 
   status(): BridgeStatus[] {
