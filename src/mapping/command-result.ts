@@ -39,6 +39,18 @@ export function auditIdentity(origin: Origin): { clientId: string; username?: st
   }
 }
 
+/**
+ * Why the gateway will not publish a result on a command's response topic. The gateway publishes
+ * with its own rights, so a sender may only direct it where the ACL lets the sender publish, and
+ * never onto a command topic.
+ */
+function responseTopicProblem(broker: LocalBroker, msg: DeliveredMessage, topic: string): string | undefined {
+  if (topic.length === 0 || /[+#]/.test(topic) || topic.includes('\u0000')) return 'not a valid topic name';
+  if (/\/(set|get)$/.test(topic)) return 'a command topic';
+  if (!broker.mayPublish(msg.origin, topic)) return 'the sender may not publish there';
+  return undefined;
+}
+
 /** The result on `{command topic}/result` and, for MQTT 5 commands that ask, on their response topic. */
 export function publishResult(broker: LocalBroker, msg: DeliveredMessage, text: string, log: Logger): void {
   const payload = Buffer.from(text);
@@ -46,11 +58,9 @@ export function publishResult(broker: LocalBroker, msg: DeliveredMessage, text: 
   broker.publish({ topic: `${msg.topic}/result`, payload, qos: 1, retain: false, properties }, ORIGIN);
   const responseTopic = msg.properties?.responseTopic;
   if (responseTopic === undefined) return;
-  if (responseTopic.length === 0 || /[+#]/.test(responseTopic) || responseTopic.includes('\u0000')) {
-    log.warn(
-      { topic: msg.topic, responseTopic },
-      'command response topic is not a valid topic; not answered there',
-    );
+  const refused = responseTopicProblem(broker, msg, responseTopic);
+  if (refused !== undefined) {
+    log.warn({ topic: msg.topic, responseTopic }, `command not answered on its response topic: ${refused}`);
     return;
   }
   const correlationData = msg.properties?.correlationData;

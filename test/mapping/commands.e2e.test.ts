@@ -315,6 +315,23 @@ describe('commands through the broker to the Modbus simulator', () => {
         ok: true,
       });
       expect(rows.some((r) => r.payload.includes('denied'))).toBe(false);
+
+      // The gateway answers on a response topic only where the sender itself may publish.
+      await ops.mqtt.subscribeAsync('acme/replies/#', { qos: 1 });
+      const mark = ops.messages.length;
+      await client.mqtt.subscribeAsync('replies/#', { qos: 1 });
+      const mark2 = client.messages.length;
+      const ask = (responseTopic: string, requestId: string) =>
+        ops.mqtt.publishAsync(`${PRESS}/setpoint/set`, JSON.stringify({ value: 57, requestId }), {
+          qos: 1,
+          properties: { responseTopic, correlationData: Buffer.from(requestId) },
+        });
+      await ask('replies/elsewhere', 'resp-denied');
+      await ask('acme/replies/ops', 'resp-allowed');
+      const answered = await ops.next('acme/replies/ops', mark);
+      expect(JSON.parse(answered.payload)).toMatchObject({ ok: true, requestId: 'resp-allowed' });
+      await sleep(300);
+      expect(client.messages.slice(mark2).filter((m) => m.topic === 'replies/elsewhere')).toEqual([]);
     } finally {
       await viewer.close();
       await ops.close();
