@@ -15,6 +15,8 @@ const sim = await startOpcuaSimulator(
   silentLogger(),
 );
 process.stdout.write(`READY ${sim.endpointUrl}\n`);
+// How many update rounds the server really made: on a loaded machine its timer falls behind.
+setInterval(() => process.stdout.write(`ROUNDS ${sim.loadRounds()}\n`), 500).unref();
 const stop = () => void sim.close().finally(() => process.exit(0));
 process.once('SIGTERM', stop);
 process.once('SIGINT', stop);

@@ -30,7 +30,14 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function startServer(points: number, intervalMs: number): Promise<{ proc: ChildProcess; url: string }> {
+interface Server {
+  proc: ChildProcess;
+  url: string;
+  /** Update rounds the server reported last (each changes every point once). */
+  rounds(): number;
+}
+
+async function startServer(points: number, intervalMs: number): Promise<Server> {
   const script = fileURLToPath(new URL('./opcua-sim.ts', import.meta.url));
   const pkiDir = path.join(os.tmpdir(), `tagwire-opcua-bench-sim-${os.userInfo().uid}`);
   const port = await freePort();
@@ -41,6 +48,11 @@ async function startServer(points: number, intervalMs: number): Promise<{ proc: 
       stdio: ['ignore', 'pipe', 'ignore'],
     },
   );
+  let rounds = 0;
+  proc.stdout!.on('data', (c: Buffer) => {
+    const all = [...c.toString().matchAll(/ROUNDS (\d+)/g)];
+    if (all.length > 0) rounds = Number(all.at(-1)![1]);
+  });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error('server not ready after 120 s')), 120_000);
@@ -54,7 +66,7 @@ async function startServer(points: number, intervalMs: number): Promise<{ proc: 
     });
     proc.once('exit', (code) => reject(new Error(`server exited ${code}`)));
   });
-  return { proc, url };
+  return { proc, url, rounds: () => rounds };
 }
 
 async function stopServer(proc: ChildProcess): Promise<void> {
@@ -104,6 +116,8 @@ interface Row {
   points: number;
   intervalMs: number;
   expectedPerSec: number;
+  /** Changes the server really made per second (its timer falls behind on a loaded machine). */
+  producedPerSec: number;
   notificationsPerSec: number;
   cpuPctOneCore: number;
   rssMb: number;
@@ -115,7 +129,8 @@ interface Row {
 }
 
 async function subscriptionRun(points: number, intervalMs: number, dataDir: string): Promise<Row> {
-  const { proc, url } = await startServer(points, intervalMs);
+  const server = await startServer(points, intervalMs);
+  const { proc, url } = server;
   try {
     const tags: TagConfig[] = Array.from({ length: points }, (_, i) => ({
       name: `p${i}`,
@@ -125,6 +140,8 @@ async function subscriptionRun(points: number, intervalMs: number, dataDir: stri
       writable: false,
       // Report on change (the server has no per-item sampling timer); the publishing interval paces delivery.
       samplingIntervalMs: 0,
+      // Values changing between two publishes are queued, not dropped: every change counts.
+      queueSize: Number(process.env.BENCH_QUEUE ?? 10),
     }));
     let count = 0;
     const seen = new Set<string>();
@@ -147,6 +164,7 @@ async function subscriptionRun(points: number, intervalMs: number, dataDir: stri
     global.gc?.();
     const cpu0 = process.cpuUsage();
     const server0 = procCpuSeconds(proc.pid);
+    const rounds0 = server.rounds();
     const c0 = count;
     const w0 = performance.now();
     let rssMax = 0;
@@ -156,11 +174,13 @@ async function subscriptionRun(points: number, intervalMs: number, dataDir: stri
     const wall = performance.now() - w0;
     const cpu = process.cpuUsage(cpu0);
     const serverCpu = procCpuSeconds(proc.pid) - server0;
+    const produced = (server.rounds() - rounds0) * points;
     const heap = process.memoryUsage().heapUsed;
     const row: Row = {
       points,
       intervalMs,
       expectedPerSec: Math.round((points * 1000) / intervalMs),
+      producedPerSec: Math.round((produced * 1000) / wall),
       notificationsPerSec: Math.round(((count - c0) * 1000) / wall),
       cpuPctOneCore: Math.round(((cpu.user + cpu.system) / 1000 / wall) * 1000) / 10,
       rssMb: Math.round(rssMax / 1048576),
@@ -258,7 +278,7 @@ async function main() {
     `OPC UA bench: node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), measure ${MEASURE_MS} ms`,
   );
   console.log(
-    'points  interval  expected/s  notifications/s  cpu(% of 1 core)  cpu us/notif  rss MB  heap MB  server cpu %  setup ms',
+    'points  interval  expected/s  produced/s  notifications/s  cpu(% of 1 core)  cpu us/notif  rss MB  heap MB  server cpu %  setup ms',
   );
   const rows: Row[] = [];
   for (const [points, intervalMs] of cases) {
@@ -266,7 +286,7 @@ async function main() {
     const row = await subscriptionRun(points, intervalMs, dataDir);
     rows.push(row);
     console.log(
-      `${String(points).padStart(6)}  ${String(intervalMs).padStart(6)} ms  ${String(row.expectedPerSec).padStart(10)}  ${String(row.notificationsPerSec).padStart(15)}  ${String(row.cpuPctOneCore).padStart(16)}  ${String(row.cpuUsPerNotification).padStart(12)}  ${String(row.rssMb).padStart(6)}  ${String(row.heapMb).padStart(7)}  ${String(row.serverCpuPctOneCore).padStart(12)}  ${String(row.setupMs).padStart(8)}`,
+      `${String(points).padStart(6)}  ${String(intervalMs).padStart(6)} ms  ${String(row.expectedPerSec).padStart(10)}  ${String(row.producedPerSec).padStart(10)}  ${String(row.notificationsPerSec).padStart(15)}  ${String(row.cpuPctOneCore).padStart(16)}  ${String(row.cpuUsPerNotification).padStart(12)}  ${String(row.rssMb).padStart(6)}  ${String(row.heapMb).padStart(7)}  ${String(row.serverCpuPctOneCore).padStart(12)}  ${String(row.setupMs).padStart(8)}`,
     );
   }
   const { command: w, service: ws } = await writeRun(dataDir);

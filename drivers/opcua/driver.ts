@@ -13,6 +13,7 @@ import type {
   WriteResult,
 } from '../types.js';
 import { createClient, identityOf } from './client.js';
+import { loadOpcua } from './load.js';
 import { LEGACY_POLICIES, type OpcuaDeviceConfig } from './config.js';
 import { errorText, explainConnectError } from './errors.js';
 import { openPki, resolvePkiDir, type OpenPki } from './pki.js';
@@ -258,7 +259,7 @@ export class OpcuaDriver implements Driver {
   }
 
   private async connectSteps(): Promise<void> {
-    const opcua = (this.opcua ??= await import('node-opcua'));
+    const opcua = (this.opcua ??= await loadOpcua(this.log));
     const device = this.device;
     this.pki ??= await openPki(resolvePkiDir(this.ctx.dataDir, device.pkiDir), device.applicationName);
     const client = createClient(opcua, device, this.pki);

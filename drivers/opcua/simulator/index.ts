@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { OpcuaSimulatorConfig } from '../config.js';
+import { loadOpcua } from '../load.js';
 import { buildOvenAddressSpace } from './oven.js';
 
 export interface RunningOpcuaSimulator {
@@ -14,6 +15,8 @@ export interface RunningOpcuaSimulator {
   pkiDir: string;
   /** Fault injection for tests: deletes every subscription behind its clients' backs; returns how many. */
   dropSubscriptions(): number;
+  /** Rounds of load point updates made so far (benchmarks compare it with what clients received). */
+  loadRounds(): number;
   close(): Promise<void>;
 }
 
@@ -37,7 +40,7 @@ export async function startOpcuaSimulator(
   config: OpcuaSimulatorConfig,
   log: Logger,
 ): Promise<RunningOpcuaSimulator> {
-  const opcua = await import('node-opcua');
+  const opcua = await loadOpcua(log);
   const port = config.port === 0 ? await pickPort(config.host) : config.port;
   const pkiDir = config.pkiDir ?? defaultSimulatorPkiDir();
 
@@ -83,7 +86,7 @@ export async function startOpcuaSimulator(
     },
   });
   await server.initialize();
-  const stopModel = buildOvenAddressSpace(opcua, server, config);
+  const model = buildOvenAddressSpace(opcua, server, config);
   await server.start();
   const endpointUrl = `opc.tcp://${config.host}:${port}`;
   log.info({ endpointUrl, securityModes: config.securityModes }, 'OPC UA simulator listening');
@@ -93,6 +96,7 @@ export async function startOpcuaSimulator(
     endpointUrl,
     port,
     pkiDir,
+    loadRounds: () => model.loadRounds(),
     dropSubscriptions() {
       let dropped = 0;
       for (const session of server.engine.getSessions()) {
@@ -105,7 +109,7 @@ export async function startOpcuaSimulator(
     async close() {
       if (closed) return;
       closed = true;
-      stopModel();
+      model.stop();
       await server.shutdown(0);
       await serverCertificateManager.dispose();
       await userCertificateManager.dispose();

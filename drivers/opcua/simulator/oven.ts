@@ -6,12 +6,18 @@ import type { OpcuaSimulatorConfig } from '../config.js';
 type Opcua = typeof import('node-opcua');
 type OvenState = 'idle' | 'heating' | 'holding' | 'cooling';
 
-/** Builds the nodes and starts their motion; returns the function that stops it. */
+export interface OvenModel {
+  stop(): void;
+  /** Rounds of load point updates made so far (each changes every load point once). */
+  loadRounds(): number;
+}
+
+/** Builds the nodes and starts their motion. */
 export function buildOvenAddressSpace(
   opcua: Opcua,
   server: OPCUAServer,
   config: OpcuaSimulatorConfig,
-): () => void {
+): OvenModel {
   const { DataType, Variant, VariantArrayType, StatusCodes, StatusCode, LocalizedText } = opcua;
   const addressSpace = server.engine.addressSpace;
   if (!addressSpace) throw new Error('OPC UA simulator: the server has no address space');
@@ -206,8 +212,11 @@ export function buildOvenAddressSpace(
         }, config.loadPoints.intervalMs)
       : undefined;
 
-  return () => {
-    clearInterval(ovenTimer);
-    if (loadTimer) clearInterval(loadTimer);
+  return {
+    stop() {
+      clearInterval(ovenTimer);
+      if (loadTimer) clearInterval(loadTimer);
+    },
+    loadRounds: () => loadTick,
   };
 }
