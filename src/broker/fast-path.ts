@@ -27,9 +27,18 @@ export function readFastPacket(
   const first = buf[pos]!;
   if (first >> 4 !== 3) {
     const ack = ACKS[first];
-    if (ack !== undefined && available >= 4 && buf[pos + 1] === 2) {
-      emit({ cmd: ack, messageId: buf.readUInt16BE(pos + 2) });
-      return pos + 4;
+    if (ack !== undefined && available >= 4) {
+      const length = buf[pos + 1]!;
+      if (length === 2) {
+        emit({ cmd: ack, messageId: buf.readUInt16BE(pos + 2) });
+        return pos + 4;
+      }
+      // v5: a reason code, then an empty property list or none.
+      if (version === 5 && (length === 3 || (length === 4 && available >= 6 && buf[pos + 5] === 0))) {
+        if (available < 2 + length) return -1;
+        emit({ cmd: ack, messageId: buf.readUInt16BE(pos + 2), reasonCode: buf[pos + 4]! });
+        return pos + 2 + length;
+      }
     }
     if (first === 0xc0 && buf[pos + 1] === 0) {
       emit({ cmd: 'pingreq' });

@@ -15,6 +15,20 @@ export interface RoutedMessage {
   /** The publishing session, for no-local subscriptions; null for the gateway's own messages. */
   publisher: object | null;
   encodings?: (EncodedPublish | undefined)[];
+  /** Set once the payload is in its own memory (see `keepable`). */
+  compacted?: boolean;
+}
+
+/**
+ * Makes a message safe to keep (retained, queued): a payload read straight from a socket is a
+ * view into a read buffer of up to 64 KB, which a small message must not keep alive.
+ */
+export function keepable(msg: RoutedMessage): RoutedMessage {
+  if (!msg.compacted) {
+    if (msg.payload.byteLength < msg.payload.buffer.byteLength) msg.payload = Buffer.from(msg.payload);
+    msg.compacted = true;
+  }
+  return msg;
 }
 
 export function isExpired(msg: RoutedMessage, now: number): boolean {

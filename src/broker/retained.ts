@@ -1,7 +1,7 @@
 // Retained messages: the last message per topic, in memory for delivery, in SQLite for restarts.
 import type { MessageProperties } from './api.js';
 import type { RoutedMessage } from './message.js';
-import { isExpired } from './message.js';
+import { isExpired, keepable } from './message.js';
 import { topicMatches } from './topics/validate.js';
 import type { RetainedStore, StoredRetained } from '../store/retained.js';
 
@@ -45,7 +45,7 @@ export class RetainedMessages {
       if (this.messages.delete(msg.topic) && !isSys(msg.topic)) this.store?.delete(msg.topic);
       return;
     }
-    const kept: RoutedMessage = { ...msg, retain: true, publisher: null, encodings: undefined };
+    const kept: RoutedMessage = { ...keepable(msg), retain: true, publisher: null, encodings: undefined };
     this.messages.set(msg.topic, kept);
     if (!isSys(msg.topic)) this.store?.set(toStored(kept));
   }

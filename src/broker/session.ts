@@ -2,7 +2,7 @@
 // in-flight window, the bounded queue behind it). It outlives its connection when persistent.
 import type { QoS } from './api.js';
 import { encodeAck, withPacketId, type ProtocolVersion } from './codec.js';
-import { aliasedEncoding, encodingFor, isExpired, type RoutedMessage } from './message.js';
+import { aliasedEncoding, encodingFor, isExpired, keepable, type RoutedMessage } from './message.js';
 import type { PendingWill } from './will.js';
 
 export interface SubscriptionOptions {
@@ -123,6 +123,7 @@ export class Session {
   }
 
   private enqueue(out: Outgoing): void {
+    keepable(out.msg);
     if (this.queuedCount >= this.maxQueued && !this.makeRoom()) {
       this.counters.messagesDropped++;
       if (this.link) this.link.overflow();
@@ -172,6 +173,7 @@ export class Session {
     } else {
       out.packetId = this.allocatePacketId();
       out.stage = 'publish';
+      keepable(out.msg);
       this.inflight.set(out.packetId, out);
       if (this.persistent) {
         if (out.seq === 0) out.seq = this.nextSeq++;
