@@ -1,7 +1,6 @@
 // Our own Modbus simulator: the demo press and scripted signals, served over Modbus TCP, RTU over
 // TCP, or RTU on a serial path (one end of a socat pty pair in tests), with fault injection.
 import type { AddressInfo } from 'node:net';
-import { SerialPort } from 'serialport';
 import type { Logger } from '../../../src/log.js';
 import type { ModbusSimulatorConfig } from '../config.js';
 import { listenTcp, serveStream, type ServeStats } from './server.js';
@@ -29,6 +28,7 @@ export async function startModbusSimulator(
   try {
     if (config.mode === 'rtu') {
       if (!config.path) throw new Error('modbus simulator: mode rtu needs a serial "path"');
+      const { SerialPort } = await import('serialport');
       const port = new SerialPort({ path: config.path, baudRate: config.baudRate, autoOpen: false });
       await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
       serveStream(port, config, units, stats);

@@ -1,7 +1,6 @@
 // Opens the byte stream under a Modbus link: a TCP socket or a serial port.
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { SerialPort } from 'serialport';
 import type { TransportConfig } from '../config.js';
 
 export function describeTransport(transport: TransportConfig): string {
@@ -38,7 +37,9 @@ function openTcp(host: string, port: number, timeoutMs: number): Promise<Duplex>
   });
 }
 
-function openSerial(transport: Extract<TransportConfig, { type: 'rtu' }>): Promise<Duplex> {
+async function openSerial(transport: Extract<TransportConfig, { type: 'rtu' }>): Promise<Duplex> {
+  // Loaded on first use: TCP-only gateways never load the native serial bindings.
+  const { SerialPort } = await import('serialport');
   return new Promise((resolve, reject) => {
     const port = new SerialPort({
       path: transport.path,

@@ -149,6 +149,28 @@ describe('modbus RTU', () => {
     expect(good.every((s) => (s.value as number) > 100 && (s.value as number) < 300)).toBe(true);
   });
 
+  it('reports a serial port that cannot be opened, marks its tags disconnected once, and keeps retrying', async () => {
+    const ctx = recorder();
+    const device = modbusDeviceConfig({
+      id: 'nowhere',
+      transport: { type: 'rtu', path: `${dir}/no-such-tty` },
+      reconnectMinMs: 50,
+      reconnectMaxMs: 100,
+    });
+    const driver = modbusDriver.create(device, [tag('x', 'hr:0', 'uint16')], ctx);
+    cleanups.unshift(() => driver.stop());
+    await driver.start();
+    await waitFor(() => (driver.status().counters?.reconnects ?? 0) >= 3, 10_000, 'reconnect attempts');
+    // Between attempts it is `disconnected` (briefly `connecting` during one), with the error.
+    const status = await waitFor(
+      () => (driver.status().state === 'disconnected' ? driver.status() : undefined),
+      10_000,
+      'state',
+    );
+    expect(status.lastError).toContain('no-such-tty');
+    expect(ctx.all('x')).toEqual([expect.objectContaining({ quality: 'bad', reason: 'disconnected' })]);
+  });
+
   it('speaks RTU over TCP to our simulator and to libmodbus behind a socat converter', async () => {
     const sim = track(
       await startModbusSimulator(modbusSimulatorConfig({ mode: 'rtu-over-tcp', port: 0 }), silentLogger()),
