@@ -15,6 +15,7 @@ import type { Driver, TagConfig } from '../../../drivers/types.js';
 import { silentLogger } from '../../../src/log.js';
 import { freePort, sleep, waitFor } from '../../helpers/net.js';
 import { recorder, tag, tcpDevice } from './helpers.js';
+import { registerMap, typeCases } from './typecases.js';
 
 const run = promisify(execFile);
 const sims: RunningModbusSimulator[] = [];
@@ -94,6 +95,44 @@ describe('modbus simulator', () => {
     const cycles = (await d.read(['cycles']))[0]?.value;
     await sleep(2500);
     expect((await d.read(['cycles']))[0]?.value).toBe(cycles);
+  });
+
+  it('serves every type in every byte order that its memory holds', async () => {
+    const s = await sim({ profile: 'none' });
+    const cases = typeCases(1000);
+    const memory = s.units.units.get(1)!.memory;
+    for (const [address, word] of Object.entries(registerMap(cases))) {
+      memory.define('hr', Number(address), 1);
+      memory.hr.writeUInt16BE(word, Number(address) * 2);
+    }
+    const { d } = await driver(
+      s.port,
+      cases.map((c) => c.tag),
+    );
+    const samples = await d.read(cases.map((c) => c.tag.name));
+    for (const c of cases)
+      expect(
+        samples.find((x) => x.tag === c.tag.name),
+        c.tag.name,
+      ).toMatchObject({ quality: 'good', value: c.expected });
+  });
+
+  it('writes every type in every byte order as the device expects the words', async () => {
+    const s = await sim({ profile: 'none', unmapped: 'zero' });
+    const cases = typeCases(1000).filter((c) => !c.tag.address.includes('.'));
+    const { d } = await driver(
+      s.port,
+      cases.map((c) => ({ ...c.tag, writable: true })),
+    );
+    const memory = s.units.units.get(1)!.memory;
+    for (const c of cases) {
+      expect(await d.write(c.tag.name, c.expected), c.tag.name).toMatchObject({
+        ok: true,
+        sample: { value: c.expected },
+      });
+      const words = c.words.map((_, i) => memory.hr.readUInt16BE((c.address + i) * 2));
+      expect(words, c.tag.name).toEqual(c.words);
+    }
   });
 
   it('writes with 15/16 only when the device is set to refuse 5/6', async () => {
