@@ -273,11 +273,20 @@ export class Bridge {
     const props = fromPublishProperties(properties);
     // Results of bridged commands go back the same way: map the response topic like the topic.
     if (props?.responseTopic) props.responseTopic = rewriteTopic(props.responseTopic, rule);
-    this.received++;
-    this.ctx.broker.publish(
-      { topic: local, payload, qos, retain, ...(props ? { properties: props } : {}) },
-      this.origin,
-    );
+    try {
+      this.ctx.broker.publish(
+        { topic: local, payload, qos, retain, ...(props ? { properties: props } : {}) },
+        this.origin,
+      );
+      this.received++;
+    } catch (err) {
+      // e.g. a rewrite that leaves an empty topic: the plant's mistake must not stop the gateway.
+      this.rejected++;
+      this.log.warn(
+        { topic, local, error: (err as Error).message },
+        `bridge ${this.cfg.name}: cannot bring a message in`,
+      );
+    }
   }
 
   private sendFailed(msg: StoredMessage, err: Error): void {

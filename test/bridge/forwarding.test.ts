@@ -108,12 +108,13 @@ describe('bridge forwarding', () => {
       properties: { responseTopic: 'sites/edge-test/acme/replies/r1', correlationData: Buffer.from('c1') },
     });
     await remote.publishAsync('sites/edge-test/acme/press/forbidden', 'x', { qos: 1 });
+    await remote.publishAsync('sites/edge-test/', 'empty', { qos: 1 }); // refused by the ACL
     await waitFor(
       () => local.some((m) => m.topic === 'acme/press/setpoint/set'),
       10_000,
       'the command locally',
     );
-    await waitFor(() => gateway!.manager.status()[0]!.rejected === 1, 10_000, 'the ACL refusal');
+    await waitFor(() => gateway!.manager.status()[0]!.rejected === 2, 10_000, 'the two refusals');
     const cmd = local.find((m) => m.topic === 'acme/press/setpoint/set')!;
     expect(cmd.origin).toEqual({ kind: 'bridge', bridge: 'plant', username: 'plant-bridge' });
     expect(cmd.properties?.responseTopic).toBe('acme/replies/r1');
@@ -141,7 +142,23 @@ describe('bridge forwarding', () => {
     expect(
       collector.messages.filter((m) => m.topic === 'sites/edge-test/acme/press/setpoint/set'),
     ).toHaveLength(1);
-    expect(gateway.manager.status()[0]).toMatchObject({ received: 1, rejected: 1 });
+    expect(gateway.manager.status()[0]).toMatchObject({ received: 1, rejected: 2 });
+  });
+
+  it('refuses an incoming message whose rewritten topic is not publishable, and keeps going', async () => {
+    gateway = await startLocal([
+      { name: 'plant', url: url(), in: [{ filter: 'cmd/#', stripPrefix: 'cmd/' }] },
+    ]);
+    const local: string[] = [];
+    gateway.broker.subscribe('#', (m) => local.push(m.topic));
+    await waitFor(() => gateway!.manager.status()[0]!.connected, 10_000, 'the bridge to connect');
+    await sleep(300);
+    collector = await collect(upstream.port, ['nothing']);
+    // No ACL rules here: the empty topic left by stripPrefix reaches the broker, which refuses it.
+    await collector.client.publishAsync('cmd/', 'x', { qos: 1 });
+    await collector.client.publishAsync('cmd/a/b', 'y', { qos: 1 });
+    await waitFor(() => local.includes('a/b'), 10_000, 'the valid message');
+    expect(gateway.manager.status()[0]).toMatchObject({ received: 1, rejected: 1, connected: true });
   });
 
   it('runs several bridges side by side: one upstream down does not hold back the other', async () => {
