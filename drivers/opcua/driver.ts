@@ -92,7 +92,8 @@ export class OpcuaDriver implements Driver {
     this.deviceId = device.id;
     this.plans = planTags(device.id, tags);
     this.byName = new Map(this.plans.map((p) => [p.name, p]));
-    this.log = ctx.log.child({ device: device.id });
+    // The gateway hands us a logger already bound to this device.
+    this.log = ctx.log;
     this.maxPerCall = device.maxNodesPerCall;
   }
 
