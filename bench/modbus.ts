@@ -3,8 +3,11 @@
 // gateway process's CPU and RSS, measured end to end: poll, decode, JSON per the payload contract,
 // publish through the embedded broker to a mosquitto_sub subscriber. The simulators run in a child
 // process (bench/modbus-peer.ts) and the subscriber is its own process, so neither counts as the gateway.
+// Runs as TypeScript (`npm run bench:modbus`) or compiled (`tsc --outDir X`, then `node X/bench/modbus.js`).
 import { spawn } from 'node:child_process';
+import path from 'node:path';
 import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import type { BrokerMessage } from '../src/broker/api.js';
 import { Broker } from '../src/broker/broker.js';
 import { parseBrokerConfig } from '../src/broker/config.js';
@@ -181,7 +184,12 @@ function startSubscriber(port: number): { received: () => number; stop: () => vo
 
 async function main(): Promise<void> {
   const maxDevices = Math.max(...SIZES) / TAGS_PER_DEVICE;
-  const sims = spawn(process.execPath, ['--import', 'tsx', 'bench/modbus-peer.ts', String(maxDevices)], {
+  // The peer beside this file: TypeScript through tsx, or compiled JavaScript run by node alone.
+  const peerScript = fileURLToPath(
+    new URL(`./modbus-peer${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url),
+  );
+  const loader = peerScript.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const sims = spawn(process.execPath, [...loader, peerScript, String(maxDevices)], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const ports = await new Promise<number[]>((resolve) => {
