@@ -47,7 +47,8 @@ export class TagSubscription {
     const sub = this.subscription;
     const interval = sub?.publishingInterval || this.device.publishingIntervalMs;
     const keepAlive = sub?.maxKeepAliveCount || this.device.keepAliveCount;
-    return Math.max(2000, interval * keepAlive * this.device.watchdogFactor);
+    // At least 5 s: a busy machine can stall a process for a second or two, and a rebuild is not free.
+    return Math.max(5000, interval * keepAlive * this.device.watchdogFactor);
   }
 
   async create(): Promise<void> {
