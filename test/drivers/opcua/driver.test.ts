@@ -178,9 +178,9 @@ describe('a dead endpoint', () => {
       dataDir,
       deadRec,
     );
-    const t0 = Date.now();
+    // start() resolves before any connection attempt has finished.
     await dead.start();
-    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(dead.status().state).toBe('connecting');
     const bad = await waitFor(() => deadRec.last('x'), 30_000, 'a bad sample');
     expect(bad).toMatchObject({ quality: 'bad', value: null, reason: 'disconnected' });
     await waitFor(
