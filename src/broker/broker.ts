@@ -14,6 +14,7 @@ import type { ListenerPolicy } from './connection.js';
 import type { RoutedMessage } from './message.js';
 import type { BrokerStats } from './stats.js';
 import { publishSys } from './sys.js';
+import { Reason } from './reason-codes.js';
 import { topicFilterProblem, topicNameProblem } from './topics/validate.js';
 
 export interface BrokerOptions {
@@ -92,6 +93,12 @@ export class Broker implements LocalBroker {
     const listeners = this.listeners;
     this.listeners = [];
     const closing = listeners.map((l) => l.close());
+    // v5 clients are told why (0x8B); whoever has not closed within a second is cut.
+    for (const conn of [...this.core.connections])
+      conn.disconnect(Reason.ServerShuttingDown, 'broker shutting down');
+    const deadline = Date.now() + 1000;
+    while (this.core.connections.size > 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
     for (const conn of [...this.core.connections]) conn.destroy();
     await Promise.all(closing);
     for (const session of this.core.sessions.values()) {

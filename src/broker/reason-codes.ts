@@ -16,6 +16,7 @@ export const Reason = {
   NotAuthorized: 0x87,
   ServerUnavailable: 0x88,
   ServerBusy: 0x89,
+  ServerShuttingDown: 0x8b,
   BadAuthenticationMethod: 0x8c,
   KeepAliveTimeout: 0x8d,
   SessionTakenOver: 0x8e,

@@ -117,3 +117,13 @@ it('refuses a packet larger than the maximum packet size', async () => {
     await small.stop();
   }
 });
+
+it('tells v5 clients it is shutting down (DISCONNECT 0x8B) when stopped', async () => {
+  const own = await startBroker();
+  const client = await connect(own.url, { protocolVersion: 5 });
+  const reason = new Promise<number | undefined>((resolve) =>
+    client.once('disconnect', (p) => resolve(p.reasonCode)),
+  );
+  await own.stop();
+  expect(await reason).toBe(0x8b);
+});
