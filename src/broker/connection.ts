@@ -228,6 +228,10 @@ export class Connection implements SessionLink {
     this.outBytes = 0;
     this.host.stats.bytesSent += bytes;
     this.transport.write(chunks, bytes);
+    // Messages queued while this tick's bytes counted as congestion go once the socket took them
+    // (a socket that took everything at once never emits 'drain').
+    const session = this.session;
+    if (session && session.queuedCount > 0 && !this.congested()) setImmediate(() => session.pump());
   }
 
   aliasFor(topic: string): { alias: number; known: boolean } | null {

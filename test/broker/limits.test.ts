@@ -127,3 +127,15 @@ it('enforces topic length and level limits on publish (0x90) and subscribe (0x8F
   ).toBe(0x90);
   await sleep(50);
 });
+
+it('delivers every QoS 0 message of a burst larger than the congestion mark to a reading client', async () => {
+  const b = await broker({ maxQueuedMessages: 100_000 });
+  const s = await v5(b, 'burst-reader');
+  s.write(packet({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'burst', qos: 0 }] }, 5));
+  await waitFor(() => parsePackets(s.all(), 5).some((p) => p.cmd === 'suback'), 10_000, 'SUBACK');
+  // 3 MB in one tick: well over the 1 MB a connection may hold before QoS 0 waits in its queue.
+  const payload = Buffer.alloc(3000, 7);
+  for (let i = 0; i < 1000; i++) b.broker.publish({ topic: 'burst', payload, qos: 0, retain: false });
+  await waitFor(() => s.all().length >= 1000 * 3009, 20_000, 'the whole burst');
+  expect(publishes(s.all())).toHaveLength(1000);
+});
