@@ -100,7 +100,7 @@ async function main(): Promise<void> {
     log,
   });
   await broker.start();
-  const inflight = 1000;
+  const inflight = Number(process.env.BENCH_INFLIGHT ?? 1000);
   const manager = new BridgeManager({
     bridges: [
       parseBridgeConfig({

@@ -25,6 +25,16 @@ export interface ForwarderHooks {
 }
 
 const PAGE = 1000;
+
+/** A page read in progress, with what was true when it was issued. */
+interface PageRead {
+  epoch: number;
+  after: number;
+  /** backlogVersion and the outbox's committedThrough at issue time (see caughtUp). */
+  version: number;
+  committed: number;
+  page: Promise<StoredMessage[]>;
+}
 /** Beyond this many distinct topics with backlog, everything takes the backlog path until caught up. */
 const MAX_TRACKED_TOPICS = 100_000;
 
@@ -38,6 +48,7 @@ export class Forwarder {
   /** Seqs the live path sent that the cursor may still read; kept in ascending order. */
   private readonly liveSent = new Set<number>();
   private buffer: StoredMessage[] = [];
+  private prefetched: PageRead | undefined;
   private bufferIndex = 0;
   private readAfter = 0;
   private backlogVersion = 1;
@@ -84,6 +95,7 @@ export class Forwarder {
     this.outbox.forgetRecent();
     this.buffer = [];
     this.bufferIndex = 0;
+    this.prefetched = undefined;
     this.readAfter = 0;
     this.backlogVersion++;
     if (this.rateTimer) clearTimeout(this.rateTimer);
@@ -173,16 +185,16 @@ export class Forwarder {
         if (this.bufferIndex >= this.buffer.length) {
           this.pruneLiveSent(); // the cursor will not read at or below readAfter again
           if (this.scannedVersion === this.backlogVersion) return;
-          const epoch = this.epoch;
-          const version = this.backlogVersion;
-          const committed = this.outbox.committedThrough;
-          const page = await this.outbox.page(this.readAfter, PAGE);
-          if (epoch !== this.epoch) continue; // reconnected meanwhile: the cursor was reset
-          if (page.length === 0) this.caughtUp(committed, version);
+          const read = this.takeRead(this.readAfter);
+          const page = await read.page;
+          if (read.epoch !== this.epoch) continue; // reconnected meanwhile: the cursor was reset
+          if (page.length === 0) this.caughtUp(read.committed, read.version);
           else {
             this.buffer = page;
             this.bufferIndex = 0;
             this.readAfter = page[page.length - 1]!.seq;
+            // A full page: there is likely more, so read the next one while this one is sent.
+            if (page.length === PAGE) this.prefetched = this.startRead(this.readAfter);
           }
           continue;
         }
@@ -215,6 +227,26 @@ export class Forwarder {
       this.pumping = false;
       if (this.pumpAgain) this.kick();
     }
+  }
+
+  /** The read of the page after `after`: the prefetched one when it is still valid. */
+  private takeRead(after: number): PageRead {
+    const prefetched = this.prefetched;
+    this.prefetched = undefined;
+    if (prefetched && prefetched.epoch === this.epoch && prefetched.after === after) return prefetched;
+    return this.startRead(after);
+  }
+
+  private startRead(after: number): PageRead {
+    const page = this.outbox.page(after, PAGE);
+    page.catch(() => undefined); // a discarded prefetch must not become an unhandled rejection
+    return {
+      epoch: this.epoch,
+      after,
+      version: this.backlogVersion,
+      committed: this.outbox.committedThrough,
+      page,
+    };
   }
 
   /** The cursor found nothing past `readAfter`: everything committed up to `committed` was seen. */

@@ -49,6 +49,23 @@ describe('store and forward', () => {
     collector = gateway = undefined;
   });
 
+  /**
+   * An upstream that is down, with a collector that subscribed while it was up: the collector's
+   * persistent session is kept across the restart, so nothing the bridge sends before the
+   * collector reconnects is lost to the test.
+   */
+  async function downUpstreamWithCollector(port: number, filters: string[]): Promise<() => Promise<void>> {
+    const persist = mkdtempSync(path.join(tmpdir(), 'tagwire-mosq-persist-'));
+    dirs.push(persist);
+    const conf = `user root\npersistence true\npersistence_location ${persist}/\nmax_queued_messages 0\n`;
+    const first = await startMosquitto({ port, extraConfig: conf });
+    collector = await collect(port, filters, { clientId: `collector-${port}`, clean: false });
+    await first.stop();
+    return async () => {
+      brokers.push(await startMosquitto({ port, extraConfig: conf }));
+    };
+  }
+
   it('an upstream stopped during a steady publish gets every message once back, in order per topic', async () => {
     const port = await freePort();
     const persist = mkdtempSync(path.join(tmpdir(), 'tagwire-mosq-persist-'));
@@ -116,6 +133,7 @@ describe('store and forward', () => {
 
   it('past the message bound the oldest are dropped, counted and reported; the newest arrive', async () => {
     const port = await freePort();
+    const restartUpstream = await downUpstreamWithCollector(port, ['bounded/#']);
     gateway = await startLocal([
       {
         name: 'plant',
@@ -143,17 +161,16 @@ describe('store and forward', () => {
       'drops on $SYS',
     );
 
-    const upstream = await startMosquitto({ port, extraConfig: 'max_queued_messages 0' });
-    brokers.push(upstream);
-    collector = await collect(port, ['bounded/#']);
+    await restartUpstream();
     await waitFor(() => collector!.messages.length >= 100, 20_000, 'the kept 100');
-    expect(collector.messages.map((m) => Number(m.payload))).toEqual(
+    expect(collector!.messages.map((m) => Number(m.payload))).toEqual(
       Array.from({ length: 100 }, (_, i) => 200 + i),
     );
   });
 
   it('drains a backlog at its rate, in order, while live topics go through at once', async () => {
     const port = await freePort();
+    const restartUpstream = await downUpstreamWithCollector(port, ['q/#']);
     gateway = await startLocal([
       {
         name: 'plant',
@@ -171,9 +188,7 @@ describe('store and forward', () => {
       10_000,
       'the backlog stored',
     );
-    const upstream = await startMosquitto({ port, extraConfig: 'max_queued_messages 0' });
-    brokers.push(upstream);
-    collector = await collect(port, ['q/#']);
+    await restartUpstream();
     await waitFor(() => gateway!.manager.status()[0]!.connected, 10_000, 'the bridge to connect');
     await sleep(300);
     // Live traffic: a new topic goes straight out; the backlogged topic waits its turn.
@@ -191,14 +206,14 @@ describe('store and forward', () => {
       10_000,
       'live messages',
     );
-    const oldSoFar = collector.messages.filter((m) => m.topic === 'q/old').length;
+    const oldSoFar = collector!.messages.filter((m) => m.topic === 'q/old').length;
     expect(oldSoFar).toBeLessThan(backlog); // live did not wait for the backlog (1200 at 400/s takes 3 s)
     await waitFor(
       () => collector!.messages.filter((m) => m.topic === 'q/old').length >= backlog + 10,
       30_000,
       'the backlog',
     );
-    const got = byTopic(collector.messages, 'q/');
+    const got = byTopic(collector!.messages, 'q/');
     expect(got.get('q/old')).toEqual(Array.from({ length: backlog + 10 }, (_, i) => i));
     expect(got.get('q/live')).toEqual(Array.from({ length: 10 }, (_, i) => i));
   });
