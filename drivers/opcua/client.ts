@@ -3,7 +3,7 @@
 import { createPrivateKey } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { OPCUAClient, UserIdentityInfo } from 'node-opcua';
+import type { ClientSession, OPCUAClient, UserIdentityInfo } from 'node-opcua';
 import type { OpcuaDeviceConfig, OpcuaIdentity } from './config.js';
 import type { OpenPki } from './pki.js';
 
@@ -46,4 +46,33 @@ export async function identityOf(opcua: Opcua, user: OpcuaIdentity | undefined):
   // Parsed here so a bad key file fails with a clear error before the session is attempted.
   createPrivateKey(privateKey);
   return { type: opcua.UserTokenType.Certificate, certificateData, privateKey };
+}
+
+export interface ServerLimits {
+  maxNodesPerRead: number;
+  maxMonitoredItemsPerCall: number;
+  maxMonitoredItemsPerSubscription: number;
+}
+
+/** The server's operation limits; Infinity where it sets none (absent, 0 or unreadable). */
+export async function readServerLimits(opcua: Opcua, session: ClientSession): Promise<ServerLimits> {
+  const ids = opcua.VariableIds;
+  const wanted = [
+    ids.Server_ServerCapabilities_OperationLimits_MaxNodesPerRead,
+    ids.Server_ServerCapabilities_OperationLimits_MaxMonitoredItemsPerCall,
+    ids.Server_ServerCapabilities_MaxMonitoredItemsPerSubscription,
+  ];
+  const values = await session
+    .read(wanted.map((id) => ({ nodeId: opcua.makeNodeId(id), attributeId: opcua.AttributeIds.Value })))
+    .catch(() => []);
+  const limit = (i: number): number => {
+    const dv = values[i];
+    const n = Number(dv?.value.value);
+    return dv?.statusCode.isGood() && Number.isInteger(n) && n > 0 ? n : Infinity;
+  };
+  return {
+    maxNodesPerRead: limit(0),
+    maxMonitoredItemsPerCall: limit(1),
+    maxMonitoredItemsPerSubscription: limit(2),
+  };
 }

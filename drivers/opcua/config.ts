@@ -95,6 +95,8 @@ export interface OpcuaSimulatorConfig {
   autoAcceptClientCertificates: boolean;
   /** Where the simulator keeps its certificate; reused across starts so start-up stays fast. */
   pkiDir?: string;
+  /** The server's limit of monitored items per subscription; 0 for none. */
+  maxMonitoredItemsPerSubscription: number;
   /** Oven model update period. */
   updateMs: number;
   /** Extra generated Double points `ns=2;s=Load.N` that change every `intervalMs`, for benchmarks. */

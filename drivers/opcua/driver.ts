@@ -12,7 +12,7 @@ import type {
   TagValue,
   WriteResult,
 } from '../types.js';
-import { createClient, identityOf } from './client.js';
+import { createClient, identityOf, readServerLimits } from './client.js';
 import { loadOpcua } from './load.js';
 import { LEGACY_POLICIES, type OpcuaDeviceConfig } from './config.js';
 import { errorText, explainConnectError } from './errors.js';
@@ -61,7 +61,9 @@ export class OpcuaDriver implements Driver {
   private pki?: OpenPki;
   private client?: OPCUAClient;
   private session?: ClientSession;
-  private subscription?: TagSubscription;
+  /** One subscription, or several when the server limits monitored items per subscription. */
+  private subscriptions: TagSubscription[] = [];
+  private perSubscription = Infinity;
   private poller?: TagPoller;
   private watchdog?: NodeJS.Timeout;
   private rebuilding = false;
@@ -277,7 +279,7 @@ export class OpcuaDriver implements Driver {
       this.log.info('OPC UA connection re-established');
       this.markedDown = false;
       // The watchdog counts silence from now, not from before the break.
-      if (this.subscription) this.subscription.lastActivity = Date.now();
+      for (const sub of this.subscriptions) sub.lastActivity = Date.now();
       this.setState('connected');
       void this.refresh();
     });
@@ -294,8 +296,11 @@ export class OpcuaDriver implements Driver {
     const subscribed = this.plans.filter((p) => p.mode === 'subscribe');
     const polled = this.plans.filter((p) => p.mode === 'poll');
     if (subscribed.length > 0) {
-      this.subscription = this.newSubscription(opcua, session, subscribed);
-      await this.subscription.create();
+      for (let i = 0; i < subscribed.length; i += this.perSubscription) {
+        const sub = this.newSubscription(opcua, session, subscribed.slice(i, i + this.perSubscription));
+        this.subscriptions.push(sub);
+        await sub.create();
+      }
     }
     if (polled.length > 0) {
       this.poller = new TagPoller(
@@ -330,23 +335,15 @@ export class OpcuaDriver implements Driver {
     });
   }
 
-  /** Batches stay within the server's operation limits (absent or 0 means no limit). */
+  /** Batches and subscriptions stay within the server's limits. */
   private async adoptServerLimits(opcua: Opcua, session: ClientSession): Promise<void> {
-    const ids = opcua.VariableIds;
-    const limits = await session
-      .read(
-        [
-          ids.Server_ServerCapabilities_OperationLimits_MaxNodesPerRead,
-          ids.Server_ServerCapabilities_OperationLimits_MaxMonitoredItemsPerCall,
-        ].map((id) => ({ nodeId: opcua.makeNodeId(id), attributeId: opcua.AttributeIds.Value })),
-      )
-      .catch(() => []);
-    const caps = [this.device.maxNodesPerCall];
-    for (const dv of limits) {
-      const n = Number(dv.value.value);
-      if (dv.statusCode.isGood() && Number.isInteger(n) && n > 0) caps.push(n);
-    }
-    this.maxPerCall = Math.min(...caps);
+    const limits = await readServerLimits(opcua, session);
+    this.maxPerCall = Math.min(
+      this.device.maxNodesPerCall,
+      limits.maxNodesPerRead,
+      limits.maxMonitoredItemsPerCall,
+    );
+    this.perSubscription = limits.maxMonitoredItemsPerSubscription;
   }
 
   /** Fresh values after a repaired connection: a subscription only resends what changes. */
@@ -363,22 +360,22 @@ export class OpcuaDriver implements Driver {
   }
 
   private async checkSubscription(): Promise<void> {
-    const sub = this.subscription;
     const session = this.session;
-    if (!sub || !session || !this.opcua || this.rebuilding || this.state !== 'connected') return;
-    const silentMs = Date.now() - sub.lastActivity;
-    if (silentMs <= sub.silenceLimitMs) return;
+    if (!session || !this.opcua || this.rebuilding || this.state !== 'connected') return;
+    const now = Date.now();
+    const index = this.subscriptions.findIndex((sub) => now - sub.lastActivity > sub.silenceLimitMs);
+    const sub = this.subscriptions[index];
+    if (!sub) return;
     this.rebuilding = true;
     this.counters.rebuilds++;
-    this.log.warn({ silentMs }, 'OPC UA subscription stopped delivering; rebuilding it');
+    this.log.warn(
+      { silentMs: now - sub.lastActivity },
+      'OPC UA subscription stopped delivering; rebuilding it',
+    );
     try {
       await sub.terminate(this.device.requestTimeoutMs);
-      const fresh = this.newSubscription(
-        this.opcua,
-        session,
-        this.plans.filter((p) => p.mode === 'subscribe'),
-      );
-      this.subscription = fresh;
+      const fresh = this.newSubscription(this.opcua, session, [...sub.plans]);
+      this.subscriptions[index] = fresh;
       await fresh.create();
     } catch (err) {
       this.log.warn({ err: errorText(err) }, 'OPC UA subscription rebuild failed; reconnecting');
@@ -394,14 +391,14 @@ export class OpcuaDriver implements Driver {
     this.poller?.stop();
     this.poller = undefined;
     const timeout = Math.min(this.device.requestTimeoutMs, 2000);
-    const sub = this.subscription;
-    this.subscription = undefined;
+    const subs = this.subscriptions;
+    this.subscriptions = [];
     const session = this.session;
     this.session = undefined;
     const client = this.client;
     this.client = undefined;
     this.types.clear();
-    if (sub) await sub.terminate(timeout);
+    await Promise.all(subs.map((sub) => sub.terminate(timeout)));
     if (session) await withTimeout(session.close(true), timeout, 'close session').catch(() => undefined);
     if (client) {
       await withTimeout(client.disconnect(), timeout, 'disconnect').catch(() => undefined);

@@ -37,7 +37,7 @@ export class TagSubscription {
     private readonly opcua: Opcua,
     private readonly session: ClientSession,
     private readonly device: OpcuaDeviceConfig,
-    private readonly plans: readonly TagPlan[],
+    readonly plans: readonly TagPlan[],
     private readonly maxPerCall: number,
     private readonly events: SubscriptionEvents,
   ) {}

@@ -4,6 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { browseSkeleton } from '../../drivers/opcua/browse.js';
 import { explainConnectError } from '../../drivers/opcua/errors.js';
+import { loadOpcua } from '../../drivers/opcua/load.js';
 import { openPki } from '../../drivers/opcua/pki.js';
 import { parse } from './options.js';
 
@@ -81,7 +82,7 @@ export async function main(args: readonly string[]): Promise<number> {
   const maxNodes = positiveInt(values['max-nodes'], 5000, '--max-nodes');
   const timeoutMs = positiveInt(values.timeout, 10_000, '--timeout');
 
-  const opcua = await import('node-opcua');
+  const opcua = await loadOpcua();
   const pki = await openPki(path.resolve(values.pki), 'tagwire');
   const client = opcua.OPCUAClient.create({
     applicationName: 'tagwire',

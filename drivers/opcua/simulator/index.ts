@@ -82,6 +82,7 @@ export async function startOpcuaSimulator(
     maxConnectionsPerEndpoint: 100,
     maxAllowedSessionNumber: 100,
     serverCapabilities: {
+      maxMonitoredItemsPerSubscription: config.maxMonitoredItemsPerSubscription,
       operationLimits: { maxNodesPerRead: 5000, maxNodesPerWrite: 1000, maxMonitoredItemsPerCall: 5000 },
     },
   });

@@ -66,6 +66,35 @@ describe('batches within limits', { timeout: 90_000 }, () => {
     expect(rec.samples.slice(seen).every((s) => s.quality === 'good')).toBe(true);
   });
 
+  it('splits items over several subscriptions when the server limits items per subscription', async () => {
+    const limited = await startSim({
+      pkiDir: simPkiDir('batches'),
+      loadPoints: { count: 25, intervalMs: 200 },
+      maxMonitoredItemsPerSubscription: 10,
+    });
+    try {
+      const rec = recorder();
+      const driver = makeDriver(
+        { id: 'split', endpointUrl: limited.endpointUrl },
+        points('subscribe'),
+        dataDir,
+        rec,
+      );
+      drivers.push(driver);
+      await driver.start();
+      await waitFor(
+        () => new Set(rec.samples.filter((s) => s.quality === 'good').map((s) => s.tag)).size === 25,
+        30_000,
+        'all 25 over three subscriptions',
+      );
+      expect(driver.status().counters?.monitorCalls).toBe(3);
+      expect(rec.samples.some((s) => s.quality === 'bad')).toBe(false);
+      await driver.stop();
+    } finally {
+      await limited.close();
+    }
+  });
+
   it('accepts a deprecated security policy only with a warning', async () => {
     const warnings: string[] = [];
     const rec = recorder();
