@@ -139,11 +139,20 @@ export class Session {
   /** Drops the oldest queued QoS 0 message; false when every queued message is QoS 1/2. */
   private makeRoom(): boolean {
     for (let i = this.queueHead; i < this.queue.length; i++) {
-      if (this.queue[i]!.qos === 0) {
+      if (this.queue[i]!.qos !== 0) continue;
+      // The usual case, a stuck QoS 0 subscriber, drops at the head: O(1), not a splice of the
+      // whole queue per message (which stalled the event loop at 100k tags/s).
+      if (i === this.queueHead) {
+        this.queueHead++;
+        if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
+          this.queue = this.queue.slice(this.queueHead);
+          this.queueHead = 0;
+        }
+      } else {
         this.queue.splice(i, 1);
-        this.counters.messagesDropped++;
-        return true;
       }
+      this.counters.messagesDropped++;
+      return true;
     }
     return false;
   }

@@ -74,6 +74,33 @@ it('drops the oldest queued QoS 0 first, and disconnects a client whose queue is
   expect(disconnect.reasonCode).toBe(0x97);
 });
 
+it('keeps the newest QoS 0 messages for a subscriber that stopped reading', async () => {
+  const b = await broker({ maxQueuedMessages: 10 });
+  const s = await v5(b, 'slow-reader');
+  s.write(packet({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'big/#', qos: 0 }] }, 5));
+  await waitFor(() => parsePackets(s.all(), 5).some((p) => p.cmd === 'suback'), 10_000, 'SUBACK');
+  s.socket.pause();
+  // 64 KiB payloads: the socket buffers fill, the connection congests, the queue overflows at its
+  // head (oldest QoS 0 first) again and again.
+  const payload = Buffer.alloc(64 * 1024, 0x61);
+  const total = 400;
+  for (let i = 0; i < total; i++) {
+    b.broker.publish({ topic: `big/${i}`, payload, qos: 0, retain: false });
+    if (i % 50 === 49) await sleep(20);
+  }
+  await sleep(200);
+  s.socket.resume();
+  await waitFor(
+    () => publishes(s.all()).some((p) => p.topic === `big/${total - 1}`),
+    20_000,
+    'the newest message',
+  );
+  const topics = publishes(s.all()).map((p) => Number(p.topic.split('/')[1]));
+  expect(topics.length).toBeLessThan(total); // some were dropped...
+  expect(topics.slice(-10)).toEqual(Array.from({ length: 10 }, (_, i) => total - 10 + i)); // ...never the newest
+  expect([...topics].sort((x, y) => x - y)).toEqual(topics); // and order is kept
+});
+
 it('limits CONNECT attempts per address (v5 0x9F)', async () => {
   const b = await broker({ connectRatePerAddress: 3 });
   // Ten at once from 127.0.0.1: at most 3 (plus what refills meanwhile) get in.
