@@ -34,8 +34,15 @@ export function displayPath(file: string): string {
 const isObject = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === 'object' && !Array.isArray(v);
 
-/** TLS file paths of listeners and bridges, relative to the config file's folder. */
+/** TLS files of listeners and bridges, and OPC UA user certificates: relative to the config file's folder. */
 function resolveTlsPaths(config: Record<string, unknown>, dir: string): void {
+  for (const device of Array.isArray(config.devices) ? config.devices : []) {
+    if (!isObject(device) || !isObject(device.user)) continue;
+    for (const key of ['certificate', 'privateKey']) {
+      const value = device.user[key];
+      if (typeof value === 'string' && !path.isAbsolute(value)) device.user[key] = path.resolve(dir, value);
+    }
+  }
   const holders: unknown[] = [];
   const broker = config.broker;
   if (isObject(broker) && Array.isArray(broker.listeners)) holders.push(...broker.listeners);

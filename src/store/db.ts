@@ -1,5 +1,6 @@
 // One SQLite database per gateway, in its data directory. Each component owns its tables and its
 // migration list (broker, audit, outbox...), versioned per component so components grow apart.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import sqlite3 from 'sqlite3';
 
 export type SqlParam = string | number | bigint | Buffer | null;
@@ -9,8 +10,21 @@ export interface RunResult {
   lastID: number;
 }
 
-/** A promise face on sqlite3 with grouped transactions; all statements run on one connection, in order. */
+/** The transaction open on a connection, and when it ends. */
+interface OpenTransaction {
+  id: symbol;
+  done: Promise<void>;
+}
+
+/**
+ * A promise face on sqlite3 with grouped transactions; all statements run on one connection, in
+ * order. While one component's transaction is open, statements from anywhere else wait for it to
+ * end, so they can neither land inside it (and vanish with its rollback) nor start a second one.
+ */
 export class Database {
+  private open: OpenTransaction | null = null;
+  private readonly context = new AsyncLocalStorage<symbol>();
+
   private constructor(private readonly db: sqlite3.Database) {}
 
   static async open(file: string): Promise<Database> {
@@ -18,10 +32,11 @@ export class Database {
       const d = new sqlite3.Database(file, (err) => (err ? reject(withFile(err, file)) : resolve(d)));
     });
     const db = new Database(raw);
-    // WAL: readers never block the writer; synchronous=NORMAL keeps every committed transaction
-    // through a process crash (SIGKILL) and, with WAL, the database consistent through a power cut.
+    // WAL: readers never block the writer. synchronous=FULL syncs the WAL at every commit, so a
+    // committed transaction survives a power cut too, not only a crash; callers group their
+    // writes into few transactions, which keeps the syncs few.
     await db.exec(
-      'PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;',
+      'PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;',
     );
     await db.exec(
       'CREATE TABLE IF NOT EXISTS schema_version (component TEXT PRIMARY KEY, version INTEGER NOT NULL)',
@@ -29,11 +44,34 @@ export class Database {
     return db;
   }
 
+  /** True when a transaction other than the caller's is open: the caller must wait. */
+  private blocked(): boolean {
+    return this.open !== null && this.context.getStore() !== this.open.id;
+  }
+
+  /** Runs `op` now, or once no foreign transaction is open. The usual case stays synchronous. */
+  gated<T>(op: () => Promise<T>): Promise<T> {
+    if (!this.blocked()) return op();
+    const wait = async (): Promise<T> => {
+      while (this.blocked()) await this.open!.done;
+      return op();
+    };
+    return wait();
+  }
+
   exec(sql: string): Promise<void> {
+    return this.gated(() => this.rawExec(sql));
+  }
+
+  private rawExec(sql: string): Promise<void> {
     return new Promise((resolve, reject) => this.db.exec(sql, (err) => (err ? reject(err) : resolve())));
   }
 
   run(sql: string, params: readonly SqlParam[] = []): Promise<RunResult> {
+    return this.gated(() => this.rawRun(sql, params));
+  }
+
+  private rawRun(sql: string, params: readonly SqlParam[]): Promise<RunResult> {
     return new Promise((resolve, reject) =>
       this.db.run(sql, params, function (this: sqlite3.RunResult, err: Error | null) {
         if (err) reject(err);
@@ -43,35 +81,54 @@ export class Database {
   }
 
   all<Row>(sql: string, params: readonly SqlParam[] = []): Promise<Row[]> {
-    return new Promise((resolve, reject) =>
-      this.db.all(sql, params, (err, rows) => (err ? reject(err) : resolve(rows as Row[]))),
+    return this.gated(
+      () =>
+        new Promise<Row[]>((resolve, reject) =>
+          this.db.all(sql, params, (err, rows) => (err ? reject(err) : resolve(rows as Row[]))),
+        ),
     );
   }
 
   get<Row>(sql: string, params: readonly SqlParam[] = []): Promise<Row | undefined> {
-    return new Promise((resolve, reject) =>
-      this.db.get(sql, params, (err, row) => (err ? reject(err) : resolve(row as Row | undefined))),
+    return this.gated(
+      () =>
+        new Promise<Row | undefined>((resolve, reject) =>
+          this.db.get(sql, params, (err, row) => (err ? reject(err) : resolve(row as Row | undefined))),
+        ),
     );
   }
 
   /** A prepared statement, for hot paths that run the same SQL many times. */
   prepare(sql: string): Statement {
-    return new Statement(this.db.prepare(sql));
+    return new Statement(this.db.prepare(sql), this);
   }
 
   /**
-   * Runs `work` inside one transaction. Statements are queued on the single connection in call
-   * order, so `work` must issue only this transaction's statements until it resolves.
+   * Runs `work` inside one transaction. Statements that `work` issues (in its async context) run
+   * in it; statements from elsewhere wait until it has committed or rolled back.
    */
   async transaction<T>(work: () => Promise<T>): Promise<T> {
-    await this.exec('BEGIN IMMEDIATE');
+    // A transaction inside the caller's own transaction is part of it.
+    if (this.open && this.context.getStore() === this.open.id) return work();
+    while (this.open) await this.open.done;
+    let end!: () => void;
+    const open: OpenTransaction = { id: Symbol('transaction'), done: new Promise<void>((r) => (end = r)) };
+    this.open = open;
     try {
-      const result = await work();
-      await this.exec('COMMIT');
-      return result;
-    } catch (err) {
-      await this.exec('ROLLBACK').catch(() => undefined);
-      throw err;
+      return await this.context.run(open.id, async () => {
+        await this.rawExec('BEGIN IMMEDIATE');
+        try {
+          const result = await work();
+          await this.rawExec('COMMIT');
+          return result;
+        } catch (err) {
+          await this.rawExec('ROLLBACK').catch(() => undefined);
+          throw err;
+        }
+      });
+    } finally {
+      this.open = null;
+      end();
     }
   }
 
@@ -102,25 +159,38 @@ export class Database {
   }
 
   close(): Promise<void> {
+    return this.gated(() => this.rawClose());
+  }
+
+  private rawClose(): Promise<void> {
     return new Promise((resolve, reject) => this.db.close((err) => (err ? reject(err) : resolve())));
   }
 }
 
 export class Statement {
-  constructor(private readonly stmt: sqlite3.Statement) {}
+  constructor(
+    private readonly stmt: sqlite3.Statement,
+    private readonly db: Database,
+  ) {}
 
   run(params: readonly SqlParam[] = []): Promise<RunResult> {
-    return new Promise((resolve, reject) =>
-      this.stmt.run(params, function (this: sqlite3.RunResult, err: Error | null) {
-        if (err) reject(err);
-        else resolve({ changes: this.changes, lastID: this.lastID });
-      }),
+    return this.db.gated(
+      () =>
+        new Promise<RunResult>((resolve, reject) =>
+          this.stmt.run(params, function (this: sqlite3.RunResult, err: Error | null) {
+            if (err) reject(err);
+            else resolve({ changes: this.changes, lastID: this.lastID });
+          }),
+        ),
     );
   }
 
   all<Row>(params: readonly SqlParam[] = []): Promise<Row[]> {
-    return new Promise((resolve, reject) =>
-      this.stmt.all(params, (err, rows) => (err ? reject(err) : resolve(rows as Row[]))),
+    return this.db.gated(
+      () =>
+        new Promise<Row[]>((resolve, reject) =>
+          this.stmt.all(params, (err, rows) => (err ? reject(err) : resolve(rows as Row[]))),
+        ),
     );
   }
 
