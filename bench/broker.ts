@@ -1,7 +1,7 @@
 // `npm run bench:broker`: our broker and Debian's Mosquitto side by side, each in its own process
 // on its own loopback port, the same load client against both, rounds alternating between them.
 // Prints messages/s, broker CPU seconds per million messages, peak RSS, p50/p99 latency and
-// our/Mosquitto ratios. Figures, not pass/fail: see docs/bench-broker.md for a run.
+// our/Mosquitto ratios. Figures, not pass/fail: see docs/BENCHMARKS.md for a run.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';

@@ -1,18 +1,5 @@
-// MQTT topic filter matching and the prefix rewriting of bridge rules.
-
-/** True when `topic` matches `filter` (MQTT rules: + one level, # the rest, $ topics hidden from wildcards). */
-export function topicMatches(filter: string, topic: string): boolean {
-  if (topic.startsWith('$') && (filter.startsWith('+') || filter.startsWith('#'))) return false;
-  const f = filter.split('/');
-  const t = topic.split('/');
-  for (let i = 0; i < f.length; i++) {
-    const level = f[i];
-    if (level === '#') return true;
-    if (i >= t.length) return false;
-    if (level !== '+' && level !== t[i]) return false;
-  }
-  return f.length === t.length;
-}
+// Filter checks and the prefix rewriting of bridge rules (matching is the broker's topicMatches).
+export { topicMatches } from '../broker/topics/validate.js';
 
 /** Checks a filter is well formed; returns why not, or undefined. */
 export function filterProblem(filter: string): string | undefined {

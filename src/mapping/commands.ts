@@ -20,7 +20,7 @@ import {
   type CommandResult,
 } from './command-result.js';
 import { RequestCache } from './request-cache.js';
-import { topicMatches } from './topic-match.js';
+import { topicMatches } from '../broker/topics/validate.js';
 
 const CONNECT_POLL_MS = 20;
 
