@@ -43,10 +43,8 @@ export type OpcuaTagMode = 'subscribe' | 'poll';
 export type DeadbandType = 'none' | 'absolute' | 'percent';
 export type DataChangeTriggerName = 'Status' | 'StatusValue' | 'StatusValueTimestamp';
 
-/** OPC UA built-in types a tag may declare; `auto` takes the node's own DataType. */
-export const OPCUA_TAG_TYPES = [
-  'auto',
-  'Boolean',
+/** The numeric OPC UA built-in types: the ones `min`/`max` apply to. */
+export const OPCUA_NUMERIC_TYPES = [
   'SByte',
   'Byte',
   'Int16',
@@ -57,6 +55,13 @@ export const OPCUA_TAG_TYPES = [
   'UInt64',
   'Float',
   'Double',
+] as const;
+
+/** OPC UA built-in types a tag may declare; `auto` takes the node's own DataType. */
+export const OPCUA_TAG_TYPES = [
+  'auto',
+  'Boolean',
+  ...OPCUA_NUMERIC_TYPES,
   'String',
   'DateTime',
   'ByteString',

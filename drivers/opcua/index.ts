@@ -1,25 +1,14 @@
 // The OPC UA driver module: what drivers/index.ts lists. Importing it does not load node-opcua;
 // the driver loads it when it starts.
 import type { DriverModule, TagConfig, TagProblem } from '../types.js';
-import type { OpcuaDeviceConfig } from './config.js';
+import { OPCUA_NUMERIC_TYPES, type OpcuaDeviceConfig } from './config.js';
 import { OpcuaDriver } from './driver.js';
 import { nodeIdProblem } from './nodeid.js';
 
 export type { OpcuaDeviceConfig, OpcuaSimulatorConfig, OpcuaTagOptions } from './config.js';
 export { OpcuaDriver } from './driver.js';
 
-const NUMERIC = new Set([
-  'SByte',
-  'Byte',
-  'Int16',
-  'UInt16',
-  'Int32',
-  'UInt32',
-  'Int64',
-  'UInt64',
-  'Float',
-  'Double',
-]);
+const NUMERIC: ReadonlySet<string> = new Set(OPCUA_NUMERIC_TYPES);
 
 function checkTag(tag: TagConfig, _device: OpcuaDeviceConfig): TagProblem[] {
   const problems: TagProblem[] = [];
