@@ -7,6 +7,7 @@ import {
   closeRawSockets,
   collect,
   connect,
+  connectPacket,
   rawSocket,
   startBroker,
   subscribe,
@@ -24,16 +25,6 @@ afterEach(async () => {
   await closeClients();
 });
 afterAll(() => b.stop());
-
-const connectPacket = (clientId: string, keepalive = 60, protocolVersion: 4 | 5 = 4): Buffer =>
-  mqttPacket.generate({
-    cmd: 'connect',
-    clientId,
-    keepalive,
-    protocolVersion,
-    clean: true,
-    protocolId: 'MQTT',
-  });
 
 it('closes a connection that sends garbage, and only that one', async () => {
   const good = await connect(b.url);
@@ -64,7 +55,7 @@ it('closes a connection whose first packet is not CONNECT', async () => {
 
 it('sends v5 DISCONNECT with reason 0x81 on a malformed packet after CONNECT', async () => {
   const s = await rawSocket(b.port);
-  s.write(connectPacket('raw-v5', 60, 5));
+  s.write(connectPacket('raw-v5', { protocolVersion: 5 }));
   await waitFor(() => s.received.length > 0, 10_000, 'CONNACK');
   // SUBSCRIBE must have header flags 0b0010 (MQTT-3.8.1-1); 0x80 is malformed.
   s.write(Buffer.from([0x80, 0x06, 0x00, 0x01, 0x00, 0x01, 0x61, 0x00]));
@@ -77,7 +68,7 @@ it('sends v5 DISCONNECT with reason 0x81 on a malformed packet after CONNECT', a
 
 it('drops a client silent past 1.5 times its keep alive', async () => {
   const s = await rawSocket(b.port);
-  s.write(connectPacket('sleepy', 1));
+  s.write(connectPacket('sleepy', { keepalive: 1 }));
   await waitFor(() => s.received.length > 0, 10_000, 'CONNACK');
   const started = Date.now();
   await s.ended;
@@ -86,7 +77,7 @@ it('drops a client silent past 1.5 times its keep alive', async () => {
 
 it('answers PINGREQ and keeps a pinging client', async () => {
   const s = await rawSocket(b.port);
-  s.write(connectPacket('pinger', 1));
+  s.write(connectPacket('pinger', { keepalive: 1 }));
   await waitFor(() => s.received.length > 0, 10_000, 'CONNACK');
   for (let i = 0; i < 4; i++) {
     s.write(Buffer.from([0xc0, 0x00]));
