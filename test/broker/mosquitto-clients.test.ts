@@ -12,15 +12,13 @@ beforeAll(async () => {
 afterAll(() => b.stop());
 
 describe.each(['311', '5'])('mosquitto_sub / mosquitto_pub -V %s', (version) => {
+  /** Where Mosquitto's clients connect, and with which protocol version. */
+  const target = (): string[] => ['-h', '127.0.0.1', '-p', String(b.port), '-V', version];
   it('mosquitto_sub receives what mosquitto_pub sends, at QoS 0, 1 and 2', async () => {
     const topic = `mosq/${version}`;
-    const sub = spawn(
-      'mosquitto_sub',
-      ['-h', '127.0.0.1', '-p', String(b.port), '-V', version, '-t', `${topic}/#`, '-q', '2', '-v'],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    const sub = spawn('mosquitto_sub', [...target(), '-t', `${topic}/#`, '-q', '2', '-v'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     sub.stdout.on('data', (c: Buffer) => (out += c.toString()));
     const killer = setTimeout(() => sub.kill('SIGKILL'), 20_000);
@@ -28,20 +26,7 @@ describe.each(['311', '5'])('mosquitto_sub / mosquitto_pub -V %s', (version) => 
       // Wait until the subscription exists: a retained probe comes back once it does.
       await waitFor(
         async () => {
-          await run('mosquitto_pub', [
-            '-h',
-            '127.0.0.1',
-            '-p',
-            String(b.port),
-            '-V',
-            version,
-            '-t',
-            `${topic}/probe`,
-            '-m',
-            'p',
-            '-q',
-            '1',
-          ]);
+          await run('mosquitto_pub', [...target(), '-t', `${topic}/probe`, '-m', 'p', '-q', '1']);
           return out.includes(`${topic}/probe`);
         },
         10_000,
@@ -49,12 +34,7 @@ describe.each(['311', '5'])('mosquitto_sub / mosquitto_pub -V %s', (version) => 
       );
       for (const qos of ['0', '1']) {
         const res = await run('mosquitto_pub', [
-          '-h',
-          '127.0.0.1',
-          '-p',
-          String(b.port),
-          '-V',
-          version,
+          ...target(),
           '-t',
           `${topic}/q${qos}`,
           '-m',
@@ -82,41 +62,11 @@ describe.each(['311', '5'])('mosquitto_sub / mosquitto_pub -V %s', (version) => 
 
   it('mosquitto_pub at QoS 2 and retained reaches a later mosquitto_sub', async () => {
     const topic = `mosq/${version}/retained`;
-    const pub = await run('mosquitto_pub', [
-      '-h',
-      '127.0.0.1',
-      '-p',
-      String(b.port),
-      '-V',
-      version,
-      '-t',
-      topic,
-      '-m',
-      'kept',
-      '-q',
-      '2',
-      '-r',
-    ]);
+    const pub = await run('mosquitto_pub', [...target(), '-t', topic, '-m', 'kept', '-q', '2', '-r']);
     expect(pub.code).toBe(0);
     const sub = await run(
       'mosquitto_sub',
-      [
-        '-h',
-        '127.0.0.1',
-        '-p',
-        String(b.port),
-        '-V',
-        version,
-        '-t',
-        topic,
-        '-q',
-        '2',
-        '-v',
-        '-C',
-        '1',
-        '-W',
-        '10',
-      ],
+      [...target(), '-t', topic, '-q', '2', '-v', '-C', '1', '-W', '10'],
       15_000,
     );
     expect(sub.code).toBe(0);
