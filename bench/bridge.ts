@@ -114,7 +114,6 @@ async function main(): Promise<void> {
     ],
     gatewayId: 'bench',
     broker,
-    db,
     log,
     dataDir,
   });

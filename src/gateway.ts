@@ -111,7 +111,6 @@ export class Gateway {
       bridges: config.bridges,
       gatewayId: config.gateway.id,
       broker: this.broker,
-      db: this.db,
       log: log.child({ part: 'bridge' }),
       dataDir: this.dataDir,
     });

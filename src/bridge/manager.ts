@@ -16,8 +16,6 @@ export interface BridgeManagerOptions {
   bridges: readonly BridgeConfig[];
   gatewayId: string;
   broker: LocalBroker;
-  /** The gateway's database. The outboxes live in their own file beside it (see `start`). */
-  db: Database;
   log: Logger;
   dataDir: string;
 }

@@ -1,12 +1,10 @@
 // Commands from the plant: a client on the upstream Mosquitto publishes a command, the bridge's
 // `in` rule brings it into the gateway, the real command router writes the simulated Modbus device,
 // and the result goes back up through the bridge (result topic and MQTT 5 response topic).
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseBridgeConfig } from '../../src/bridge/config.js';
 import { BridgeManager } from '../../src/bridge/manager.js';
 import { silentLogger } from '../../src/log.js';
-import { Database } from '../../src/store/db.js';
 import { startMosquitto, type MosquittoBroker } from '../helpers/mosquitto.js';
 import { sleep, waitFor } from '../helpers/net.js';
 import { connect, startStack, type Client, type Stack } from '../mapping/stack.js';
@@ -17,7 +15,6 @@ const REMOTE = 'sites/edge-test/';
 describe('commands through the bridge', () => {
   let upstream: MosquittoBroker;
   let stack: Stack;
-  let db: Database;
   let manager: BridgeManager;
   let plant: Client;
 
@@ -36,7 +33,6 @@ describe('commands through the bridge', () => {
         },
       },
     });
-    db = await Database.open(path.join(stack.ws.dir, 'bridge.db'));
     manager = new BridgeManager({
       bridges: [
         parseBridgeConfig({
@@ -52,7 +48,6 @@ describe('commands through the bridge', () => {
       ],
       gatewayId: 'edge-test',
       broker: stack.broker,
-      db,
       log: silentLogger(),
       dataDir: stack.ws.dir,
     });
@@ -66,7 +61,6 @@ describe('commands through the bridge', () => {
   afterAll(async () => {
     await plant?.close();
     await manager?.stop();
-    await db?.close();
     await stack?.stop();
     await upstream?.stop();
   });

@@ -33,7 +33,6 @@ export async function startLocal(
     bridges: bridges.map((b, i) => parseBridgeConfig(b, `bridges/${i}`)),
     gatewayId: options.gatewayId ?? 'edge-test',
     broker,
-    db,
     log,
     dataDir,
   });
