@@ -4,7 +4,7 @@ import type { DeliveredMessage, LocalBroker, Origin } from '../broker/api.js';
 import type { Logger } from '../log.js';
 import type { Database } from '../store/db.js';
 import { Outbox, type DropReason, type OutboxMessage, type StoredMessage } from '../store/outbox.js';
-import type { BridgeConfig, OutRule } from './config.js';
+import { displayUrl, type BridgeConfig, type OutRule, type UpstreamAddress } from './config.js';
 import { Forwarder } from './forwarder.js';
 import { fromPublishProperties, MessageExpiredError, publisherFor } from './publish.js';
 import {
@@ -48,6 +48,12 @@ export class Bridge {
   private lastDropLog = 0;
   private dropLogTimer: NodeJS.Timeout | undefined;
   private rate = { sent: 0, at: Date.now(), perSec: 0 };
+  /** The address of the current session, and since when; the last one used, to log a switch. */
+  private address: { address: UpstreamAddress; since: number } | undefined;
+  private lastAddress: UpstreamAddress | undefined;
+  /** Why the last session or attempt ended: the reason given when the next address takes over. */
+  private leftBecause: string | undefined;
+  private lastSwitch: BridgeStatus['lastSwitch'];
 
   constructor(
     readonly cfg: BridgeConfig,
@@ -64,14 +70,16 @@ export class Bridge {
       this.statusTopic,
       {
         onConnected: (s) => this.connected(s),
-        onDisconnected: (f) => this.disconnected(f),
-        onAttemptFailed: (f, retryInMs) => {
+        onDisconnected: (f, planned) => this.disconnected(f, planned),
+        onAttemptFailed: (f, retryInMs, address) => {
           this.lastError = f;
+          this.leftBecause = `${displayUrl(address.url)}: ${f.kind}: ${f.message}`;
           this.log.warn(
             { reason: f.kind, error: f.message, retryInMs },
-            `bridge ${cfg.name}: cannot connect to ${cfg.url}`,
+            `bridge ${cfg.name}: cannot connect to ${displayUrl(address.url)}`,
           );
         },
+        beforeReturnToPrimary: () => this.leaveForPrimary(),
       },
       this.log,
     );
@@ -101,7 +109,12 @@ export class Bridge {
     });
     this.setState('connecting');
     this.upstream.start();
-    this.timers.push(setInterval(() => this.measureRate(), 1000));
+    this.timers.push(
+      setInterval(() => {
+        this.measureRate();
+        this.checkAcknowledgements();
+      }, 1000),
+    );
     if (this.cfg.statusIntervalSec > 0)
       this.timers.push(setInterval(() => this.publishSys(), this.cfg.statusIntervalSec * 1000));
     for (const t of this.timers) t.unref();
@@ -121,16 +134,9 @@ export class Bridge {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     const client = this.client;
-    if (client?.connected && this.statusTopic) {
-      // A clean disconnect does not fire the will, so say goodbye ourselves.
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 1000);
-        client.publish(this.statusTopic!, 'offline', { qos: 1, retain: true }, () => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+    // A clean disconnect does not fire the will, so say goodbye ourselves.
+    if (client?.connected && this.statusTopic)
+      await publishAndWait(client, this.statusTopic, 'offline', 1000);
     this.client = undefined;
     await this.upstream.stop();
     this.forwarder?.detach();
@@ -144,9 +150,18 @@ export class Bridge {
     const stats = this.outbox?.getStats();
     let dropped = 0;
     for (const n of Object.values(this.drops)) dropped += n;
+    const current = this.address;
     const status: BridgeStatus = {
       name: this.cfg.name,
-      url: this.cfg.url,
+      url: displayUrl(current?.address.url ?? this.cfg.url ?? this.cfg.addresses![0]!.url),
+      address: current
+        ? {
+            url: displayUrl(current.address.url),
+            index: current.address.index,
+            primary: current.address.index === 0,
+            since: current.since,
+          }
+        : null,
       state: this.state,
       connected: this.state === 'connected',
       since: this.since,
@@ -167,6 +182,7 @@ export class Bridge {
       drainRatePerSec: this.rate.perSec,
     };
     if (this.lastError) status.lastError = this.lastError;
+    if (this.lastSwitch) status.lastSwitch = this.lastSwitch;
     return status;
   }
 
@@ -205,15 +221,36 @@ export class Bridge {
     this.client = client;
     this.lastError = undefined;
     this.setState('connected');
-    this.log.info(
-      { sessionPresent: session.sessionPresent },
-      `bridge ${this.cfg.name}: connected to ${this.cfg.url}`,
-    );
+    const address = session.address;
+    this.address = { address, since: Date.now() };
+    const url = displayUrl(address.url);
+    const previous = this.lastAddress;
+    this.lastAddress = address;
+    if (previous && previous.index !== address.index) {
+      // Each switch is logged once, with why the previous address was left.
+      const from = displayUrl(previous.url);
+      const reason = this.leftBecause ?? 'unknown';
+      this.lastSwitch = { from, to: url, reason, at: Date.now() };
+      this.log.warn(
+        { from, to: url, primary: address.index === 0, reason },
+        `bridge ${this.cfg.name}: switched upstream from ${from} to ${url}`,
+      );
+    } else {
+      this.log.info(
+        { sessionPresent: session.sessionPresent },
+        `bridge ${this.cfg.name}: connected to ${url}`,
+      );
+    }
+    this.leftBecause = undefined;
     client.on('message', (topic, payload, packet) =>
       this.incoming(topic, payload, packet.qos, packet.retain, packet.properties),
     );
     this.subscribeIn(client, session.sessionPresent);
-    if (this.statusTopic) client.publish(this.statusTopic, 'online', { qos: 1, retain: true });
+    if (this.statusTopic) {
+      client.publish(this.statusTopic, 'online', { qos: 1, retain: true });
+      const where = { url, index: address.index, primary: address.index === 0, since: this.address.since };
+      client.publish(`${this.statusTopic}/address`, JSON.stringify(where), { qos: 1, retain: true });
+    }
     const window = Math.min(this.cfg.outbox.inflight, session.receiveMaximum ?? Number.MAX_SAFE_INTEGER);
     this.forwarder?.attach({
       publish: publisherFor(client, this.cfg.protocolVersion),
@@ -223,16 +260,44 @@ export class Bridge {
     this.publishSys();
   }
 
-  private disconnected(failure: UpstreamFailure): void {
+  private disconnected(failure: UpstreamFailure, planned: boolean): void {
     this.client = undefined;
-    this.lastError = failure;
+    this.address = undefined;
     this.forwarder?.detach();
     this.setState('connecting');
-    this.log.warn(
-      { reason: failure.kind, error: failure.message },
-      `bridge ${this.cfg.name}: upstream connection lost`,
-    );
+    if (planned) this.leftBecause = 'the primary answers again';
+    else {
+      this.lastError = failure;
+      this.leftBecause = `${failure.kind}: ${failure.message}`;
+      this.log.warn(
+        { reason: failure.kind, error: failure.message },
+        `bridge ${this.cfg.name}: upstream connection lost`,
+      );
+    }
     this.publishSys();
+  }
+
+  /**
+   * Before a planned return to the primary: send nothing new, let what is in flight be
+   * acknowledged (so the switch re-sends nothing), and mark this gateway offline on the backup.
+   */
+  private async leaveForPrimary(): Promise<void> {
+    const client = this.client;
+    this.forwarder?.pause();
+    const deadline = Date.now() + 2000;
+    while ((this.forwarder?.inflightCount ?? 0) > 0 && client?.connected && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    if (client?.connected && this.statusTopic)
+      await publishAndWait(client, this.statusTopic, 'offline', 1000);
+  }
+
+  /** An upstream that leaves a message unacknowledged for `ackTimeoutSec` is taken as down. */
+  private checkAcknowledgements(): void {
+    const limitMs = this.cfg.failover.ackTimeoutSec * 1000;
+    if (limitMs === 0 || !this.client) return;
+    const waited = this.forwarder?.oldestInflightAgeMs() ?? 0;
+    if (waited > limitMs) this.upstream.drop(`no acknowledgement for ${Math.round(waited / 1000)} s`);
   }
 
   private subscribeIn(client: MqttClient, sessionPresent: boolean): void {
@@ -347,4 +412,20 @@ export class Bridge {
       component: `bridge:${this.cfg.name}`,
     });
   }
+}
+
+/** Publishes a retained QoS 1 message and waits for its acknowledgement, at most `timeoutMs`. */
+function publishAndWait(
+  client: MqttClient,
+  topic: string,
+  payload: string,
+  timeoutMs: number,
+): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    client.publish(topic, payload, { qos: 1, retain: true }, () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }

@@ -2,6 +2,7 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { QoS } from '../broker/api.js';
 import schema from './config.schema.json' with { type: 'json' };
+import { filterProblem } from './topics.js';
 
 export { schema as bridgeSchema };
 
@@ -42,9 +43,27 @@ export interface OutboxConfig {
   inflight: number;
 }
 
+/** One upstream address of a bridge with several (`addresses`). */
+export interface UpstreamAddressConfig {
+  url: string;
+  username?: string;
+  password?: string;
+  tls?: BridgeTlsConfig;
+}
+
+export interface FailoverConfig {
+  switchDelayMs: number;
+  returnToPrimary: boolean;
+  primaryCheckSec: number;
+  ackTimeoutSec: number;
+}
+
 export interface BridgeConfig {
   name: string;
-  url: string;
+  /** One upstream; or `addresses` for several (the schema requires one of the two). */
+  url?: string;
+  addresses?: UpstreamAddressConfig[];
+  failover: FailoverConfig;
   protocolVersion: ProtocolVersion;
   clientId?: string;
   username?: string;
@@ -61,6 +80,35 @@ export interface BridgeConfig {
   in: InRule[];
   outbox: OutboxConfig;
   statusIntervalSec: number;
+}
+
+/** An upstream address with the bridge-wide credentials and TLS filled in where it leaves them out. */
+export interface UpstreamAddress {
+  index: number;
+  url: string;
+  username?: string;
+  password?: string;
+  tls?: BridgeTlsConfig;
+}
+
+/** The addresses a bridge connects to, in order: the first is the primary. */
+export function upstreamAddresses(cfg: BridgeConfig): UpstreamAddress[] {
+  const listed: UpstreamAddressConfig[] = cfg.addresses ?? (cfg.url === undefined ? [] : [{ url: cfg.url }]);
+  return listed.map((a, index) => {
+    const address: UpstreamAddress = { index, url: a.url };
+    const username = a.username ?? cfg.username;
+    const password = a.password ?? cfg.password;
+    const tls = a.tls ?? cfg.tls;
+    if (username !== undefined) address.username = username;
+    if (password !== undefined) address.password = password;
+    if (tls !== undefined) address.tls = tls;
+    return address;
+  });
+}
+
+/** A URL as logs and status may show it: without any user:password part. */
+export function displayUrl(url: string): string {
+  return url.replace(/^([a-z]+:\/\/)[^@/]*@/i, '$1');
 }
 
 let validator: ((data: unknown) => boolean) & {
@@ -84,4 +132,23 @@ export function parseBridgeConfig(input: unknown, where = 'bridge'): BridgeConfi
     throw new Error(problems.join('\n'));
   }
   return copy as BridgeConfig;
+}
+
+/** What the schema cannot say: unique names, url or addresses, well-formed filters. One line per problem. */
+export function checkBridges(bridges: readonly BridgeConfig[]): string[] {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  bridges.forEach((b, i) => {
+    if (seen.has(b.name)) problems.push(`/bridges/${i}/name: bridge name '${b.name}' is used twice`);
+    seen.add(b.name);
+    if (b.url !== undefined && b.addresses !== undefined)
+      problems.push(`/bridges/${i}: give either url or addresses, not both`);
+    for (const [kind, rules] of [['out', b.out] as const, ['in', b.in] as const]) {
+      rules.forEach((r, j) => {
+        const problem = filterProblem(r.filter);
+        if (problem) problems.push(`/bridges/${i}/${kind}/${j}/filter: ${problem}`);
+      });
+    }
+  });
+  return problems;
 }

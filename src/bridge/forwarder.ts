@@ -41,7 +41,8 @@ const MAX_TRACKED_TOPICS = 100_000;
 export class Forwarder {
   private session: ForwarderSession | undefined;
   private epoch = 0;
-  private readonly inflight = new Map<number, string>();
+  /** Seq -> topic and send time; in send order, so the first entry is the oldest. */
+  private readonly inflight = new Map<number, { topic: string; sentAt: number }>();
   /** Topic -> newest seq waiting for the cursor. */
   private readonly backlogTopics = new Map<string, number>();
   private fifoOnly = false;
@@ -89,7 +90,7 @@ export class Forwarder {
   detach(): void {
     this.epoch++;
     this.session = undefined;
-    for (const [seq, topic] of this.inflight) this.markBacklog(topic, seq);
+    for (const [seq, { topic }] of this.inflight) this.markBacklog(topic, seq);
     this.inflight.clear();
     this.liveSent.clear();
     this.outbox.forgetRecent();
@@ -109,6 +110,12 @@ export class Forwarder {
 
   get inflightCount(): number {
     return this.inflight.size;
+  }
+
+  /** How long the oldest unacknowledged message has waited, ms (0 when none waits). */
+  oldestInflightAgeMs(now = Date.now()): number {
+    for (const { sentAt } of this.inflight.values()) return now - sentAt;
+    return 0;
   }
 
   get backlogTopicCount(): number {
@@ -154,7 +161,7 @@ export class Forwarder {
   private send(msg: StoredMessage): void {
     const session = this.session!;
     const epoch = this.epoch;
-    this.inflight.set(msg.seq, msg.topic);
+    this.inflight.set(msg.seq, { topic: msg.topic, sentAt: Date.now() });
     session.publish(msg, (err) => {
       if (epoch !== this.epoch) return; // that connection is gone; detach() requeued the message
       if (err) {

@@ -6,11 +6,11 @@ import type { Logger } from '../log.js';
 import { Database } from '../store/db.js';
 import { migrateOutbox } from '../store/outbox.js';
 import { Bridge } from './bridge.js';
-import type { BridgeConfig } from './config.js';
+import { checkBridges, type BridgeConfig } from './config.js';
 import type { BridgeStatus } from './status.js';
-import { filterProblem } from './topics.js';
 
 export type { BridgeStatus } from './status.js';
+export { checkBridges } from './config.js';
 
 export interface BridgeManagerOptions {
   bridges: readonly BridgeConfig[];
@@ -76,21 +76,4 @@ export class BridgeManager {
   status(): BridgeStatus[] {
     return this.bridges.map((b) => b.status());
   }
-}
-
-/** What the schema cannot say: unique names, well-formed filters. One line per problem. */
-export function checkBridges(bridges: readonly BridgeConfig[]): string[] {
-  const problems: string[] = [];
-  const seen = new Set<string>();
-  bridges.forEach((b, i) => {
-    if (seen.has(b.name)) problems.push(`/bridges/${i}/name: bridge name '${b.name}' is used twice`);
-    seen.add(b.name);
-    for (const [kind, rules] of [['out', b.out] as const, ['in', b.in] as const]) {
-      rules.forEach((r, j) => {
-        const problem = filterProblem(r.filter);
-        if (problem) problems.push(`/bridges/${i}/${kind}/${j}/filter: ${problem}`);
-      });
-    }
-  });
-  return problems;
 }

@@ -8,14 +8,30 @@ export type BridgeState = 'starting' | 'connecting' | 'connected' | 'stopped';
 /** Why a message was dropped: the outbox bounds, or at send time. */
 export type BridgeDropReason = DropReason | 'offline' | 'expired' | 'rejected-upstream';
 
+/** The upstream address a connected bridge uses. */
+export interface BridgeAddressStatus {
+  /** Without any user:password part. */
+  url: string;
+  /** Its place in `addresses`; 0 is the primary. */
+  index: number;
+  primary: boolean;
+  /** Epoch ms: connected to it since. */
+  since: number;
+}
+
 export interface BridgeStatus {
   name: string;
+  /** The upstream in use, or the primary while none is (no user:password part). */
   url: string;
+  /** The address of the current session; null while not connected. */
+  address: BridgeAddressStatus | null;
   state: BridgeState;
   connected: boolean;
   /** Epoch ms of the last state change. */
   since: number;
   lastError?: UpstreamFailure;
+  /** The last move from one upstream address to another, and why. */
+  lastSwitch?: { from: string; to: string; reason: string; at: number };
   outbox: {
     messages: number;
     bytes: number;
@@ -53,6 +69,9 @@ export function sysMessages(status: BridgeStatus): BrokerMessage[] {
   const values: [string, string][] = [
     ['state', status.state],
     ['connected', status.connected ? '1' : '0'],
+    ['address', status.address?.url ?? ''],
+    ['address/index', status.address ? String(status.address.index) : ''],
+    ['address/since', status.address ? new Date(status.address.since).toISOString() : ''],
     ['last_error', status.lastError ? `${status.lastError.kind}: ${status.lastError.message}` : ''],
     ['outbox/messages', String(status.outbox.messages)],
     ['outbox/bytes', String(status.outbox.bytes)],

@@ -1,10 +1,11 @@
-// The connection to one upstream broker: MQTT.js with its own reconnect turned off, so this class
-// owns the backoff (exponential, with jitter) and can say why each attempt failed.
+// The connection to the upstream broker: MQTT.js with its own reconnect turned off, so this class
+// owns the choice of address (primary first, then backups), the backoff (exponential, with jitter)
+// and can say why each attempt failed. While on a backup it checks the primary and moves back.
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from '../log.js';
-import type { BridgeConfig } from './config.js';
+import { displayUrl, upstreamAddresses, type BridgeConfig, type UpstreamAddress } from './config.js';
 
 export type FailureKind =
   'refused' | 'bad-credentials' | 'tls' | 'unreachable' | 'timeout' | 'closed' | 'protocol';
@@ -18,6 +19,8 @@ export interface UpstreamFailure {
 
 export interface ConnectedSession {
   client: MqttClient;
+  /** The address this session is connected to (index 0 is the primary). */
+  address: UpstreamAddress;
   sessionPresent: boolean;
   /** MQTT 5: the broker's Receive Maximum, when it sent one. */
   receiveMaximum?: number;
@@ -25,9 +28,17 @@ export interface ConnectedSession {
 
 export interface UpstreamEvents {
   onConnected(session: ConnectedSession): void;
-  /** A connected session ended (not called for failed attempts). */
-  onDisconnected(failure: UpstreamFailure): void;
-  onAttemptFailed(failure: UpstreamFailure, retryInMs: number): void;
+  /**
+   * A connected session ended (not called for failed attempts). `planned` when the bridge left it
+   * on purpose, to return to the primary.
+   */
+  onDisconnected(failure: UpstreamFailure, planned: boolean): void;
+  onAttemptFailed(failure: UpstreamFailure, retryInMs: number, address: UpstreamAddress): void;
+  /**
+   * The primary answers again while a backup is in use: called before the backup session is left,
+   * so the bridge can let what is in flight be acknowledged and say goodbye there.
+   */
+  beforeReturnToPrimary?(): Promise<void>;
 }
 
 const TLS_CODES = new Set([
@@ -85,8 +96,18 @@ export function backoffDelay(attempt: number, minMs: number, maxMs: number, rand
 export class Upstream {
   private client: MqttClient | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
-  private failures = 0;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private probe: MqttClient | undefined;
+  private readonly addresses: UpstreamAddress[];
+  /** The address the next (or current) attempt goes to. */
+  private index = 0;
+  /** Attempts that failed in a row in this round of addresses, and whole rounds that failed. */
+  private failedInRound = 0;
+  private failedRounds = 0;
   private stopped = false;
+  private returning = false;
+  /** Why `drop` ended the connection, reported instead of the socket's own reason. */
+  private forcedFailure: UpstreamFailure | undefined;
 
   constructor(
     private readonly cfg: BridgeConfig,
@@ -94,10 +115,14 @@ export class Upstream {
     private readonly statusTopic: string | undefined,
     private readonly events: UpstreamEvents,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.addresses = upstreamAddresses(cfg);
+    if (this.addresses.length === 0) throw new Error(`bridge ${cfg.name}: no upstream url`);
+  }
 
   start(): void {
     this.stopped = false;
+    this.index = 0;
     this.attempt();
   }
 
@@ -105,30 +130,38 @@ export class Upstream {
   async stop(timeoutMs = 2000): Promise<void> {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.stopProbing();
     const client = this.client;
     this.client = undefined;
     if (!client) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => client.end(true, {}, () => resolve()), timeoutMs);
-      client.end(false, {}, () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    await endClient(client, timeoutMs);
+  }
+
+  /**
+   * The upstream stopped answering (e.g. acknowledgements overdue): drop the connection as a
+   * failure, so the next address is tried. Keep alive catches a silent link by itself.
+   */
+  drop(message: string): void {
+    const client = this.client;
+    if (!client) return;
+    this.forcedFailure = { kind: 'timeout', message, at: Date.now() };
+    client.end(true);
   }
 
   private attempt(): void {
     if (this.stopped) return;
+    const address = this.addresses[this.index]!;
     let options: IClientOptions;
     try {
-      options = this.options();
+      options = this.options(address, this.clientId, true);
     } catch (err) {
       // Unreadable certificate files: retrying will not help until someone fixes them, but keep trying.
-      this.failed({ kind: 'tls', message: (err as Error).message, at: Date.now() });
+      this.failed(address, { kind: 'tls', message: (err as Error).message, at: Date.now() }, false);
       return;
     }
-    const client = mqtt.connect(this.cfg.url, options);
+    const client = mqtt.connect(address.url, options);
     this.client = client;
+    this.forcedFailure = undefined;
     let connected = false;
     let lastError: unknown;
     const timeout = setTimeout(() => {
@@ -142,21 +175,26 @@ export class Upstream {
       clearTimeout(timeout);
       if (this.client !== client) return;
       connected = true;
-      this.failures = 0;
+      this.failedInRound = 0;
+      this.failedRounds = 0;
       this.events.onConnected({
         client,
+        address,
         sessionPresent: connack.sessionPresent,
         receiveMaximum: connack.properties?.receiveMaximum,
       });
+      if (address.index > 0 && this.cfg.failover.returnToPrimary) this.scheduleProbe();
     });
     client.on('error', (err) => (lastError = err));
     client.on('close', () => {
       clearTimeout(timeout);
       if (this.client !== client) return;
       this.client = undefined;
+      this.stopProbing();
       client.end(true);
       const failure =
-        lastError === undefined
+        this.forcedFailure ??
+        (lastError === undefined
           ? {
               kind: 'closed' as const,
               message: connected ? 'connection closed by the upstream' : 'closed before CONNACK',
@@ -164,41 +202,132 @@ export class Upstream {
             }
           : (lastError as { code?: unknown }).code === 'TIMEOUT'
             ? { kind: 'timeout' as const, message: (lastError as Error).message, at: Date.now() }
-            : classifyFailure(lastError, this.cfg.protocolVersion);
-      if (connected) {
-        this.events.onDisconnected(failure);
-        this.failures = 0;
-      }
-      this.failed(failure, connected);
+            : classifyFailure(lastError, this.cfg.protocolVersion));
+      this.forcedFailure = undefined;
+      if (connected) this.events.onDisconnected(failure, false);
+      this.failed(address, failure, connected);
     });
   }
 
-  private failed(failure: UpstreamFailure, afterSession = false): void {
+  /**
+   * Chooses the next attempt. One address: the same one again, with backoff. Several: the next
+   * one after `switchDelayMs`; once every address failed in a row, backoff before the next round.
+   */
+  private failed(address: UpstreamAddress, failure: UpstreamFailure, afterSession: boolean): void {
     if (this.stopped) return;
-    const delay = backoffDelay(this.failures++, this.cfg.reconnect.minDelayMs, this.cfg.reconnect.maxDelayMs);
-    if (!afterSession) this.events.onAttemptFailed(failure, delay);
+    const count = this.addresses.length;
+    let delay: number;
+    if (afterSession) this.failedInRound = 0;
+    if (count === 1) {
+      delay = this.backoff(afterSession ? 0 : this.failedRounds++);
+    } else {
+      this.index = (address.index + 1) % count;
+      if (!afterSession && ++this.failedInRound >= count) {
+        this.failedInRound = 0;
+        delay = this.backoff(this.failedRounds++);
+      } else delay = this.cfg.failover.switchDelayMs;
+    }
+    if (!afterSession) this.events.onAttemptFailed(failure, delay, address);
     this.retryTimer = setTimeout(() => this.attempt(), delay);
   }
 
-  private options(): IClientOptions {
+  private backoff(attempt: number): number {
+    return backoffDelay(attempt, this.cfg.reconnect.minDelayMs, this.cfg.reconnect.maxDelayMs);
+  }
+
+  private scheduleProbe(): void {
+    this.stopProbing();
+    this.probeTimer = setTimeout(() => this.probePrimary(), this.cfg.failover.primaryCheckSec * 1000);
+    this.probeTimer.unref();
+  }
+
+  private stopProbing(): void {
+    if (this.probeTimer) clearTimeout(this.probeTimer);
+    this.probeTimer = undefined;
+    this.probe?.end(true);
+    this.probe = undefined;
+  }
+
+  /**
+   * A full MQTT connect to the primary, under its own client id (so it takes over no session),
+   * without a will, left cleanly at once: a primary that only accepts TCP counts as down.
+   */
+  private probePrimary(): void {
+    this.probeTimer = undefined;
+    const session = this.client;
+    if (this.stopped || !session || this.returning) return;
+    const primary = this.addresses[0]!;
+    let options: IClientOptions;
+    try {
+      options = this.options(primary, `${this.clientId}-probe`, false);
+    } catch {
+      this.scheduleProbe();
+      return;
+    }
+    const probe = mqtt.connect(primary.url, options);
+    this.probe = probe;
+    const timeout = setTimeout(() => probe.end(true), this.cfg.connectTimeoutSec * 1000);
+    let answered = false;
+    probe.on('error', () => undefined);
+    probe.on('connect', () => {
+      answered = true;
+      clearTimeout(timeout);
+      probe.end(false, {}, () => undefined);
+      if (this.probe === probe) this.probe = undefined;
+      void this.returnToPrimary(session);
+    });
+    probe.on('close', () => {
+      clearTimeout(timeout);
+      if (this.probe !== probe) return;
+      this.probe = undefined;
+      if (!answered && this.client === session) this.scheduleProbe();
+    });
+  }
+
+  /** Leaves the backup session cleanly (no will), then connects to the primary. */
+  private async returnToPrimary(session: MqttClient): Promise<void> {
+    if (this.stopped || this.client !== session) return;
+    this.returning = true;
+    try {
+      this.log.debug(
+        `bridge ${this.cfg.name}: the primary ${displayUrl(this.addresses[0]!.url)} answers again`,
+      );
+      await this.events.beforeReturnToPrimary?.();
+      if (this.stopped || this.client !== session) return;
+      this.client = undefined;
+      await endClient(session, 2000);
+      this.events.onDisconnected(
+        { kind: 'closed', message: 'left the backup for the primary', at: Date.now() },
+        true,
+      );
+      if (this.stopped) return;
+      this.index = 0;
+      this.failedInRound = 0;
+      this.attempt();
+    } finally {
+      this.returning = false;
+    }
+  }
+
+  private options(address: UpstreamAddress, clientId: string, session: boolean): IClientOptions {
     const cfg = this.cfg;
     const options: IClientOptions = {
-      clientId: this.clientId,
+      clientId,
       protocolVersion: cfg.protocolVersion,
       keepalive: cfg.keepaliveSec,
-      clean: cfg.cleanSession,
+      clean: session ? cfg.cleanSession : true,
       reconnectPeriod: 0,
       connectTimeout: cfg.connectTimeoutSec * 1000,
       resubscribe: false,
       log: () => undefined, // MQTT.js's debug tracing costs time on every packet
     };
-    if (cfg.username !== undefined) options.username = cfg.username;
-    if (cfg.password !== undefined) options.password = cfg.password;
-    if (cfg.protocolVersion === 5)
+    if (address.username !== undefined) options.username = address.username;
+    if (address.password !== undefined) options.password = address.password;
+    if (cfg.protocolVersion === 5 && session)
       options.properties = { sessionExpiryInterval: cfg.cleanSession ? 0 : cfg.sessionExpirySec };
-    if (this.statusTopic)
+    if (this.statusTopic && session)
       options.will = { topic: this.statusTopic, payload: Buffer.from('offline'), qos: 1, retain: true };
-    const tls = cfg.tls;
+    const tls = address.tls;
     if (tls) {
       const secure: ConnectionOptions = { rejectUnauthorized: tls.rejectUnauthorized };
       if (tls.ca) secure.ca = pem(tls.ca, 'tls.ca');
@@ -208,10 +337,21 @@ export class Upstream {
       if (tls.servername) secure.servername = tls.servername;
       Object.assign(options, secure);
       // MQTT.js copies only some TLS options to its WebSocket; hand them all over for wss://.
-      if (cfg.url.startsWith('wss:')) options.wsOptions = { ...secure } as IClientOptions['wsOptions'];
+      if (address.url.startsWith('wss:')) options.wsOptions = { ...secure } as IClientOptions['wsOptions'];
     }
     return options;
   }
+}
+
+/** Ends a client with a DISCONNECT (so no will) within `timeoutMs`, then forcibly. */
+function endClient(client: MqttClient, timeoutMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => client.end(true, {}, () => resolve()), timeoutMs);
+    client.end(false, {}, () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 /** Reads a PEM file now, so a renewed certificate is picked up at the next attempt. */

@@ -3,6 +3,7 @@
 // before anything is thrown, so one run of `tagwire validate` shows them all.
 import path from 'node:path';
 import { glob, isDynamicPattern } from 'tinyglobby';
+import { checkBridges, type BridgeConfig } from '../bridge/config.js';
 import { ajvProblems } from './ajv-errors.js';
 import { readJsonFile } from './json.js';
 import { ConfigError, pointerOf, type ConfigProblem } from './problems.js';
@@ -46,7 +47,10 @@ function resolveTlsPaths(config: Record<string, unknown>, dir: string): void {
   const holders: unknown[] = [];
   const broker = config.broker;
   if (isObject(broker) && Array.isArray(broker.listeners)) holders.push(...broker.listeners);
-  if (Array.isArray(config.bridges)) holders.push(...config.bridges);
+  for (const bridge of Array.isArray(config.bridges) ? config.bridges : []) {
+    holders.push(bridge);
+    if (isObject(bridge) && Array.isArray(bridge.addresses)) holders.push(...bridge.addresses);
+  }
   for (const holder of holders) {
     if (!isObject(holder) || !isObject(holder.tls)) continue;
     for (const key of ['ca', 'cert', 'key']) {
@@ -221,6 +225,15 @@ function crossChecks(results: readonly FileResult[], problems: ConfigProblem[]):
   }
 }
 
+/** The bridge checks the schema cannot express (unique names, url or addresses, filters). */
+function bridgeProblems(config: Record<string, unknown>, shownAs: string, problems: ConfigProblem[]): void {
+  const bridges = Array.isArray(config.bridges) ? (config.bridges as BridgeConfig[]) : [];
+  for (const line of checkBridges(bridges)) {
+    const colon = line.indexOf(': ');
+    problems.push({ file: shownAs, pointer: line.slice(0, colon), message: line.slice(colon + 2) });
+  }
+}
+
 export async function loadConfig(file: string, options: LoadOptions = {}): Promise<LoadedConfig> {
   const absolute = path.resolve(file);
   const dir = path.dirname(absolute);
@@ -233,6 +246,7 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
   const problems: ConfigProblem[] = [];
   const validate = gatewayValidator();
   if (!validate(config)) problems.push(...ajvProblems(validate.errors ?? [], shownAs));
+  else bridgeProblems(config, shownAs, problems);
 
   const gateway = isObject(config.gateway) ? config.gateway : {};
   if (typeof gateway.dataDir === 'string') gateway.dataDir = path.resolve(dir, gateway.dataDir);
