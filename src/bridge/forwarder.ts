@@ -206,7 +206,7 @@ export class Forwarder {
           continue;
         }
         const msg = this.buffer[this.bufferIndex]!;
-        if (this.liveSent.has(msg.seq) || this.inflight.has(msg.seq)) {
+        if (this.liveSent.has(msg.seq) || this.inflight.has(msg.seq) || this.outbox.isDelivered(msg.seq)) {
           this.bufferIndex++;
           continue;
         }

@@ -89,6 +89,8 @@ export class Outbox {
   private pending: PendingRow[] = [];
   /** The latest committed rows, consecutive seqs, oldest first. */
   private recent: StoredMessage[] = [];
+  /** Seqs marked delivered whose delete is queued or running. */
+  private readonly delivered = new Set<number>();
   private flushing: Promise<void> | undefined;
   private flushTimer: NodeJS.Immediate | NodeJS.Timeout | undefined;
   private deletes: number[] = [];
@@ -193,7 +195,16 @@ export class Outbox {
   /** Marks messages delivered; they are deleted in batches. */
   remove(seq: number): void {
     this.deletes.push(seq);
+    this.delivered.add(seq);
     if (!this.deleteTimer && !this.deleting) this.deleteTimer = setImmediate(() => void this.flushDeletes());
+  }
+
+  /**
+   * True for a message marked delivered whose row may not be deleted yet: a page read meanwhile
+   * (after a reconnect) still returns it, and it must not be sent again.
+   */
+  isDelivered(seq: number): boolean {
+    return this.delivered.has(seq);
   }
 
   getStats(): OutboxStats {
@@ -363,6 +374,7 @@ export class Outbox {
       })
       .finally(() => {
         this.deleting = undefined;
+        for (const seq of seqs) this.delivered.delete(seq);
         if (this.deletes.length > 0 && !this.closed)
           this.deleteTimer = setImmediate(() => void this.flushDeletes());
       });
