@@ -14,6 +14,7 @@ import { watchConfig, type ConfigWatcher, type ReloadResult } from './config/wat
 import type { Logger } from './log.js';
 import { CommandRouter } from './mapping/commands.js';
 import { TagPublisher } from './mapping/publisher.js';
+import { SparkplugManager } from './sparkplug/manager.js';
 import { AuditLog } from './store/audit.js';
 import { Database } from './store/db.js';
 import { startSimulators, type RunningSimulator } from './simulators.js';
@@ -38,6 +39,7 @@ export class Gateway {
   private publisher?: TagPublisher;
   private router?: CommandRouter;
   private bridges?: BridgeManager;
+  private sparkplug?: SparkplugManager;
   private readonly drivers = new Map<string, Driver>();
   private readonly deviceStatus = new Map<string, DeviceStatus>();
   private localBroker?: Broker;
@@ -93,7 +95,7 @@ export class Gateway {
     this.audit = await AuditLog.open(this.db, { retentionDays: config.gateway.auditRetentionDays });
     this.publisher = new TagPublisher({
       gatewayId: config.gateway.id,
-      mappings,
+      mappings: jsonMappings(mappings),
       broker: this.broker,
       log: log.child({ part: 'mapping' }),
     });
@@ -106,6 +108,15 @@ export class Gateway {
       log: log.child({ part: 'commands' }),
     });
     this.router.start();
+    this.sparkplug = new SparkplugManager({
+      gatewayId: config.gateway.id,
+      dataDir: this.dataDir,
+      broker: this.broker,
+      bridges: config.bridges,
+      deviceState: (id) => this.drivers.get(id)?.status().state,
+      log: log.child({ part: 'sparkplug' }),
+    });
+    await this.sparkplug.start(mappings);
 
     this.bridges = new BridgeManager({
       bridges: config.bridges,
@@ -164,8 +175,9 @@ export class Gateway {
     );
     for (const id of diff.devices.removed) this.clearDeviceStatus(id);
     this.current = next;
-    this.publisher?.update(next.mappings);
+    this.publisher?.update(jsonMappings(next.mappings));
     this.router?.update(next.mappings);
+    await this.sparkplug?.update(next.mappings);
     const started: Driver[] = [];
     for (const id of [...diff.devices.added, ...diff.devices.changed]) {
       const device = next.config.devices.find((d) => d.id === id);
@@ -192,7 +204,10 @@ export class Gateway {
     if (device.enabled === false) return undefined;
     const tags = mappings.filter((m) => m.device === device.id).flatMap((m) => m.tags);
     const driver = createDriver(device, tags, {
-      onSamples: (batch: TagSample[]) => this.publisher?.onSamples(device.id, batch),
+      onSamples: (batch: TagSample[]) => {
+        this.publisher?.onSamples(device.id, batch);
+        this.sparkplug?.onSamples(device.id, batch);
+      },
       onStatus: (status: DeviceStatus) => this.onDeviceStatus(status),
       log: this.options.log.child({ device: device.id }),
       dataDir: this.dataDir,
@@ -205,6 +220,7 @@ export class Gateway {
   private onDeviceStatus(status: DeviceStatus): void {
     const previous = this.deviceStatus.get(status.deviceId);
     this.deviceStatus.set(status.deviceId, status);
+    if (previous?.state !== status.state) this.sparkplug?.onDeviceStatus(status);
     if (previous?.state !== status.state) {
       this.options.log.info(
         { device: status.deviceId, state: status.state, error: status.lastError },
@@ -255,6 +271,7 @@ export class Gateway {
       Promise.all([...this.drivers.values()].map((d) => d.stop())).then(() => undefined),
     );
     await step('commands', () => this.router?.stop());
+    await step('sparkplug', () => this.sparkplug?.stop());
     await step('mapping', () => this.publisher?.stop());
     await step('bridges', () => this.bridges?.stop());
     await step('broker', () => this.localBroker?.stop());
@@ -263,4 +280,9 @@ export class Gateway {
     await step('database', () => this.db?.close());
     this.stage = 'stopped';
   }
+}
+
+/** The mappings whose JSON topics are published (a Sparkplug-only mapping has `json: false`). */
+function jsonMappings(mappings: readonly LoadedMapping[]): LoadedMapping[] {
+  return mappings.filter((m) => m.sparkplug?.json !== false);
 }

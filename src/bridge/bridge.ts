@@ -67,7 +67,9 @@ export class Bridge {
     this.upstream = new Upstream(
       cfg,
       clientId,
-      this.statusTopic,
+      this.statusTopic === undefined
+        ? undefined
+        : () => ({ topic: this.statusTopic!, payload: Buffer.from('offline'), qos: 1, retain: true }),
       {
         onConnected: (s) => this.connected(s),
         onDisconnected: (f, planned) => this.disconnected(f, planned),

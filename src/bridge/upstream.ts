@@ -26,6 +26,14 @@ export interface ConnectedSession {
   receiveMaximum?: number;
 }
 
+/** The will of an upstream session; asked for at every connection attempt (it may change). */
+export interface UpstreamWill {
+  topic: string;
+  payload: Buffer;
+  qos: 0 | 1 | 2;
+  retain: boolean;
+}
+
 export interface UpstreamEvents {
   onConnected(session: ConnectedSession): void;
   /**
@@ -112,7 +120,7 @@ export class Upstream {
   constructor(
     private readonly cfg: BridgeConfig,
     private readonly clientId: string,
-    private readonly statusTopic: string | undefined,
+    private readonly will: (() => UpstreamWill) | undefined,
     private readonly events: UpstreamEvents,
     private readonly log: Logger,
   ) {
@@ -325,8 +333,7 @@ export class Upstream {
     if (address.password !== undefined) options.password = address.password;
     if (cfg.protocolVersion === 5 && session)
       options.properties = { sessionExpiryInterval: cfg.cleanSession ? 0 : cfg.sessionExpirySec };
-    if (this.statusTopic && session)
-      options.will = { topic: this.statusTopic, payload: Buffer.from('offline'), qos: 1, retain: true };
+    if (this.will && session) options.will = this.will();
     const tls = address.tls;
     if (tls) {
       const secure: ConnectionOptions = { rejectUnauthorized: tls.rejectUnauthorized };

@@ -2,6 +2,7 @@
 // gateway.config.json and of mapping files. A new driver adds one entry to `driverFragments`.
 import brokerSchema from '../broker/config.schema.json' with { type: 'json' };
 import bridgeSchema from '../bridge/config.schema.json' with { type: 'json' };
+import sparkplugSchema from '../sparkplug/mapping.schema.json' with { type: 'json' };
 import modbusDeviceSchema from '../../drivers/modbus/device.schema.json' with { type: 'json' };
 import modbusTagSchema from '../../drivers/modbus/tag.schema.json' with { type: 'json' };
 import modbusSimulatorSchema from '../../drivers/modbus/simulator.schema.json' with { type: 'json' };
@@ -43,6 +44,7 @@ export const bridgeSchemaId = 'tagwire://bridge';
 export const foreignSchemas: readonly SchemaObject[] = [
   brokerSchema,
   bridgeSchema,
+  sparkplugSchema,
   modbusDeviceSchema,
   modbusTagSchema,
   modbusSimulatorSchema,

@@ -4,6 +4,7 @@
 import path from 'node:path';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import { checkBridges, type BridgeConfig } from '../bridge/config.js';
+import { planNodes } from '../sparkplug/config.js';
 import { ajvProblems } from './ajv-errors.js';
 import { readJsonFile } from './json.js';
 import { ConfigError, pointerOf, type ConfigProblem } from './problems.js';
@@ -260,6 +261,12 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
   for (const mappingFile of files)
     results.push(await loadMapping(mappingFile, devices, gatewayId, checkerOf, problems));
   crossChecks(results, problems);
+  const bridges = Array.isArray(config.bridges) ? (config.bridges as { name: string }[]) : [];
+  for (const p of planNodes(
+    results.flatMap((r) => r.mappings),
+    bridges,
+  ).problems)
+    problems.push({ file: displayPath(p.file), pointer: p.pointer, message: p.message });
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {

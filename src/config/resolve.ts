@@ -11,6 +11,7 @@ import type {
   PayloadFormat,
   PublishPolicy,
   RateLimit,
+  SparkplugMappingConfig,
 } from './types.js';
 
 /** The policy keys of a mapping's `defaults` block, all present once ajv applied the defaults. */
@@ -56,6 +57,7 @@ export interface RawMapping {
   vars: Record<string, string>;
   format: PayloadFormat;
   fields: Record<string, JsonValue>;
+  sparkplug?: Omit<SparkplugMappingConfig, 'edgeNodeId' | 'deviceId'> & { edgeNodeId?: string; deviceId?: string };
   defaults: PolicyDefaults;
   tags: RawTag[];
 }
@@ -221,14 +223,22 @@ export function resolveMapping(
       }
       tags.push(tag);
     });
-    mappings.push({
+    const mapping: LoadedMapping = {
       file: ctx.file,
       device: device.id,
       topic: deviceTopic.topic,
       format: raw.format,
       fields: raw.fields,
       tags,
-    });
+    };
+    if (raw.sparkplug) {
+      mapping.sparkplug = {
+        ...raw.sparkplug,
+        edgeNodeId: raw.sparkplug.edgeNodeId ?? ctx.gatewayId,
+        deviceId: raw.sparkplug.deviceId ?? device.id,
+      };
+    }
+    mappings.push(mapping);
   }
   return { mappings, problems };
 }

@@ -90,6 +90,16 @@ export interface MappedTag extends TagConfig {
   description?: string;
 }
 
+/** A mapping's Sparkplug B output, with its defaults applied. */
+export interface SparkplugMappingConfig {
+  groupId: string;
+  edgeNodeId: string;
+  deviceId: string;
+  primaryHostId?: string;
+  bridge?: string;
+  json: boolean;
+}
+
 /** One mapping file applied to one device (a template file yields one per instance). */
 export interface LoadedMapping {
   /** Absolute path of the mapping file. */
@@ -101,4 +111,6 @@ export interface LoadedMapping {
   /** Static fields added to `json` and `json-device` payloads. */
   fields: Record<string, JsonValue>;
   tags: MappedTag[];
+  /** Also (or only) published as a Sparkplug B device. */
+  sparkplug?: SparkplugMappingConfig;
 }
