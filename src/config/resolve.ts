@@ -57,7 +57,10 @@ export interface RawMapping {
   vars: Record<string, string>;
   format: PayloadFormat;
   fields: Record<string, JsonValue>;
-  sparkplug?: Omit<SparkplugMappingConfig, 'edgeNodeId' | 'deviceId'> & { edgeNodeId?: string; deviceId?: string };
+  sparkplug?: Omit<SparkplugMappingConfig, 'edgeNodeId' | 'deviceId'> & {
+    edgeNodeId?: string;
+    deviceId?: string;
+  };
   defaults: PolicyDefaults;
   tags: RawTag[];
 }
