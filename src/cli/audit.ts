@@ -1,15 +1,31 @@
-// `tagwire audit [-c FILE] [--device ID] [--since TIME] [--until TIME] [--limit N] [--json]`:
+// `tagwire audit [-c FILE] [--device ID] [--outcome O] [--since TIME] [--until TIME] [--limit N] [--json]`:
 // the command audit log, oldest first. TIME is an ISO date/time or an age such as 30m, 12h, 7d.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, formatProblem, loadConfig } from '../config/load.js';
-import { AuditLog, type AuditEntry } from '../store/audit.js';
+import { AUDIT_OUTCOMES, AuditLog, type AuditEntry, type AuditOutcome } from '../store/audit.js';
 import { Database } from '../store/db.js';
 import { DEFAULT_CONFIG, parse } from './options.js';
 
-const USAGE = `usage: tagwire audit [-c FILE | --data DIR] [--device ID] [--since TIME] [--until TIME] [--limit N] [--json]
+const USAGE = `usage: tagwire audit [-c FILE | --data DIR] [--device ID] [--outcome O] [--since TIME] [--until TIME] [--limit N] [--json]
+  O: ok, refused (by a check, never sent), failed (on the device), unknown (no answer in time: the device may have applied it)
   TIME: an ISO date or time (2026-11-21, 2026-11-21T08:00Z) or an age before now (90s, 30m, 12h, 7d)
 `;
+
+/** The outcome column: failures in capitals so they stand out in a long listing. */
+const OUTCOME_COLUMN: Record<AuditOutcome, string> = {
+  ok: 'ok     ',
+  refused: 'REFUSED',
+  failed: 'FAILED ',
+  unknown: 'UNKNOWN',
+};
+
+function parseOutcome(text: string): AuditOutcome {
+  const outcome = AUDIT_OUTCOMES.find((o) => o === text);
+  if (outcome === undefined)
+    throw new Error(`--outcome must be one of ${AUDIT_OUTCOMES.join(', ')}, got "${text}"`);
+  return outcome;
+}
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -28,14 +44,14 @@ export function formatEntry(e: AuditEntry): string {
   const target = [e.device ?? '-', e.tag ?? '-'].join(' ');
   return [
     new Date(e.ts).toISOString(),
-    e.ok ? 'ok  ' : 'FAIL',
+    OUTCOME_COLUMN[e.outcome],
     e.kind.padEnd(10),
     target,
     who,
     e.topic,
     e.payload,
     '->',
-    e.result,
+    e.result === '' ? '(no result recorded: the gateway stopped before the command finished)' : e.result,
     `${e.durationMs.toFixed(1)} ms`,
   ].join('  ');
 }
@@ -51,6 +67,7 @@ export async function main(args: readonly string[]): Promise<number> {
     config: { type: 'string', short: 'c' },
     data: { type: 'string' },
     device: { type: 'string', short: 'd' },
+    outcome: { type: 'string' },
     since: { type: 'string' },
     until: { type: 'string' },
     limit: { type: 'string', short: 'n', default: '1000' },
@@ -69,6 +86,7 @@ export async function main(args: readonly string[]): Promise<number> {
     filter = {
       limit,
       ...(values.device !== undefined ? { device: values.device } : {}),
+      ...(values.outcome !== undefined ? { outcome: parseOutcome(values.outcome) } : {}),
       ...(values.since !== undefined ? { since: parseTime(values.since) } : {}),
       ...(values.until !== undefined ? { until: parseTime(values.until) } : {}),
     };

@@ -1,8 +1,22 @@
 // The command audit log: every command, accepted or refused, with who sent it, what it asked, what
 // came of it and how long it took. Rows older than the retention are deleted on open and hourly.
-import type { Database, SqlParam } from './db.js';
+// A command's row is written before the command reaches the device (`reserve`) and completed
+// after it (`finish`): a command whose row cannot be stored does not run. Rows written while a
+// commit is under way go together in the next transaction (group commit), so concurrent commands
+// share one sync to disk.
+import type { Database, RunResult, SqlParam } from './db.js';
 
 export type CommandKind = 'set' | 'get' | 'device-set';
+
+/**
+ * What came of a command: `ok`; `refused` by a check, never sent to the device; `failed` on the
+ * device's side (it answered with an error, or the read-back differs); `unknown` when the request
+ * went out and no answer came in time (the device may still apply it), or the gateway stopped
+ * before the row was completed.
+ */
+export type AuditOutcome = 'ok' | 'refused' | 'failed' | 'unknown';
+
+export const AUDIT_OUTCOMES: readonly AuditOutcome[] = ['ok', 'refused', 'failed', 'unknown'];
 
 export interface AuditEntry {
   /** When the command arrived, epoch ms. */
@@ -18,9 +32,25 @@ export interface AuditEntry {
   /** The command payload as received (UTF-8, cut at 4 KiB). */
   payload: string;
   ok: boolean;
-  /** The result message sent back, as JSON text. */
+  outcome: AuditOutcome;
+  /** The result message sent back, as JSON text; empty while the command has not finished. */
   result: string;
   durationMs: number;
+}
+
+/** What is known of a command before it runs: who sent what, where. */
+export type AuditStart = Omit<AuditEntry, 'ok' | 'outcome' | 'result' | 'durationMs'>;
+
+/** What came of it. */
+export interface AuditEnd {
+  outcome: AuditOutcome;
+  result: string;
+  durationMs: number;
+}
+
+/** A row stored before its command runs; `finish` completes it. */
+export interface AuditReservation {
+  finish(end: AuditEnd): Promise<void>;
 }
 
 export interface AuditFilter {
@@ -29,6 +59,7 @@ export interface AuditFilter {
   since?: number;
   /** Epoch ms, exclusive. */
   until?: number;
+  outcome?: AuditOutcome;
   /** The most recent rows kept; default 1000. */
   limit?: number;
 }
@@ -50,7 +81,21 @@ const MIGRATIONS = [
    );
    CREATE INDEX audit_ts ON audit (ts);
    CREATE INDEX audit_device_ts ON audit (device, ts);`,
+  // Rows before version 2 knew only ok or not: a failure is recorded as failed.
+  `ALTER TABLE audit ADD COLUMN outcome TEXT NOT NULL DEFAULT 'failed';
+   UPDATE audit SET outcome = 'ok' WHERE ok = 1;`,
 ];
+
+const INSERT = `INSERT INTO audit (ts, kind, client_id, username, device, tag, topic, payload, ok, outcome, result, duration_ms)
+   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+const FINISH = 'UPDATE audit SET ok = ?, outcome = ?, result = ?, duration_ms = ? WHERE id = ?';
+
+interface PendingWrite {
+  sql: string;
+  params: SqlParam[];
+  resolve(result: RunResult): void;
+  reject(err: unknown): void;
+}
 
 const PRUNE_EVERY_MS = 3_600_000;
 const DAY_MS = 86_400_000;
@@ -65,6 +110,7 @@ interface AuditRow {
   topic: string;
   payload: string;
   ok: number;
+  outcome: AuditOutcome;
   result: string;
   duration_ms: number;
 }
@@ -72,6 +118,8 @@ interface AuditRow {
 export class AuditLog {
   private pruneTimer?: NodeJS.Timeout;
   private closed = false;
+  private pending: PendingWrite[] = [];
+  private flushing = false;
 
   private constructor(
     private readonly db: Database,
@@ -87,25 +135,71 @@ export class AuditLog {
     return log;
   }
 
+  /** Stores a finished command's row in one go (a command that never reaches a device). */
   async record(entry: AuditEntry): Promise<void> {
-    if (this.closed) throw new Error('the audit log is closed');
-    await this.db.run(
-      `INSERT INTO audit (ts, kind, client_id, username, device, tag, topic, payload, ok, result, duration_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [
-        entry.ts,
-        entry.kind,
-        entry.clientId,
-        entry.username ?? null,
-        entry.device ?? null,
-        entry.tag ?? null,
-        entry.topic,
-        entry.payload.length > 4096 ? entry.payload.slice(0, 4096) : entry.payload,
-        entry.ok ? 1 : 0,
-        entry.result,
-        entry.durationMs,
-      ],
-    );
+    await this.write(INSERT, [
+      ...startParams(entry),
+      entry.outcome === 'ok' ? 1 : 0,
+      entry.outcome,
+      entry.result,
+      entry.durationMs,
+    ]);
+  }
+
+  /**
+   * Stores the row of a command about to run, with the outcome `unknown` until `finish` completes
+   * it. Rejects when the row cannot be stored: the command must not run then.
+   */
+  async reserve(start: AuditStart): Promise<AuditReservation> {
+    const { lastID } = await this.write(INSERT, [...startParams(start), 0, 'unknown', '', 0]);
+    return {
+      finish: async (end) => {
+        await this.write(FINISH, [
+          end.outcome === 'ok' ? 1 : 0,
+          end.outcome,
+          end.result,
+          end.durationMs,
+          lastID,
+        ]);
+      },
+    };
+  }
+
+  private write(sql: string, params: SqlParam[]): Promise<RunResult> {
+    if (this.closed) return Promise.reject(new Error('the audit log is closed'));
+    return new Promise((resolve, reject) => {
+      this.pending.push({ sql, params, resolve, reject });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  /** Writes what is pending in one transaction; what arrives meanwhile waits for the next one. */
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.pending.length > 0) {
+        const batch = this.pending;
+        this.pending = [];
+        if (batch.length === 1) {
+          const only = batch[0]!;
+          await this.db.run(only.sql, only.params).then(only.resolve, only.reject);
+          continue;
+        }
+        try {
+          const results = await this.db.transaction(async () => {
+            const out: RunResult[] = [];
+            for (const w of batch) out.push(await this.db.run(w.sql, w.params));
+            return out;
+          });
+          batch.forEach((w, i) => w.resolve(results[i]!));
+        } catch (err) {
+          // Rolled back: none of the batch is stored.
+          for (const w of batch) w.reject(err);
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
   }
 
   /** The most recent matching rows (at most `limit`), oldest first. */
@@ -123,6 +217,10 @@ export class AuditLog {
     if (filter.until !== undefined) {
       where.push('ts < ?');
       params.push(filter.until);
+    }
+    if (filter.outcome !== undefined) {
+      where.push('outcome = ?');
+      params.push(filter.outcome);
     }
     params.push(filter.limit ?? 1000);
     const rows = await this.db.all<AuditRow>(
@@ -154,6 +252,7 @@ function fromRow(row: AuditRow): AuditEntry {
     topic: row.topic,
     payload: row.payload,
     ok: row.ok === 1,
+    outcome: row.outcome,
     result: row.result,
     durationMs: row.duration_ms,
   };
@@ -161,4 +260,17 @@ function fromRow(row: AuditRow): AuditEntry {
   if (row.device !== null) entry.device = row.device;
   if (row.tag !== null) entry.tag = row.tag;
   return entry;
+}
+
+function startParams(start: AuditStart): SqlParam[] {
+  return [
+    start.ts,
+    start.kind,
+    start.clientId,
+    start.username ?? null,
+    start.device ?? null,
+    start.tag ?? null,
+    start.topic,
+    start.payload.length > 4096 ? start.payload.slice(0, 4096) : start.payload,
+  ];
 }

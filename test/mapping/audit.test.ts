@@ -2,12 +2,17 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main, parseTime } from '../../src/cli/audit.js';
-import { AuditLog, type AuditEntry } from '../../src/store/audit.js';
+import { AuditLog, type AuditEntry, type AuditOutcome } from '../../src/store/audit.js';
 import { Database } from '../../src/store/db.js';
 import { workspace, type Workspace } from '../config/fixtures.js';
 
 const DAY = 86_400_000;
-const entry = (ts: number, device: string, ok = true): AuditEntry => ({
+const entry = (
+  ts: number,
+  device: string,
+  ok = true,
+  outcome: AuditOutcome = ok ? 'ok' : 'refused',
+): AuditEntry => ({
   ts,
   kind: 'set',
   clientId: 'operator-1',
@@ -17,6 +22,7 @@ const entry = (ts: number, device: string, ok = true): AuditEntry => ({
   topic: `acme/${device}/setpoint/set`,
   payload: '{"value":1}',
   ok,
+  outcome,
   result: ok ? '{"ok":true,"value":1}' : '{"ok":false,"error":"value 900 above max 500"}',
   durationMs: 1.5,
 });
@@ -50,6 +56,59 @@ describe('audit log', () => {
     await audit.close();
   });
 
+  it('stores a row before the command runs and completes it after, with its outcome', async () => {
+    const audit = await AuditLog.open(db, { retentionDays: 30 });
+    const now = Date.now();
+    const { ok: _ok, outcome: _o, result: _r, durationMs: _d, ...start } = entry(now, 'press1');
+    const rows = await Promise.all([audit.reserve(start), audit.reserve({ ...start, ts: now + 1 })]);
+    // Reserved and not finished: a gateway that dies now leaves rows saying "unknown".
+    expect((await audit.query()).map((e) => [e.outcome, e.ok, e.result])).toEqual([
+      ['unknown', false, ''],
+      ['unknown', false, ''],
+    ]);
+    await rows[0]!.finish({ outcome: 'ok', result: '{"ok":true,"value":1}', durationMs: 2 });
+    await rows[1]!.finish({
+      outcome: 'unknown',
+      result: '{"ok":false,"error":"write to setpoint: timeout","outcome":"unknown"}',
+      durationMs: 300,
+    });
+    expect((await audit.query()).map((e) => [e.outcome, e.ok, e.durationMs])).toEqual([
+      ['ok', true, 2],
+      ['unknown', false, 300],
+    ]);
+    expect((await audit.query({ outcome: 'unknown' })).map((e) => e.ts)).toEqual([now + 1]);
+    await audit.close();
+  });
+
+  it('refuses a reservation it cannot store', async () => {
+    const audit = await AuditLog.open(db, { retentionDays: 30 });
+    const { ok: _ok, outcome: _o, result: _r, durationMs: _d, ...start } = entry(Date.now(), 'press1');
+    await db.exec('DROP TABLE audit');
+    await expect(audit.reserve(start)).rejects.toThrow(/no such table: audit/);
+    await audit.close();
+    await expect(audit.reserve(start)).rejects.toThrow('the audit log is closed');
+  });
+
+  it('gives rows of the first schema version an outcome from their ok flag', async () => {
+    await db.exec(`CREATE TABLE audit (
+      id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, kind TEXT NOT NULL, client_id TEXT NOT NULL,
+      username TEXT, device TEXT, tag TEXT, topic TEXT NOT NULL, payload TEXT NOT NULL,
+      ok INTEGER NOT NULL, result TEXT NOT NULL, duration_ms REAL NOT NULL)`);
+    await db.run("INSERT INTO schema_version (component, version) VALUES ('audit', 1)");
+    const now = Date.now();
+    for (const ok of [1, 0])
+      await db.run(
+        "INSERT INTO audit (ts, kind, client_id, topic, payload, ok, result, duration_ms) VALUES (?, 'set', 'c', 't', 'p', ?, 'r', 1)",
+        [now + ok, ok],
+      );
+    const audit = await AuditLog.open(db, { retentionDays: 30 });
+    expect((await audit.query()).map((e) => [e.ok, e.outcome])).toEqual([
+      [false, 'failed'],
+      [true, 'ok'],
+    ]);
+    await audit.close();
+  });
+
   it('deletes rows older than the retention on open and on prune', async () => {
     const first = await AuditLog.open(db, { retentionDays: 365 });
     const now = Date.now();
@@ -78,6 +137,8 @@ describe('tagwire audit', () => {
     const now = Date.now();
     await audit.record(entry(now - 3 * 3_600_000, 'press1'));
     await audit.record(entry(now - 60_000, 'press1', false));
+    await audit.record(entry(now - 50_000, 'press1', false, 'unknown'));
+    await audit.record(entry(now - 40_000, 'press1', false, 'failed'));
     await audit.record(entry(now - 30_000, 'oven1'));
     await audit.close();
     const out: string[] = [];
@@ -91,16 +152,23 @@ describe('tagwire audit', () => {
         0,
       );
       expect(await main(['--data', path.join(ws.dir, 'data'), '--json', '--limit', '1'])).toBe(0);
+      expect(await main(['--data', path.join(ws.dir, 'data'), '--outcome', 'unknown'])).toBe(0);
+      expect(await main(['--data', path.join(ws.dir, 'data'), '--outcome', 'maybe'])).toBe(1);
       expect(await main(['--data', path.join(ws.dir, 'nowhere')])).toBe(1);
       expect(await main(['--data', path.join(ws.dir, 'data'), '--since', 'soon'])).toBe(1);
     } finally {
       spy.mockRestore();
       errSpy.mockRestore();
     }
-    expect(out).toHaveLength(2);
-    expect(out[0]).toBe(
-      `${new Date(now - 60_000).toISOString()}  FAIL  set         press1 setpoint  operator-1 (ops)  acme/press1/setpoint/set  {"value":1}  ->  {"ok":false,"error":"value 900 above max 500"}  1.5 ms\n`,
-    );
-    expect(JSON.parse(out[1]!)).toMatchObject({ device: 'oven1', ok: true });
+    expect(out).toHaveLength(5);
+    const line = (ago: number, outcome: string) =>
+      `${new Date(now - ago).toISOString()}  ${outcome}  set         press1 setpoint  operator-1 (ops)  acme/press1/setpoint/set  {"value":1}  ->  {"ok":false,"error":"value 900 above max 500"}  1.5 ms\n`;
+    expect(out.slice(0, 3)).toEqual([
+      line(60_000, 'REFUSED'),
+      line(50_000, 'UNKNOWN'),
+      line(40_000, 'FAILED '),
+    ]);
+    expect(JSON.parse(out[3]!)).toMatchObject({ device: 'oven1', ok: true, outcome: 'ok' });
+    expect(out[4]).toBe(line(50_000, 'UNKNOWN'));
   });
 });
