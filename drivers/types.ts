@@ -44,8 +44,22 @@ export interface DeviceStatus {
   counters?: Record<string, number>;
 }
 
-/** The outcome of a write: the value read back from the device, or why it failed. */
-export type WriteResult = { ok: true; sample: TagSample } | { ok: false; error: string };
+/**
+ * The outcome of a write: the value read back from the device, or why it failed. A failure without
+ * `outcome` was answered by the device (an exception, a bad status, a read-back that differs).
+ */
+export type WriteResult =
+  { ok: true; sample: TagSample } | { ok: false; error: string; outcome?: WriteFailure };
+
+/**
+ * `refused`: nothing was sent (the value cannot be encoded for the device, the device is not
+ * connected); `unknown`: the request went out and no answer came back (a timeout, a connection
+ * lost in flight), so the device may have applied the value, or may still apply it.
+ */
+export type WriteFailure = 'refused' | 'unknown';
+
+/** The wording every driver uses for a write whose outcome is unknown. */
+export const OUTCOME_UNKNOWN = 'outcome unknown: the device may still apply it';
 
 /** What the gateway hands a driver: where its samples and status go, and a logger. */
 export interface DriverContext {

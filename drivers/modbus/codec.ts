@@ -1,4 +1,5 @@
 // Tag values to and from Modbus data: registers (2 bytes each, as on the wire) or unpacked bits.
+import { encodingProblem } from '../text.js';
 import type { TagSample, TagValue } from '../types.js';
 import type { ByteOrder } from './config.js';
 import { INTEGER_RANGE, reorder, type NumericType } from './datatypes.js';
@@ -163,6 +164,8 @@ function encodeElement(tag: ResolvedTag, value: TagValue): Uint8Array | { error:
   if (tag.type === 'string') {
     if (typeof value !== 'string')
       return { error: `${tag.name} takes a string, not ${JSON.stringify(value)}` };
+    const problem = encodingProblem(value, tag.encoding);
+    if (problem !== undefined) return { error: `${JSON.stringify(value)} for ${tag.name}: ${problem}` };
     const text = Buffer.from(value, tag.encoding === 'utf8' ? 'utf8' : 'latin1');
     if (text.length > bytes.length) {
       return { error: `"${value}" takes ${text.length} bytes; ${tag.name} holds ${bytes.length}` };
@@ -230,11 +233,10 @@ function rawNumber(
   let raw: bigint;
   if (typeof engineering === 'bigint') raw = engineering;
   else {
-    const rawNumber = scaling ? (engineering - (tag.offset ?? 0)) / (tag.scale ?? 1) : engineering;
-    // Scaling noise (12.3 / 0.1 = 122.99999999999999) must not move the rounded raw value.
-    const rounded = Math.round(Number(rawNumber.toPrecision(15)));
-    if (!Number.isSafeInteger(rounded)) return { error: `value ${value} is too large for ${type}` };
-    raw = BigInt(rounded);
+    const step = scaling ? toRawStep(tag, engineering) : { raw: engineering };
+    if ('error' in step) return step;
+    if (!Number.isSafeInteger(step.raw)) return { error: `value ${value} is too large for ${type}` };
+    raw = BigInt(step.raw);
   }
   const [lo, hi] = INTEGER_RANGE[type];
   if (raw < lo || raw > hi) {
@@ -242,4 +244,35 @@ function rawNumber(
     return { error: `${shown} is outside the ${type} range ${lo}..${hi}` };
   }
   return raw;
+}
+
+/** Steps closer than this (in raw units) to a whole raw value are floating-point noise, not intent. */
+export const RAW_STEP_TOLERANCE = 0.001;
+
+/** Rounds half away from zero (Math.round rounds -2.5 to -2). */
+function roundHalfAway(x: number): number {
+  return Math.sign(x) * Math.round(Math.abs(x));
+}
+
+/**
+ * The raw integer of a scaled engineering value: raw = (value - offset) / scale, which must land
+ * on a whole raw step within RAW_STEP_TOLERANCE (80.3 / 0.1 is 802.9999999999999, and an HMI's
+ * float32 80.3 is 80.30000305...: both are raw 803). A value between two steps is refused with the
+ * two nearest values the tag can hold, rather than silently rounded to one of them.
+ */
+function toRawStep(tag: ResolvedTag, engineering: number): { raw: number } | { error: string } {
+  const scale = tag.scale ?? 1;
+  const offset = tag.offset ?? 0;
+  const exact = (engineering - offset) / scale;
+  const raw = roundHalfAway(exact);
+  if (Math.abs(exact - raw) <= RAW_STEP_TOLERANCE) return { raw };
+  const engineeringOf = (r: number) => Number((r * scale + offset).toPrecision(15));
+  const [below, above] = [engineeringOf(Math.floor(exact)), engineeringOf(Math.ceil(exact))].sort(
+    (a, b) => a - b,
+  );
+  return {
+    error:
+      `value ${engineering} is between two steps of ${tag.name} (scale ${scale}${offset ? `, offset ${offset}` : ''}: ` +
+      `raw ${Number(exact.toPrecision(15))} is not a whole number): the nearest values it can hold are ${below} and ${above}`,
+  };
 }

@@ -134,11 +134,11 @@ export class ModbusDriver implements Driver, LinkListener {
 
   write(name: string, value: TagValue): Promise<WriteResult> {
     const tag = this.tags.get(name);
-    if (!tag) return Promise.resolve({ ok: false, error: `unknown tag ${name} on ${this.deviceId}` });
-    if (!tag.writable) return Promise.resolve({ ok: false, error: `tag ${name} is not writable` });
-    if (!this.unit || this.state !== 'connected') {
-      return Promise.resolve({ ok: false, error: `device ${this.deviceId} is ${this.state}` });
-    }
+    const refused = (error: string): Promise<WriteResult> =>
+      Promise.resolve({ ok: false, error, outcome: 'refused' });
+    if (!tag) return refused(`unknown tag ${name} on ${this.deviceId}`);
+    if (!tag.writable) return refused(`tag ${name} is not writable`);
+    if (!this.unit || this.state !== 'connected') return refused(`device ${this.deviceId} is ${this.state}`);
     return writeTag(this.unit, this.device, tag, value).catch((err: unknown) => ({
       ok: false as const,
       error: err instanceof Error ? err.message : String(err),

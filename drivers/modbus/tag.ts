@@ -1,5 +1,6 @@
 // A mapping tag resolved against its device: parsed address, type, layout and scaling, or the
 // list of problems that stop it from being read (the semantic half of `tagwire validate`).
+import type { TextEncoding } from '../text.js';
 import type { TagConfig, TagProblem } from '../types.js';
 import { isBitTable, isWritableTable, parseAddress, type Table } from './address.js';
 import type { ByteOrder, ModbusDeviceConfig } from './config.js';
@@ -21,7 +22,7 @@ export interface ResolvedTag {
   byteOrder: ByteOrder;
   scale?: number;
   offset?: number;
-  encoding: 'ascii' | 'utf8';
+  encoding: TextEncoding;
   swapBytes: boolean;
   pollMs: number;
   writable: boolean;
@@ -110,7 +111,7 @@ export function resolveTag(tag: TagConfig, device: ModbusDeviceConfig): Resolved
     width,
     span,
     byteOrder: (tag.byteOrder as ByteOrder | undefined) ?? device.byteOrder ?? 'ABCD',
-    encoding: tag.encoding === 'utf8' ? 'utf8' : 'ascii',
+    encoding: tag.encoding === 'utf8' || tag.encoding === 'latin1' ? tag.encoding : 'ascii',
     swapBytes: tag.swapBytes === true,
     pollMs: tag.pollMs,
     writable: tag.writable,

@@ -1,5 +1,6 @@
 // A command's JSON value coerced to the node's DataType, exactly or not at all: integers in range,
 // 64-bit ones from strings, base64 ByteStrings, ISO dates. Errors say what was expected.
+import { encodingProblem } from '../text.js';
 import type { TagValue } from '../types.js';
 import { BuiltIn, builtInName, INTEGER_RANGES } from './datatypes.js';
 
@@ -18,6 +19,12 @@ function toBigInt(v: TagValue): bigint | undefined {
   if (typeof v === 'number') return Number.isInteger(v) ? BigInt(v) : undefined;
   if (typeof v === 'string' && /^-?\d+$/.test(v.trim())) return BigInt(v.trim());
   return undefined;
+}
+
+/** OPC UA strings are UTF-8 on the wire: text that UTF-8 cannot carry is refused, not mangled. */
+function utf8(text: string): string | undefined {
+  const problem = encodingProblem(text, 'utf8');
+  return problem === undefined ? undefined : `${JSON.stringify(text)}: ${problem}`;
 }
 
 /** One element, or an error message. Numbers stay within the type's range; nothing is rounded. */
@@ -49,7 +56,8 @@ function coerceScalar(dataType: number, v: TagValue): { value: unknown } | strin
       return { value: v };
     case BuiltIn.String:
     case BuiltIn.XmlElement:
-      return typeof v === 'string' ? { value: v } : `expected a string for ${name}, got ${JSON.stringify(v)}`;
+      if (typeof v !== 'string') return `expected a string for ${name}, got ${JSON.stringify(v)}`;
+      return utf8(v) ?? { value: v };
     case BuiltIn.DateTime: {
       const d = typeof v === 'number' ? new Date(v) : typeof v === 'string' ? new Date(v) : undefined;
       if (!d || Number.isNaN(d.getTime()))
@@ -62,9 +70,12 @@ function coerceScalar(dataType: number, v: TagValue): { value: unknown } | strin
       }
       return { value: Buffer.from(v, 'base64') };
     case BuiltIn.LocalizedText:
-      if (typeof v === 'string') return { value: { text: v } };
+      if (typeof v === 'string') return utf8(v) ?? { value: { text: v } };
       if (v && typeof v === 'object' && !Array.isArray(v) && typeof v.text === 'string') {
-        return { value: { text: v.text, locale: typeof v.locale === 'string' ? v.locale : null } };
+        const locale = typeof v.locale === 'string' ? v.locale : null;
+        return (
+          utf8(v.text) ?? (locale === null ? undefined : utf8(locale)) ?? { value: { text: v.text, locale } }
+        );
       }
       return `expected a string or {"text", "locale"} for LocalizedText, got ${JSON.stringify(v)}`;
     case BuiltIn.Guid:

@@ -170,11 +170,12 @@ export class OpcuaDriver implements Driver {
 
   async write(tag: string, value: TagValue): Promise<WriteResult> {
     const plan = this.byName.get(tag);
-    if (!plan) return { ok: false, error: `unknown tag ${tag} on device ${this.deviceId}` };
-    if (!plan.writable) return { ok: false, error: `tag ${tag} is not writable` };
+    if (!plan)
+      return { ok: false, error: `unknown tag ${tag} on device ${this.deviceId}`, outcome: 'refused' };
+    if (!plan.writable) return { ok: false, error: `tag ${tag} is not writable`, outcome: 'refused' };
     const session = this.session;
     if (!session || !this.opcua || this.state !== 'connected') {
-      return { ok: false, error: `device ${this.deviceId} is not connected` };
+      return { ok: false, error: `device ${this.deviceId} is not connected`, outcome: 'refused' };
     }
     return writeTag(this.opcua, session, plan, value, this.types, this.stats, this.maxPerCall);
   }

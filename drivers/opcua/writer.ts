@@ -1,7 +1,8 @@
-// Writes through the Write service: range and writable checks first, the JSON value coerced to the
-// node's DataType (read once per session), the server's status code on refusal, then a read-back.
+// Writes through the Write service: the JSON value coerced to the node's DataType (read once per
+// session), the server's status code on refusal, then a read-back. Engineering limits (min/max)
+// are the command router's: they change without a driver restart.
 import type { ClientSession } from 'node-opcua';
-import type { TagValue, WriteResult } from '../types.js';
+import { OUTCOME_UNKNOWN, type TagValue, type WriteResult } from '../types.js';
 import { coerceToVariant } from './coerce.js';
 import type { TagPlan } from './plan.js';
 import { readSamples, type RequestStats } from './reader.js';
@@ -13,19 +14,6 @@ export interface NodeType {
   valueRank: number;
 }
 export type NodeTypeCache = Map<string, NodeType>;
-
-/** The tag's min/max as for Modbus: every number (array elements too) within the bounds. */
-export function rangeProblem(plan: TagPlan, value: TagValue): string | undefined {
-  const values = Array.isArray(value) ? value : [value];
-  for (const v of values) {
-    const n =
-      typeof v === 'number' ? v : typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : undefined;
-    if (n === undefined) continue;
-    if (plan.min !== undefined && n < plan.min) return `value ${String(v)} below min ${plan.min}`;
-    if (plan.max !== undefined && n > plan.max) return `value ${String(v)} above max ${plan.max}`;
-  }
-  return undefined;
-}
 
 async function nodeType(
   opcua: Opcua,
@@ -57,16 +45,18 @@ export async function writeTag(
   stats: RequestStats,
   maxPerCall: number,
 ): Promise<WriteResult> {
-  const outOfRange = rangeProblem(plan, value);
-  if (outOfRange) return { ok: false, error: outOfRange };
   let type: NodeType;
   try {
     type = await nodeType(opcua, session, plan, cache);
   } catch (err) {
-    return { ok: false, error: `cannot read the DataType of ${plan.address}: ${(err as Error).message}` };
+    return {
+      ok: false,
+      error: `cannot read the DataType of ${plan.address}: ${(err as Error).message}`,
+      outcome: 'refused',
+    };
   }
   const coerced = coerceToVariant(type.dataType, type.valueRank, value);
-  if (!coerced.ok) return { ok: false, error: coerced.error };
+  if (!coerced.ok) return { ok: false, error: coerced.error, outcome: 'refused' };
 
   const t0 = performance.now();
   let status;
@@ -80,7 +70,9 @@ export async function writeTag(
   } catch (err) {
     const timedOut = /timeout|timed out/i.test(String(err));
     stats.record(performance.now() - t0, timedOut ? 'timeout' : 'error');
-    return { ok: false, error: timedOut ? 'timeout' : `write failed: ${(err as Error).message}` };
+    return timedOut
+      ? { ok: false, error: `write to ${plan.name}: timeout: ${OUTCOME_UNKNOWN}`, outcome: 'unknown' }
+      : { ok: false, error: `write failed: ${(err as Error).message}` };
   }
   if (!status.isGood()) return { ok: false, error: status.name };
 

@@ -82,11 +82,59 @@ describe('modbus write encoding', () => {
   it('applies the inverse scale and rounds to the raw type', () => {
     expect(words(encodeTag(resolved(tag('t', 'hr:1', 'int16', { scale: 0.1 })), 12.3))).toEqual([0, 123]);
     expect(
-      words(encodeTag(resolved(tag('t', 'hr:1', 'uint16', { scale: 0.1, offset: -10 })), 113.44)),
+      words(encodeTag(resolved(tag('t', 'hr:1', 'uint16', { scale: 0.1, offset: -10 })), 113.4)),
     ).toEqual([4, 210]);
     expect(words(encodeTag(resolved(tag('t', 'hr:1', 'int32', { byteOrder: 'CDAB' })), -2))).toEqual([
       0xff, 0xfe, 0xff, 0xff,
     ]);
+  });
+
+  it('takes a scaled value only on a whole raw step, rounding away float noise', () => {
+    const scaled = resolved(tag('t', 'hr:1', 'int16', { scale: 0.1 }));
+    const raw = (v: number) => {
+      const e = encodeTag(scaled, v);
+      return 'data' in e && e.kind === 'registers' ? Buffer.from(e.data).readInt16BE(0) : e;
+    };
+    expect(raw(80.3)).toBe(803); // 80.3 / 0.1 = 802.9999999999999
+    expect(raw(Math.fround(80.3))).toBe(803); // an HMI's float32: 80.30000305...
+    expect(raw(-12.3)).toBe(-123);
+    expect(raw(-0.05 * 2)).toBe(-1);
+    expect(raw(80.33)).toEqual({
+      error:
+        'value 80.33 is between two steps of t (scale 0.1: raw 803.3 is not a whole number): the nearest values it can hold are 80.3 and 80.4',
+    });
+    expect(raw(-2.55)).toEqual({
+      error: expect.stringMatching(
+        /raw -25.5 is not a whole number\): the nearest values it can hold are -2.6 and -2.5$/,
+      ),
+    });
+    const offset = resolved(tag('t', 'hr:1', 'uint16', { scale: 0.5, offset: 100 }));
+    expect(encodeTag(offset, 100.25)).toEqual({
+      error:
+        'value 100.25 is between two steps of t (scale 0.5, offset 100: raw 0.5 is not a whole number): the nearest values it can hold are 100 and 100.5',
+    });
+  });
+
+  it('refuses characters the string encoding cannot hold', () => {
+    const str = (encoding?: string) =>
+      resolved(tag('t', 'hr:1', 'string', { length: 2, ...(encoding ? { encoding } : {}) }));
+    expect(words(encodeTag(str('latin1'), 'é'))).toEqual([0xe9, 0, 0, 0]);
+    expect(encodeTag(str('latin1'), '€')).toEqual({
+      error:
+        '"€" for t: character 1, "€" (U+20AC), cannot be written in latin1 (ISO 8859-1, U+0000 to U+00FF)',
+    });
+    expect(words(encodeTag(str(), 'A~'))).toEqual([0x41, 0x7e, 0, 0]);
+    expect(encodeTag(str(), 'é')).toEqual({
+      error: '"é" for t: character 1, "é" (U+00E9), cannot be written in ascii (U+0000 to U+007F)',
+    });
+    expect(words(encodeTag(str('utf8'), '€'))).toEqual([0xe2, 0x82, 0xac, 0]);
+    expect(encodeTag(str('utf8'), '\udfff')).toEqual({
+      error: expect.stringMatching(/character 1 is an unpaired surrogate \(U\+DFFF\)/),
+    });
+    // A character beyond the BMP counts as one: the position names the right one.
+    expect(encodeTag(str('latin1'), '🙂é€')).toMatchObject({
+      error: expect.stringMatching(/character 1, "🙂" \(U\+1F642\)/),
+    });
   });
 
   it('checks the raw range and the value type', () => {

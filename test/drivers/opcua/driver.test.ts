@@ -124,11 +124,17 @@ describe('OPC UA driver against the simulator', () => {
   });
 
   it('refuses bad writes with a reason, device status codes included', async () => {
-    expect(await driver.write('setpoint', 900)).toEqual({ ok: false, error: 'value 900 above max 250' });
-    expect(await driver.write('setpoint', -1)).toEqual({ ok: false, error: 'value -1 below min 0' });
+    // Text UTF-8 cannot carry is refused before anything is sent (min/max are the router's).
+    expect(await driver.write('tString', 'a\ud800')).toEqual({
+      ok: false,
+      error:
+        '"a\\ud800": character 2 is an unpaired surrogate (U+D800), not text: it cannot be written in utf8',
+      outcome: 'refused',
+    });
     expect(await driver.write('notWritable', 1)).toEqual({
       ok: false,
       error: 'tag notWritable is not writable',
+      outcome: 'refused',
     });
     expect(await driver.write('tByte', 300)).toMatchObject({
       ok: false,
@@ -149,9 +155,9 @@ describe('OPC UA driver against the simulator', () => {
       ok: false,
       error: expect.stringMatching(/unknown tag/),
     });
-    // The value refused by range never reached the device.
-    const [sp] = await driver.read(['setpoint']);
-    expect(sp!.value).toBe(200);
+    // The string refused never reached the device.
+    const [text] = await driver.read(['tString']);
+    expect(text!.value).toBe('changed');
   });
 
   it('reports status with request counters and round trips', () => {

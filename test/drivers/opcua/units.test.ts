@@ -138,6 +138,15 @@ describe('write coercion', () => {
     expect(coerceToVariant(BuiltIn.Double, -1, 'x')).toMatchObject({ ok: false });
     expect(coerceToVariant(BuiltIn.DateTime, -1, 'not a date')).toMatchObject({ ok: false });
     expect(coerceToVariant(BuiltIn.ByteString, -1, 'AQID')).toMatchObject({ ok: true });
+    expect(coerceToVariant(BuiltIn.String, -1, '5 € 🙂')).toMatchObject({ ok: true });
+    for (const type of [BuiltIn.String, BuiltIn.XmlElement, BuiltIn.LocalizedText])
+      expect(coerceToVariant(type, -1, 'ab\udc00')).toMatchObject({
+        ok: false,
+        error: expect.stringMatching(/character 3 is an unpaired surrogate \(U\+DC00\)/),
+      });
+    expect(coerceToVariant(BuiltIn.LocalizedText, -1, { text: 'x', locale: '\ud800' })).toMatchObject({
+      ok: false,
+    });
     expect(coerceToVariant(BuiltIn.Int32, 1, [1, 'x'])).toMatchObject({
       ok: false,
       error: expect.stringMatching(/^element 1/),
