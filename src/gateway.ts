@@ -106,6 +106,7 @@ export class Gateway {
       drivers: this.drivers,
       audit: this.audit,
       log: log.child({ part: 'commands' }),
+      publishSamples: (deviceId, samples) => this.publisher?.publishNow(deviceId, samples),
     });
     this.router.start();
     this.sparkplug = new SparkplugManager({

@@ -31,17 +31,25 @@ export interface ConfigDiff {
   empty: boolean;
 }
 
-/** Keys of a tag that only the mapping layer reads; a change in them does not concern the driver. */
+/**
+ * Keys of a tag that only the mapping layer (publishing) or the command router (commands) reads; a
+ * change in them does not concern the driver, and applies in place through TagPublisher.update and
+ * CommandRouter.update. Engineering limits are the router's: drivers do not check min/max.
+ */
 const PUBLISH_ONLY = new Set([
   'topic',
   'qos',
   'retain',
   'policy',
   'expirySec',
+  'unit',
+  'description',
+  // Command-only:
+  'min',
+  'max',
+  'enum',
   'commandTimeoutMs',
   'rateLimit',
-  'enum',
-  'description',
 ]);
 
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);

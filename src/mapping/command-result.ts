@@ -3,6 +3,7 @@
 import type { TagSample, TagValue } from '../../drivers/types.js';
 import type { DeliveredMessage, LocalBroker, Origin } from '../broker/api.js';
 import type { Logger } from '../log.js';
+import type { AuditOutcome } from '../store/audit.js';
 
 const ORIGIN: Origin = { kind: 'internal', component: 'commands' };
 
@@ -12,8 +13,26 @@ export type CommandResult = ({ ok: true } | { ok: false; error: string }) & {
   ts?: number;
   quality?: TagSample['quality'];
   reason?: string;
+  /** Present on a failure after the write went out unanswered: the device may still apply it. */
+  outcome?: 'unknown';
   requestId?: string;
 };
+
+/** The answer to a command that cannot be audited: it is not carried out. */
+export const AUDIT_UNAVAILABLE = 'audit log unavailable: the command was not carried out';
+
+/** How far a command got, for its audit outcome. */
+export interface CommandProgress {
+  /** A request went to the device (a write, or a read for /get). */
+  reachedDevice: boolean;
+}
+
+/** The audit outcome of a command from its result and how far it got. */
+export function outcomeOf(result: CommandResult, progress: CommandProgress): AuditOutcome {
+  if (result.ok) return 'ok';
+  if (result.outcome === 'unknown') return 'unknown';
+  return progress.reachedDevice ? 'failed' : 'refused';
+}
 
 export function failure(error: string, requestId: string | undefined): CommandResult {
   return requestId === undefined ? { ok: false, error } : { ok: false, error, requestId };

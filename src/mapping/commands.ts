@@ -1,25 +1,32 @@
 // CommandRouter: command topics in, checked device writes and reads out, a result back to the
 // sender and a row in the audit log. The checks run in order, each with its own error:
 //   the broker's ACL (a denied publish never gets here), the tag exists and is writable, the value
-//   matches the tag's schema, a duplicate requestId gets its first result, the device is connected
-//   (or connects within the command's ttlMs), the tag's rate limit; then the write and read-back,
-//   bounded by the tag's commandTimeoutMs.
-import type { Driver, TagValue } from '../../drivers/types.js';
+//   matches the tag's schema, a duplicate requestId from the same sender gets its first result,
+//   the device is connected (or connects within the command's ttlMs); then, once the earlier
+//   commands on the tag are done, the tag's rate limit, the audit row (a command that cannot be
+//   audited does not run), the write and read-back, bounded by the tag's commandTimeoutMs. The value
+//   read back is published on the tag's topic before the result is.
+import type { Driver, TagSample, TagValue } from '../../drivers/types.js';
 import type { DeliveredMessage, LocalBroker } from '../broker/api.js';
 import type { LoadedMapping } from '../config/types.js';
 import type { Logger } from '../log.js';
-import type { AuditLog, CommandKind } from '../store/audit.js';
+import type { AuditLog, AuditReservation, CommandKind } from '../store/audit.js';
 import { CommandIndex, type CommandAddress, type CommandDevice, type CommandTag } from './command-index.js';
 import { parseDeviceSet, parseGet, parseSet, type CommandOptions } from './command-payload.js';
 import {
+  AUDIT_UNAVAILABLE,
   auditIdentity,
   failure,
+  outcomeOf,
   publishResult,
   sampleResult,
   withRequestId,
+  type CommandProgress,
   type CommandResult,
 } from './command-result.js';
+import { bounded, CommandWriter } from './command-write.js';
 import { RequestCache } from './request-cache.js';
+import { TagQueue } from './tag-queue.js';
 import { topicMatches } from '../broker/topics/validate.js';
 
 const CONNECT_POLL_MS = 20;
@@ -32,9 +39,20 @@ export interface CommandRouterOptions {
   drivers: ReadonlyMap<string, Driver>;
   audit: AuditLog;
   log: Logger;
+  /** Publishes samples on their tags' topics at once, whatever the publish policy (read-backs). */
+  publishSamples?: (deviceId: string, samples: readonly TagSample[]) => void;
 }
 
-class Refusal extends Error {}
+/** A command refused before it reached the device: it may be sent again. */
+export class Refusal extends Error {}
+
+/** What one command carries through its run: how far it got, and the gate to the device. */
+interface CommandRun extends CommandProgress {
+  /** Who sent it, for the requestId de-duplication. */
+  sender: string;
+  /** Resolves once the command's audit row is stored; throws a Refusal when it cannot be. */
+  audited(): Promise<void>;
+}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -45,10 +63,18 @@ export class CommandRouter {
   private readonly subscriptions = new Map<string, () => void>();
   private readonly inFlight = new Set<Promise<void>>();
   private readonly done = new RequestCache<CommandResult>();
+  private readonly queue = new TagQueue();
+  private readonly writer: CommandWriter;
   private running = false;
 
   constructor(private readonly opts: CommandRouterOptions) {
     this.index = new CommandIndex(opts.mappings);
+    this.writer = new CommandWriter({
+      drivers: opts.drivers,
+      log: opts.log,
+      publish: (deviceId, samples) => opts.publishSamples?.(deviceId, samples),
+      running: () => this.running,
+    });
   }
 
   start(): void {
@@ -101,9 +127,35 @@ export class CommandRouter {
   private async handle(address: CommandAddress, msg: DeliveredMessage): Promise<void> {
     const receivedAt = Date.now();
     const started = performance.now();
+    const tag = address.kind === 'device-set' ? this.deviceTagsOf(msg.payload) : address.tagName;
+    const identity = auditIdentity(msg.origin);
+    // The row is stored while the checks run; the device is reached only once it is.
+    const reservation: Promise<AuditReservation> = this.opts.audit.reserve({
+      ts: receivedAt,
+      kind: address.kind satisfies CommandKind,
+      ...identity,
+      device: address.device.device,
+      ...(tag !== undefined ? { tag } : {}),
+      topic: msg.topic,
+      payload: msg.payload.toString('utf8'),
+    });
+    reservation.catch((err: unknown) =>
+      this.opts.log.error({ err, topic: msg.topic }, 'cannot write the audit log: command refused'),
+    );
+    const run: CommandRun = {
+      sender: identity.clientId,
+      reachedDevice: false,
+      audited: () =>
+        reservation.then(
+          () => undefined,
+          () => {
+            throw new Refusal(AUDIT_UNAVAILABLE);
+          },
+        ),
+    };
     let result: CommandResult;
     try {
-      result = await this.run(address, msg.payload);
+      result = await this.run(address, msg.payload, run);
     } catch (err) {
       result = failure(`internal error: ${(err as Error).message}`, undefined);
       this.opts.log.error({ err, topic: msg.topic }, 'command failed');
@@ -111,21 +163,17 @@ export class CommandRouter {
     const durationMs = performance.now() - started;
     const text = JSON.stringify(result);
     publishResult(this.opts.broker, msg, text, this.opts.log);
-    const tag = address.kind === 'device-set' ? this.deviceTagsOf(msg.payload) : address.tagName;
-    await this.opts.audit
-      .record({
-        ts: receivedAt,
-        kind: address.kind satisfies CommandKind,
-        ...auditIdentity(msg.origin),
-        device: address.device.device,
-        ...(tag !== undefined ? { tag } : {}),
-        topic: msg.topic,
-        payload: msg.payload.toString('utf8'),
-        ok: result.ok,
-        result: text,
-        durationMs,
-      })
-      .catch((err: unknown) => this.opts.log.error({ err, topic: msg.topic }, 'cannot write the audit log'));
+    let row: AuditReservation;
+    try {
+      row = await reservation;
+    } catch {
+      return; // logged above; the command did not run
+    }
+    await row
+      .finish({ outcome: outcomeOf(result, run), result: text, durationMs })
+      .catch((err: unknown) =>
+        this.opts.log.error({ err, topic: msg.topic }, 'cannot complete the audit row (it stays "unknown")'),
+      );
   }
 
   private deviceTagsOf(payload: Buffer): string | undefined {
@@ -133,14 +181,14 @@ export class CommandRouter {
     return parsed.ok ? parsed.command.values.map(([name]) => name).join(',') : undefined;
   }
 
-  private run(address: CommandAddress, payload: Buffer): Promise<CommandResult> {
+  private run(address: CommandAddress, payload: Buffer, run: CommandRun): Promise<CommandResult> {
     switch (address.kind) {
       case 'set':
-        return this.runSet(address.device, address.tagName, address.target, payload);
+        return this.runSet(address.device, address.tagName, address.target, payload, run);
       case 'get':
-        return this.runGet(address.device, address.tagName, address.target, payload);
+        return this.runGet(address.device, address.tagName, address.target, payload, run);
       case 'device-set':
-        return this.runDeviceSet(address.device, payload);
+        return this.runDeviceSet(address.device, payload, run);
     }
   }
 
@@ -163,7 +211,9 @@ export class CommandRouter {
     name: string,
     target: CommandTag | undefined,
     payload: Buffer,
+    run: CommandRun,
   ): Promise<CommandResult> {
+    const deadline = Date.now() + (target?.tag.commandTimeoutMs ?? 0);
     if (!target) return failure(`unknown tag "${name}" on device "${device.device}"`, requestIdOf(payload));
     if (!target.tag.writable) return failure(`tag "${name}" is not writable`, requestIdOf(payload));
     const parsed = parseSet(payload);
@@ -175,15 +225,21 @@ export class CommandRouter {
       if (err instanceof Refusal) return failure(err.message, requestId);
       throw err;
     }
-    return this.once(`${target.tag.topic}/set`, requestId, async () => {
+    return this.once(run.sender, `${target.tag.topic}/set`, requestId, async () => {
       const driver = await this.connectedDriver(device.device, parsed.command);
-      this.takeRate([target]);
-      const written = await this.write(driver, target, value as TagValue);
-      return written;
+      return this.inTurn([target], deadline, run, async (hold) => {
+        await run.audited();
+        this.takeRate([target]);
+        return this.writer.write(driver, target, value as TagValue, deadline, hold, run);
+      });
     });
   }
 
-  private async runDeviceSet(device: CommandDevice, payload: Buffer): Promise<CommandResult> {
+  private async runDeviceSet(
+    device: CommandDevice,
+    payload: Buffer,
+    run: CommandRun,
+  ): Promise<CommandResult> {
     const parsed = parseDeviceSet(payload);
     if (!parsed.ok) return failure(parsed.error, parsed.requestId);
     const { values, requestId } = parsed.command;
@@ -195,20 +251,58 @@ export class CommandRouter {
       if (err instanceof Refusal) return failure(err.message, requestId);
       throw err;
     }
-    return this.once(`${device.topic}/set`, requestId, async () => {
+    const longest = Math.max(...targets.map(([t]) => t.tag.commandTimeoutMs));
+    const queueDeadline = Date.now() + longest;
+    return this.once(run.sender, `${device.topic}/set`, requestId, async () => {
       const driver = await this.connectedDriver(device.device, parsed.command);
-      this.takeRate(targets.map(([t]) => t));
-      const written: Record<string, TagValue | null> = {};
-      let ts = 0;
-      for (const [target, value] of targets) {
-        const result = await this.write(driver, target, value as TagValue);
-        if (!result.ok)
-          return { ok: false, error: `tag "${target.tag.name}": ${result.error}`, values: written };
-        written[target.tag.name] = result.value ?? null;
-        ts = Math.max(ts, result.ts ?? 0);
-      }
-      return { ok: true, values: written, ts };
+      const tags = targets.map(([t]) => t);
+      return this.inTurn(tags, queueDeadline, run, async (hold) => {
+        await run.audited();
+        this.takeRate(tags);
+        const written: Record<string, TagValue | null> = {};
+        let ts = 0;
+        for (const [target, value] of targets) {
+          const deadline = Date.now() + target.tag.commandTimeoutMs;
+          const result = await this.writer.write(driver, target, value as TagValue, deadline, hold, run);
+          if (!result.ok)
+            return {
+              ...result,
+              error: `tag "${target.tag.name}": ${result.error}`,
+              values: written,
+            };
+          written[target.tag.name] = result.value ?? null;
+          ts = Math.max(ts, result.ts ?? 0);
+        }
+        return { ok: true, values: written, ts };
+      });
     });
+  }
+
+  /**
+   * Runs `work` once the earlier commands on these tags are done, or refuses the command when they
+   * are not done by `deadline` (it never reached the device). `work` may hold the tags past its
+   * answer, until a write whose outcome is unknown settles on the device.
+   */
+  private async inTurn(
+    tags: readonly CommandTag[],
+    deadline: number,
+    run: CommandRun,
+    work: (hold: (settled: Promise<unknown>) => void) => Promise<CommandResult>,
+  ): Promise<CommandResult> {
+    const turn = this.queue.take(tags.map((t) => `${t.device}\u0000${t.tag.name}`));
+    let held: Promise<unknown> = Promise.resolve();
+    try {
+      const waited = await bounded(turn.ready, deadline - Date.now());
+      if (waited === 'timeout') {
+        const names = tags.map((t) => `"${t.tag.name}"`).join(', ');
+        throw new Refusal(
+          `not written: an earlier command on ${names} was still running when the command timed out`,
+        );
+      }
+      return await work((settled) => (held = settled));
+    } finally {
+      void held.then(turn.release, turn.release);
+    }
   }
 
   private async runGet(
@@ -216,6 +310,7 @@ export class CommandRouter {
     name: string,
     target: CommandTag | undefined,
     payload: Buffer,
+    run: CommandRun,
   ): Promise<CommandResult> {
     const parsed = parseGet(payload);
     const requestId = parsed.ok ? parsed.command.requestId : parsed.requestId;
@@ -223,7 +318,9 @@ export class CommandRouter {
     if (!parsed.ok) return failure(parsed.error, requestId);
     try {
       const driver = await this.connectedDriver(device.device, parsed.command);
-      const outcome = await this.bounded(driver.read([name]), target.tag.commandTimeoutMs);
+      await run.audited();
+      run.reachedDevice = true;
+      const outcome = await bounded(driver.read([name]), target.tag.commandTimeoutMs);
       if (outcome === 'timeout')
         return failure(
           `no answer from device "${device.device}" within ${target.tag.commandTimeoutMs} ms`,
@@ -239,15 +336,17 @@ export class CommandRouter {
   }
 
   /**
-   * Runs a command at most once per requestId; a duplicate gets the first result. Only commands
-   * that got past the pre-write checks count as done: a refused one may be sent again.
+   * Runs a command at most once per sender, target and requestId; a duplicate gets the first
+   * result. Another sender's same requestId is another command. Only commands that got past the
+   * pre-write checks count as done: a refused one may be sent again.
    */
   private once(
+    sender: string,
     target: string,
     requestId: string | undefined,
     work: () => Promise<CommandResult>,
   ): Promise<CommandResult> {
-    const key = `${target}\u0000${requestId}`;
+    const key = `${sender}\u0000${target}\u0000${requestId}`;
     if (requestId !== undefined) {
       const first = this.done.get(key);
       if (first) return first;
@@ -290,36 +389,6 @@ export class CommandRouter {
         throw new Refusal(`rate limit of tag "${t.tag.name}" exceeded (${t.rate.describe()})`);
     }
     for (const t of targets) t.rate?.take(now);
-  }
-
-  private async write(driver: Driver, target: CommandTag, value: TagValue): Promise<CommandResult> {
-    const timeoutMs = target.tag.commandTimeoutMs;
-    let outcome;
-    try {
-      outcome = await this.bounded(driver.write(target.tag.name, value), timeoutMs);
-    } catch (err) {
-      return { ok: false, error: `write failed: ${(err as Error).message}` };
-    }
-    if (outcome === 'timeout') {
-      return {
-        ok: false,
-        error: `no result from device "${target.device}" within ${timeoutMs} ms; the write may still take effect`,
-      };
-    }
-    if (!outcome.ok) return { ok: false, error: outcome.error };
-    return sampleResult(outcome.sample);
-  }
-
-  private async bounded<T>(work: Promise<T>, timeoutMs: number): Promise<T | 'timeout'> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>(
-      (resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)),
-    );
-    try {
-      return await Promise.race([work, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 }
 

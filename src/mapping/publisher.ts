@@ -66,6 +66,18 @@ export class TagPublisher {
 
   /** Publishes what the policies let through, for one driver batch, in one broker call. */
   onSamples(deviceId: string, batch: readonly TagSample[]): void {
+    this.publish(deviceId, batch, false);
+  }
+
+  /**
+   * Publishes every sample now, whatever the policy (deadband, minimum interval): a command's
+   * read-back, which its sender expects on the tag's topic before the command's result.
+   */
+  publishNow(deviceId: string, batch: readonly TagSample[]): void {
+    this.publish(deviceId, batch, true);
+  }
+
+  private publish(deviceId: string, batch: readonly TagSample[], force: boolean): void {
     const device = this.devices.get(deviceId);
     if (!device) return;
     const now = Date.now();
@@ -73,7 +85,7 @@ export class TagPublisher {
     for (const sample of batch) {
       const entry = device.tags.get(sample.tag);
       if (entry === undefined) continue;
-      if (onSample(entry.state, sample, now) !== 'publish') continue;
+      if (onSample(entry.state, sample, now) !== 'publish' && !force) continue;
       markPublished(entry.state, sample, now);
       out.push(this.message(entry, sample));
     }

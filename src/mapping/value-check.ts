@@ -17,8 +17,17 @@ function scalarSchema(type: string): Record<string, unknown> {
   return { not: { type: 'null' } };
 }
 
+/**
+ * A scaled integer tag takes engineering values (80.3 with scale 0.1): the integer check belongs
+ * to the raw value after inverse scaling, which the driver does (and refuses values between steps).
+ */
+function isScaled(tag: MappedTag): boolean {
+  return (tag.scale !== undefined && tag.scale !== 1) || (tag.offset !== undefined && tag.offset !== 0);
+}
+
 export function valueSchema(tag: MappedTag): Record<string, unknown> {
   const scalar: Record<string, unknown> = scalarSchema(tag.type);
+  if (scalar.type === 'integer' && isScaled(tag)) scalar.type = 'number';
   if (tag.min !== undefined) scalar.minimum = tag.min;
   if (tag.max !== undefined) scalar.maximum = tag.max;
   if (tag.enum !== undefined) scalar.enum = tag.enum;

@@ -196,7 +196,8 @@ describe('commands through the broker to the Modbus simulator', () => {
     const result = await command('acme/slow1/setpoint/set', '{"value":5}');
     expect(result).toEqual({
       ok: false,
-      error: 'no result from device "slow1" within 300 ms; the write may still take effect',
+      error: 'write to setpoint: timeout after 300 ms: outcome unknown: the device may still apply it',
+      outcome: 'unknown',
     });
   });
 

@@ -98,7 +98,14 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     });
     drivers.set(device.id, driver);
   }
-  const router = new CommandRouter({ mappings: loaded.mappings, broker, drivers, audit, log });
+  const router = new CommandRouter({
+    mappings: loaded.mappings,
+    broker,
+    drivers,
+    audit,
+    log,
+    publishSamples: (deviceId, samples) => publisher.publishNow(deviceId, samples),
+  });
   router.start();
   await Promise.all([...drivers.values()].map((d) => d.start()));
   return {
