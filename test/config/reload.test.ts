@@ -57,6 +57,31 @@ describe('diffConfig', () => {
     expect(diff.tags.changed).toHaveLength(3);
   });
 
+  it('leaves the driver alone when only command limits and the unit change', async () => {
+    const before = await load();
+    const mapping = pressMapping() as { tags: Array<Record<string, unknown>> };
+    mapping.tags[0] = { ...mapping.tags[0], unit: 'K' };
+    mapping.tags[2] = {
+      ...mapping.tags[2],
+      min: -50,
+      max: 900,
+      enum: [0, 100, 900],
+      commandTimeoutMs: 800,
+      rateLimit: { writes: 2, perSec: 10 },
+    };
+    ws.write('mappings/press1.json', mapping);
+    const diff = diffConfig(before, await load());
+    expect(diff.devices.changed).toEqual([]);
+    expect(diff.tags.changed).toEqual([
+      { device: 'press1', tag: 'temperature' },
+      { device: 'press1', tag: 'setpoint' },
+    ]);
+    // What the driver reads or writes still rebuilds it.
+    mapping.tags[2] = { ...mapping.tags[2], type: 'uint16' };
+    ws.write('mappings/press1.json', mapping);
+    expect(diffConfig(before, await load()).devices.changed).toEqual(['press1']);
+  });
+
   it('says when a block needs a restart, and sees devices come and go', async () => {
     const before = await load();
     ws.write(
