@@ -37,6 +37,8 @@ export interface StackOptions {
   mappings: Record<string, unknown>;
   /** Keys merged into the broker block (users, acl...). */
   broker?: Record<string, unknown>;
+  /** The data directory (default `data` in the workspace), e.g. on a small tmpfs. */
+  dataDir?: string;
 }
 
 /** A Modbus device on simulator `sim` (by index), with short timeouts for tests. */
@@ -66,7 +68,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     JSON.parse(JSON.stringify(d).replace(/"\$sim(\d+)"/g, (_m, i: string) => String(simPorts[Number(i)]))),
   );
   ws.write('gateway.config.json', {
-    gateway: { id: 'edge-test', dataDir: './data', logLevel: 'silent' },
+    gateway: { id: 'edge-test', dataDir: opts.dataDir ?? './data', logLevel: 'silent' },
     broker: {
       listeners: [{ protocol: 'mqtt', host: '127.0.0.1', port: mqttPort }],
       sys: { intervalSec: 0 },
