@@ -92,7 +92,10 @@ export class Gateway {
       this.simulators = await startSimulators(config.simulators, log.child({ part: 'sim' }));
     }
 
-    this.audit = await AuditLog.open(this.db, { retentionDays: config.gateway.auditRetentionDays });
+    this.audit = await AuditLog.open(this.db, {
+      retentionDays: config.gateway.auditRetentionDays,
+      file: path.join(this.dataDir, 'tagwire.db'),
+    });
     this.publisher = new TagPublisher({
       gatewayId: config.gateway.id,
       mappings: jsonMappings(mappings),

@@ -117,8 +117,15 @@ describe.skipIf(!mounted)('a full disk under the audit log', () => {
     rmSync(filler);
     expect(await command(1000)).toMatchObject({ ok: true, value: 1000 });
     expect(register()).toBe(1000);
-    const rows = await stack.audit.query({ device: 'press1' });
-    expect(rows.find((r) => r.payload.includes('"v-1000"'))).toMatchObject({ outcome: 'ok' });
+    // The row is completed just after the answer.
+    const rows = await waitFor(
+      async () => {
+        const found = await stack.audit.query({ device: 'press1' });
+        return found.find((r) => r.payload.includes('"v-1000"'))?.outcome === 'ok' ? found : undefined;
+      },
+      5000,
+      'the row of the last command',
+    );
     expect(rows.some((r) => r.payload.includes(`"v-${value}"`))).toBe(false);
   });
 });

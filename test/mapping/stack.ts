@@ -84,10 +84,14 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const sims: RunningModbusSimulator[] = [];
   for (const sim of loaded.config.simulators.modbus) sims.push(await startModbusSimulator(sim, log));
   mkdirSync(loaded.config.gateway.dataDir, { recursive: true });
-  const db = await Database.open(path.join(loaded.config.gateway.dataDir, 'tagwire.db'));
+  const dbFile = path.join(loaded.config.gateway.dataDir, 'tagwire.db');
+  const db = await Database.open(dbFile);
   const broker = new Broker({ config: loaded.config.broker, db, log });
   await broker.start();
-  const audit = await AuditLog.open(db, { retentionDays: loaded.config.gateway.auditRetentionDays });
+  const audit = await AuditLog.open(db, {
+    retentionDays: loaded.config.gateway.auditRetentionDays,
+    file: dbFile,
+  });
   const publisher = new TagPublisher({ gatewayId: 'edge-test', mappings: loaded.mappings, broker, log });
   const drivers = new Map<string, Driver>();
   for (const device of loaded.config.devices) {
