@@ -10,7 +10,8 @@ import type { Driver, TagSample, TagValue } from '../../drivers/types.js';
 import type { DeliveredMessage, LocalBroker } from '../broker/api.js';
 import type { LoadedMapping } from '../config/types.js';
 import type { Logger } from '../log.js';
-import type { AuditLog, AuditReservation, CommandKind } from '../store/audit.js';
+import type { AuditLog, CommandKind } from '../store/audit.js';
+import { CommandAuditor } from './command-audit.js';
 import { CommandIndex, type CommandAddress, type CommandDevice, type CommandTag } from './command-index.js';
 import { parseDeviceSet, parseGet, parseSet, type CommandOptions } from './command-payload.js';
 import {
@@ -44,7 +45,7 @@ export interface CommandRouterOptions {
 }
 
 /** A command refused before it reached the device: it may be sent again. */
-export class Refusal extends Error {}
+class Refusal extends Error {}
 
 /** What one command carries through its run: how far it got, and the gate to the device. */
 interface CommandRun extends CommandProgress {
@@ -65,10 +66,12 @@ export class CommandRouter {
   private readonly done = new RequestCache<CommandResult>();
   private readonly queue = new TagQueue();
   private readonly writer: CommandWriter;
+  private readonly auditor: CommandAuditor;
   private running = false;
 
   constructor(private readonly opts: CommandRouterOptions) {
     this.index = new CommandIndex(opts.mappings);
+    this.auditor = new CommandAuditor(opts.audit, opts.log);
     this.writer = new CommandWriter({
       drivers: opts.drivers,
       log: opts.log,
@@ -130,7 +133,7 @@ export class CommandRouter {
     const tag = address.kind === 'device-set' ? this.deviceTagsOf(msg.payload) : address.tagName;
     const identity = auditIdentity(msg.origin);
     // The row is stored while the checks run; the device is reached only once it is.
-    const reservation: Promise<AuditReservation> = this.opts.audit.reserve({
+    const audited = this.auditor.begin({
       ts: receivedAt,
       kind: address.kind satisfies CommandKind,
       ...identity,
@@ -139,19 +142,13 @@ export class CommandRouter {
       topic: msg.topic,
       payload: msg.payload.toString('utf8'),
     });
-    reservation.catch((err: unknown) =>
-      this.opts.log.error({ err, topic: msg.topic }, 'cannot write the audit log: command refused'),
-    );
     const run: CommandRun = {
       sender: identity.clientId,
       reachedDevice: false,
       audited: () =>
-        reservation.then(
-          () => undefined,
-          () => {
-            throw new Refusal(AUDIT_UNAVAILABLE);
-          },
-        ),
+        audited.stored.catch(() => {
+          throw new Refusal(AUDIT_UNAVAILABLE);
+        }),
     };
     let result: CommandResult;
     try {
@@ -163,17 +160,7 @@ export class CommandRouter {
     const durationMs = performance.now() - started;
     const text = JSON.stringify(result);
     publishResult(this.opts.broker, msg, text, this.opts.log);
-    let row: AuditReservation;
-    try {
-      row = await reservation;
-    } catch {
-      return; // logged above; the command did not run
-    }
-    await row
-      .finish({ outcome: outcomeOf(result, run), result: text, durationMs })
-      .catch((err: unknown) =>
-        this.opts.log.error({ err, topic: msg.topic }, 'cannot complete the audit row (it stays "unknown")'),
-      );
+    await audited.finish({ outcome: outcomeOf(result, run), result: text, durationMs });
   }
 
   private deviceTagsOf(payload: Buffer): string | undefined {

@@ -35,9 +35,4 @@ export class TagQueue {
       },
     };
   }
-
-  /** Tags with a command running or waiting (for tests and status). */
-  get busy(): number {
-    return this.tails.size;
-  }
 }

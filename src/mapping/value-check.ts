@@ -26,8 +26,9 @@ function isScaled(tag: MappedTag): boolean {
 }
 
 export function valueSchema(tag: MappedTag): Record<string, unknown> {
-  const scalar: Record<string, unknown> = scalarSchema(tag.type);
-  if (scalar.type === 'integer' && isScaled(tag)) scalar.type = 'number';
+  const plain = scalarSchema(tag.type);
+  const integer = plain.type === 'integer' || (Array.isArray(plain.type) && plain.type.includes('integer'));
+  const scalar: Record<string, unknown> = integer && isScaled(tag) ? { type: 'number' } : plain;
   if (tag.min !== undefined) scalar.minimum = tag.min;
   if (tag.max !== undefined) scalar.maximum = tag.max;
   if (tag.enum !== undefined) scalar.enum = tag.enum;
