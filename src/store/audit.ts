@@ -121,6 +121,7 @@ export class AuditLog {
   private pruneTimer?: NodeJS.Timeout;
   private closed = false;
   private pending: PendingWrite[] = [];
+  private lazy: PendingWrite[] = [];
   private flushing = false;
   private lazyTimer?: NodeJS.Timeout;
 
@@ -181,54 +182,64 @@ export class AuditLog {
   }
 
   /**
-   * Queues a statement. A `lazy` one (completing a row after its command has answered) waits up to
-   * LAZY_MS for the next command's row, so both share one commit and one sync to disk, and the
-   * disk is free when that command asks for its row.
+   * Queues a statement. One that a command waits for (`now`) goes out at once, alone or with the
+   * others waiting at that moment, so a command's row costs one round trip to SQLite. A `lazy`
+   * one (completing a row after its command has answered) waits up to LAZY_MS, so that many
+   * completions share one transaction off the commands' path.
    */
   private write(sql: string, params: SqlParam[], when: 'now' | 'lazy' = 'now'): Promise<RunResult> {
     if (this.closed) return Promise.reject(new Error('the audit log is closed'));
     return new Promise((resolve, reject) => {
-      this.pending.push({ sql, params, resolve, reject });
+      (when === 'now' ? this.pending : this.lazy).push({ sql, params, resolve, reject });
       if (this.flushing) return;
-      if (when === 'now') {
-        clearTimeout(this.lazyTimer);
-        this.lazyTimer = undefined;
-        void this.flush();
-      } else {
+      if (when === 'now') void this.flush();
+      else
         this.lazyTimer ??= setTimeout(() => {
           this.lazyTimer = undefined;
           if (!this.flushing) void this.flush();
         }, LAZY_MS);
-      }
     });
   }
 
-  /** Writes what is pending in one transaction; what arrives meanwhile waits for the next one. */
+  /**
+   * Writes what is pending, in one transaction per batch; what arrives meanwhile waits for the
+   * next one. Rows commands wait for go first; completions follow once their time has come.
+   */
   private async flush(): Promise<void> {
     this.flushing = true;
     try {
-      while (this.pending.length > 0) {
-        const batch = this.pending;
-        this.pending = [];
-        if (batch.length === 1) {
-          const only = batch[0]!;
-          await this.writer.run(only.sql, only.params).then(only.resolve, only.reject);
-          continue;
-        }
-        try {
-          const results = await this.writer.transaction(async () => {
-            const out: RunResult[] = [];
-            for (const w of batch) out.push(await this.writer.run(w.sql, w.params));
-            return out;
-          });
-          batch.forEach((w, i) => w.resolve(results[i]!));
-        } catch (err) {
-          // Rolled back: none of the batch is stored.
-          for (const w of batch) w.reject(err);
-        }
+      for (;;) {
+        let batch: PendingWrite[];
+        if (this.pending.length > 0) {
+          batch = this.pending;
+          this.pending = [];
+        } else if (this.lazy.length > 0 && (this.lazyTimer === undefined || this.closed)) {
+          batch = this.lazy;
+          this.lazy = [];
+        } else break;
+        await this.run(batch);
       }
     } finally {
       this.flushing = false;
+    }
+  }
+
+  private async run(batch: PendingWrite[]): Promise<void> {
+    if (batch.length === 1) {
+      const only = batch[0]!;
+      await this.writer.run(only.sql, only.params).then(only.resolve, only.reject);
+      return;
+    }
+    try {
+      const results = await this.writer.transaction(async () => {
+        const out: RunResult[] = [];
+        for (const w of batch) out.push(await this.writer.run(w.sql, w.params));
+        return out;
+      });
+      batch.forEach((w, i) => w.resolve(results[i]!));
+    } catch (err) {
+      // Rolled back: none of the batch is stored.
+      for (const w of batch) w.reject(err);
     }
   }
 
@@ -275,7 +286,7 @@ export class AuditLog {
     clearTimeout(this.lazyTimer);
     this.lazyTimer = undefined;
     // Rows already queued are written: a command that ran keeps its outcome.
-    while (this.flushing || this.pending.length > 0) {
+    while (this.flushing || this.pending.length > 0 || this.lazy.length > 0) {
       if (!this.flushing) await this.flush();
       else await new Promise((resolve) => setImmediate(resolve));
     }
