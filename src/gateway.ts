@@ -109,7 +109,10 @@ export class Gateway {
       drivers: this.drivers,
       audit: this.audit,
       log: log.child({ part: 'commands' }),
-      publishSamples: (deviceId, samples) => this.publisher?.publishNow(deviceId, samples),
+      publishSamples: (deviceId, samples) => {
+        this.publisher?.publishNow(deviceId, samples);
+        this.sparkplug?.onSamples(deviceId, samples);
+      },
     });
     this.router.start();
     this.sparkplug = new SparkplugManager({
