@@ -54,7 +54,11 @@ beforeAll(async () => {
         device: 'stall1',
         topic: STALL,
         defaults: { pollMs: 60_000, qos: 1, retain: true },
-        tags: [{ name: 'setpoint', address: 'hr:200', type: 'int16', writable: true, commandTimeoutMs: 200 }],
+        tags: [
+          { name: 'setpoint', address: 'hr:200', type: 'int16', writable: true, commandTimeoutMs: 200 },
+          // Waits longer than the driver's own timeout (2 s): the driver gives up first.
+          { name: 'patient', address: 'hr:201', type: 'int16', writable: true, commandTimeoutMs: 5000 },
+        ],
       },
     },
   });
@@ -244,6 +248,25 @@ describe('a write left unanswered', () => {
     expect(rows.find((r) => r.payload.includes('"stalled"'))).toMatchObject({ outcome: 'unknown' });
     expect(rows.find((r) => r.payload.includes('"behind"'))).toMatchObject({ outcome: 'refused' });
     expect(await command(`${STALL}/setpoint/set`, '{"value":8}')).toMatchObject({ ok: true, value: 8 });
+  });
+
+  it('says "outcome unknown" when the driver itself times out, and publishes the value once the device answers', async () => {
+    stallFaults().delayMs = 60_000;
+    const from = client.messages.length;
+    try {
+      expect(await command(`${STALL}/patient/set`, '{"value":9,"requestId":"driver-timeout"}', from)).toEqual(
+        {
+          ok: false,
+          error: 'write to patient: timeout: outcome unknown: the device may still apply it',
+          outcome: 'unknown',
+          requestId: 'driver-timeout',
+        },
+      );
+      expect(register(1, 201)).toBe(9);
+    } finally {
+      stallFaults().delayMs = 0;
+    }
+    await client.next(`${STALL}/patient`, from, (p) => valueOf(p) === 9);
   });
 });
 
