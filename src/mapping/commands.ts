@@ -3,8 +3,8 @@
 //   the broker's ACL (a denied publish never gets here), the tag exists and is writable, the value
 //   matches the tag's schema, a duplicate requestId from the same sender gets its first result,
 //   the device is connected (or connects within the command's ttlMs); then, once the earlier
-//   commands on the tag are done, the tag's rate limit, the audit row (a command that cannot be
-//   audited does not run), the write and read-back, bounded by the tag's commandTimeoutMs. The value
+//   commands on the tag are done, the audit row (a command that cannot be audited does not run),
+//   the tag's rate limit, the write and read-back, bounded by the tag's commandTimeoutMs. The value
 //   read back is published on the tag's topic before the result is.
 import type { Driver, TagSample, TagValue } from '../../drivers/types.js';
 import type { DeliveredMessage, LocalBroker } from '../broker/api.js';
@@ -214,7 +214,7 @@ export class CommandRouter {
     }
     return this.once(run.sender, `${target.tag.topic}/set`, requestId, async () => {
       const driver = await this.connectedDriver(device.device, parsed.command);
-      return this.inTurn([target], deadline, run, async (hold) => {
+      return this.inTurn([target], deadline, async (hold) => {
         await run.audited();
         this.takeRate([target]);
         return this.writer.write(driver, target, value as TagValue, deadline, hold, run);
@@ -243,7 +243,7 @@ export class CommandRouter {
     return this.once(run.sender, `${device.topic}/set`, requestId, async () => {
       const driver = await this.connectedDriver(device.device, parsed.command);
       const tags = targets.map(([t]) => t);
-      return this.inTurn(tags, queueDeadline, run, async (hold) => {
+      return this.inTurn(tags, queueDeadline, async (hold) => {
         await run.audited();
         this.takeRate(tags);
         const written: Record<string, TagValue | null> = {};
@@ -273,7 +273,6 @@ export class CommandRouter {
   private async inTurn(
     tags: readonly CommandTag[],
     deadline: number,
-    run: CommandRun,
     work: (hold: (settled: Promise<unknown>) => void) => Promise<CommandResult>,
   ): Promise<CommandResult> {
     const turn = this.queue.take(tags.map((t) => `${t.device}\u0000${t.tag.name}`));
