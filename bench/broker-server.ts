@@ -11,6 +11,19 @@ const config: BrokerConfig = {
   allowAnonymous: true,
   users: [],
   acl: [],
+  login: {
+    workers: 2,
+    maxPending: 128,
+    maxPendingPerAddress: 32,
+    cacheSize: 1024,
+    lockout: {
+      freeFailures: 5,
+      addressFreeUsernames: 20,
+      baseDelayMs: 1000,
+      maxDelayMs: 300000,
+      forgetAfterMs: 900000,
+    },
+  },
   limits: {
     maxConnections: 20000,
     maxPacketSize: 1048576,

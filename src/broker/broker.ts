@@ -5,6 +5,7 @@ import { RetainedStore } from '../store/retained.js';
 import { SessionStore } from '../store/sessions.js';
 import type { Logger } from '../log.js';
 import type { BrokerMessage, LocalBroker, LocalHandler, Origin } from './api.js';
+import type { Authenticator } from './auth/authenticator.js';
 import type { BrokerConfig } from './config.js';
 import { Connection } from './connection.js';
 import { BrokerCore } from './core.js';
@@ -132,6 +133,11 @@ export class Broker implements LocalBroker {
     return () => {
       this.core.router.remove(filter, key);
     };
+  }
+
+  /** The broker's logins: `verify(username, password, { address })` for other servers (HTTP). */
+  get authenticator(): Authenticator {
+    return this.core.auth;
   }
 
   mayPublish(origin: Origin, topic: string): boolean {

@@ -38,6 +38,32 @@ export interface AclRule {
   subscribe: string[];
 }
 
+/** Failed logins and their locks (auth/lockout.ts). */
+export interface LockoutConfig {
+  /** Failures of one username from one address before it is locked. */
+  freeFailures: number;
+  /** Different usernames failing from one address before the address is locked. */
+  addressFreeUsernames: number;
+  /** The first lock; each further failure doubles it. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** A record without failures for this long is forgotten. */
+  forgetAfterMs: number;
+}
+
+/** How password checks are run (auth/authenticator.ts). */
+export interface LoginConfig {
+  /** scrypt checks running at once. */
+  workers: number;
+  /** Checks waiting, over all clients; more are refused as busy. */
+  maxPending: number;
+  /** Checks waiting from one address. */
+  maxPendingPerAddress: number;
+  /** Verified credentials remembered (as keyed digests), so a reconnect storm costs one scrypt. */
+  cacheSize: number;
+  lockout: LockoutConfig;
+}
+
 export interface BrokerLimits {
   maxConnections: number;
   maxPacketSize: number;
@@ -57,6 +83,7 @@ export interface BrokerConfig {
   allowAnonymous: boolean;
   users: BrokerUser[];
   acl: AclRule[];
+  login: LoginConfig;
   limits: BrokerLimits;
   sys: { intervalSec: number };
 }

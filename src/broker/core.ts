@@ -45,7 +45,7 @@ export class BrokerCore implements ConnectionHost {
     this.limits = config.limits;
     this.router = new Router(log);
     this.retained = new RetainedMessages();
-    this.auth = new Authenticator(config.users);
+    this.auth = new Authenticator(config.users, config.login, log);
     this.acl = new Acl(config.acl);
     this.connectRate = new ConnectRateLimiter(config.limits.connectRatePerAddress);
   }
@@ -240,7 +240,8 @@ export class BrokerCore implements ConnectionHost {
   sweep(): void {
     const now = Date.now();
     for (const conn of this.connections) {
-      if (conn.state === 'awaiting-connect' || conn.state === 'authenticating') {
+      // A client whose password check waits in the (bounded, fair) queue is not timed out for it.
+      if (conn.state === 'awaiting-connect') {
         if (now - conn.openedAt > this.limits.connectTimeoutMs) conn.destroy();
       } else if (
         conn.state === 'open' &&
@@ -251,5 +252,6 @@ export class BrokerCore implements ConnectionHost {
       }
     }
     this.connectRate.sweep(now);
+    this.auth.sweep(now);
   }
 }

@@ -156,10 +156,17 @@ export interface RawClient {
 
 const rawSockets = new Set<net.Socket>();
 
-/** A raw TCP socket, for packets no well-behaved client library would send. */
-export function rawSocket(port: number): Promise<RawClient> {
+/**
+ * A raw TCP socket, for packets no well-behaved client library would send. `localAddress` (another
+ * loopback address, 127.0.0.2...) makes it a client from elsewhere.
+ */
+export function rawSocket(port: number, localAddress?: string): Promise<RawClient> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ port, host: '127.0.0.1' });
+    const socket = net.connect({
+      port,
+      host: '127.0.0.1',
+      ...(localAddress !== undefined && { localAddress }),
+    });
     rawSockets.add(socket);
     const received: Buffer[] = [];
     const ended = new Promise<void>((r) => socket.once('close', () => r()));

@@ -68,3 +68,17 @@ export async function verifyPassword(password: string, hash: string): Promise<bo
   });
   return timingSafeEqual(key, parsed.key);
 }
+
+/**
+ * A hash no password matches, at the cost `hashPassword` uses: checked in place of an unknown
+ * user's, so a wrong username costs the same work as a wrong password.
+ */
+export function unmatchableHash(): string {
+  const fields = [LOG2_N, BLOCK_SIZE, PARALLELISM];
+  return [
+    'scrypt',
+    ...fields,
+    randomBytes(SALT_LENGTH).toString('base64'),
+    randomBytes(KEY_LENGTH).toString('base64'),
+  ].join('$');
+}

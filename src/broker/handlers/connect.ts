@@ -35,12 +35,13 @@ export async function handleConnect(
   conn.version = version;
   conn.state = 'authenticating';
 
-  const refuse = (reasonCode: number, why: string): void => {
+  const refuse = (reasonCode: number, why: string, logged = false): void => {
     core.stats.connectionsRefused++;
-    core.log.info(
-      { clientId: packet.clientId, address: conn.remoteAddress, reasonCode },
-      `connection refused: ${why}`,
-    );
+    if (!logged)
+      core.log.info(
+        { clientId: packet.clientId, address: conn.remoteAddress, reasonCode },
+        `connection refused: ${why}`,
+      );
     const reasonString = v5 ? { reasonString: why } : undefined;
     conn.write(connack(version, reasonCode, false, reasonString));
     conn.closeAfterFlush();
@@ -86,9 +87,11 @@ export async function handleConnect(
     password: packet.password,
     listener: conn.listener,
     peerCommonName: conn.transport.peerCommonName,
+    address: conn.remoteAddress,
   });
   if (conn.state !== 'authenticating') return; // the client went away meanwhile
-  if (!auth.ok) return refuse(auth.reasonCode, 'authentication failed');
+  // Password failures are logged by the authenticator, rate-limited: a flood is a few lines.
+  if (!auth.ok) return refuse(auth.reasonCode, auth.why, packet.username !== undefined);
   const username = auth.username;
   conn.clientId = clientId;
   conn.username = username;
