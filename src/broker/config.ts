@@ -34,6 +34,8 @@ export interface BrokerUser {
 export interface AclRule {
   /** A username, "$anonymous", or "*" for everyone. */
   user: string;
+  /** What the rule's filters do; a deny overrides every allow, whatever the order. */
+  access: 'allow' | 'deny';
   publish: string[];
   subscribe: string[];
 }

@@ -3,7 +3,7 @@
 // on top; the handlers in handlers/ hold the per-packet protocol logic.
 import type { Logger } from '../log.js';
 import type { Origin } from './api.js';
-import { Acl } from './auth/acl.js';
+import { Acl, type ClientAcl } from './auth/acl.js';
 import { Authenticator } from './auth/authenticator.js';
 import { ConnectRateLimiter } from './auth/rate-limit.js';
 import type { Packet, ProtocolVersion } from './codec.js';
@@ -107,7 +107,13 @@ export class BrokerCore implements ConnectionHost {
     this.persistence!.saveSession(session);
   }
 
-  addSubscription(session: Session, filter: string, options: SubscriptionOptions): boolean {
+  /** `reader`: the client's ACL when the subscription needs a read check per message, else null. */
+  addSubscription(
+    session: Session,
+    filter: string,
+    options: SubscriptionOptions,
+    reader: ClientAcl | null,
+  ): boolean {
     const existed = session.subscriptions.has(filter);
     session.subscriptions.set(filter, options);
     const shared = parseSharedFilter(filter);
@@ -119,9 +125,9 @@ export class BrokerCore implements ConnectionHost {
         this.sharedGroups.set(key, group);
         this.router.add(shared.filter, group, { kind: 'shared', group });
       }
-      group.set(session, options);
+      group.set(session, options, reader);
     } else {
-      this.router.add(filter, session, { kind: 'session', session, options });
+      this.router.add(filter, session, { kind: 'session', session, options, reader });
     }
     return !existed;
   }
@@ -169,7 +175,13 @@ export class BrokerCore implements ConnectionHost {
     session.expirySec = stored.expirySec;
     session.disconnectedAt = stored.disconnectedAt;
     session.stored = true;
-    for (const [filter, options] of stored.subscriptions) this.addSubscription(session, filter, options);
+    // The ACL as configured now decides what the restored subscriptions carry.
+    const acl = this.acl.forClient({ username: stored.username, clientId: stored.clientId });
+    for (const [filter, options] of stored.subscriptions) {
+      const shared = parseSharedFilter(filter);
+      const access = acl.subscription(shared && typeof shared === 'object' ? shared.filter : filter);
+      this.addSubscription(session, filter, options, access === 'whole' ? null : acl);
+    }
     for (const out of stored.messages) session.restore(out);
     this.scheduleExpiry(session, stored.disconnectedAt + stored.expirySec * 1000 - now);
   }

@@ -2,6 +2,7 @@
 // session merge into one delivery (highest QoS, every subscription identifier); shared groups
 // give it to one member; in-process handlers see it once it was delivered to the network.
 import type { DeliveredMessage, LocalHandler, QoS } from './api.js';
+import type { ClientAcl } from './auth/acl.js';
 import type { Logger } from '../log.js';
 import type { RoutedMessage } from './message.js';
 import type { Session, SubscriptionOptions } from './session.js';
@@ -9,7 +10,8 @@ import type { SharedGroup } from './shared.js';
 import { SubscriptionTrie } from './topics/trie.js';
 
 export type TrieEntry =
-  | { kind: 'session'; session: Session; options: SubscriptionOptions }
+  /** `reader`: the client's ACL when the subscription can match topics it may not read, else null. */
+  | { kind: 'session'; session: Session; options: SubscriptionOptions; reader: ClientAcl | null }
   | { kind: 'shared'; group: SharedGroup }
   | { kind: 'local'; handler: LocalHandler };
 
@@ -56,10 +58,11 @@ export class Router {
     for (const entry of this.entriesFor(msg.topic)) {
       switch (entry.kind) {
         case 'session':
+          if (entry.reader !== null && !entry.reader.mayRead(msg.topic)) break;
           collect(sessions, entry.session, entry.options, msg, mark);
           break;
         case 'shared': {
-          const picked = entry.group.pick();
+          const picked = entry.group.pick(msg.topic);
           if (picked) collect(sessions, picked[0], picked[1], msg, mark);
           break;
         }

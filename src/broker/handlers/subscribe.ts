@@ -1,5 +1,6 @@
-// SUBSCRIBE: filter checks, the ACL, options (v5 no-local, retain-as-published, retain handling,
-// subscription identifier), SUBACK with a code per filter, then the matching retained messages.
+// SUBSCRIBE: filter checks, the ACL (granted when the filter can carry a readable topic), options
+// (v5 no-local, retain-as-published, retain handling, subscription identifier), SUBACK with a code
+// per filter, then the matching retained messages the client may read.
 import type { ISubscribePacket } from 'mqtt-packet';
 import type { QoS } from '../api.js';
 import { encode } from '../codec.js';
@@ -36,7 +37,8 @@ export function handleSubscribe(core: BrokerCore, conn: Connection, packet: ISub
       continue;
     }
     const coverage = shared && typeof shared === 'object' ? shared.filter : filter;
-    if (!conn.acl!.maySubscribe(coverage)) {
+    const access = conn.acl!.subscription(coverage);
+    if (access === 'refused') {
       core.log.info(
         { clientId: conn.clientId, username: conn.username, filter },
         'subscribe denied by the ACL',
@@ -54,11 +56,14 @@ export function handleSubscribe(core: BrokerCore, conn: Connection, packet: ISub
       retainHandling,
       subscriptionId,
     };
-    const isNew = core.addSubscription(session, filter, options);
+    // A subscription that can match topics the client may not read is checked per message.
+    const reader = access === 'filtered' ? conn.acl! : null;
+    const isNew = core.addSubscription(session, filter, options, reader);
     granted.push(qos);
     // Shared subscriptions get no retained messages (MQTT-4.8.2-3 leaves it to the server; this one sends none).
     if (!shared && (retainHandling === 0 || (retainHandling === 1 && isNew))) {
-      retained.push([core.retained.matching(filter, Date.now()), options]);
+      const matching = core.retained.matching(filter, Date.now());
+      retained.push([reader ? matching.filter((m) => reader.mayRead(m.topic)) : matching, options]);
     }
   }
 

@@ -99,3 +99,25 @@ export function filterCovers(outer: string, inner: string): boolean {
   }
   return o.length === n.length;
 }
+
+/**
+ * Whether some topic name matches both filters (a deny rule against a subscription), with the
+ * rule that wildcards at the first level skip $-topics.
+ */
+export function filtersIntersect(a: string, b: string): boolean {
+  const x = a.split('/');
+  const y = b.split('/');
+  const wild = (level: string): boolean => level === '+' || level === '#';
+  if ((x[0]!.startsWith('$') && wild(y[0]!)) || (y[0]!.startsWith('$') && wild(x[0]!))) return false;
+  const n = Math.min(x.length, y.length);
+  for (let i = 0; i < n; i++) {
+    const p = x[i]!;
+    const q = y[i]!;
+    if (p === '#' || q === '#') return true;
+    if (p !== '+' && q !== '+' && p !== q) return false;
+  }
+  if (x.length === y.length) return true;
+  // 'a/#' also matches 'a' itself.
+  const longer = x.length > y.length ? x : y;
+  return longer.length === n + 1 && longer[n] === '#';
+}
