@@ -202,7 +202,7 @@ export class Authenticator {
   }
 
   private remember(digest: string, username: string, hash: string): void {
-    if (this.users.get(username) !== hash) return;
+    if (this.users.get(username) !== hash || this.config.cacheSize === 0) return;
     if (this.verified.size >= this.config.cacheSize) {
       const oldest = this.verified.keys().next().value;
       if (oldest !== undefined) this.verified.delete(oldest);
