@@ -192,7 +192,11 @@ export class Authenticator {
         this.lockout.release(username, address);
       });
       this.inflight.set(digest, check);
-      if (hash !== undefined) void check.then((ok) => ok && this.remember(digest, username, hash));
+      if (hash !== undefined)
+        check.then(
+          (ok) => ok && this.remember(digest, username, hash),
+          () => undefined, // a failed derivation is a failed check, answered below
+        );
     }
     if (!(await check.catch(() => false))) return this.failed(username, address, Date.now());
     // A reload changed the user's hash while the check ran: check against the new one.
