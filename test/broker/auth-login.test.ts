@@ -6,6 +6,7 @@ import type { IConnackPacket } from 'mqtt-packet';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/broker/auth/password.js';
+import { CheckPool } from '../../src/broker/auth/check-pool.js';
 import { LogLimiter } from '../../src/broker/auth/log-limiter.js';
 import { run } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/net.js';
@@ -314,5 +315,36 @@ describe('the login failure log', () => {
     for (let t = 0; t < 5; t++) limiter.log((n) => written.push(n), t);
     limiter.log((n) => written.push(n), 1000);
     expect(written).toEqual([0, 0, 3]);
+  });
+});
+
+describe('the check queue', () => {
+  it('serves waiting addresses in turn, and usernames in turn within an address', async () => {
+    const pool = new CheckPool({ workers: 1, maxPending: 100, maxPendingPerAddress: 10 });
+    const order: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const job = (name: string, wait?: Promise<void>) => () =>
+      (wait ?? Promise.resolve()).then(() => void order.push(name));
+    const all = [pool.submit('A', 'x', job('A-x-0', gate))];
+    for (let i = 1; i <= 3; i++) all.push(pool.submit('A', 'x', job(`A-x-${i}`)));
+    all.push(pool.submit('A', 'y', job('A-y-1')));
+    all.push(pool.submit('B', 'z', job('B-z-1')));
+    expect(pool.pending).toBe(5);
+    release();
+    await Promise.all(all);
+    expect(order).toEqual(['A-x-0', 'A-x-1', 'B-z-1', 'A-y-1', 'A-x-2', 'A-x-3']);
+  });
+
+  it('refuses past its bounds, overall and per address', () => {
+    const pool = new CheckPool({ workers: 1, maxPending: 3, maxPendingPerAddress: 2 });
+    const never = () => new Promise<void>(() => undefined);
+    expect(pool.submit('A', 'x', never)).not.toBeNull(); // running
+    expect(pool.submit('A', 'x', never)).not.toBeNull();
+    expect(pool.submit('A', 'y', never)).not.toBeNull();
+    expect(pool.submit('A', 'z', never)).toBeNull();
+    expect(pool.submit('B', 'x', never)).not.toBeNull();
+    expect(pool.submit('C', 'x', never)).toBeNull();
+    expect(pool).toMatchObject({ active: 1, pending: 3 });
   });
 });
