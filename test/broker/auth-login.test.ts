@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import type { IConnackPacket } from 'mqtt-packet';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { hashPassword } from '../../src/broker/auth/password.js';
+import { hashPassword, unmatchableHash, verifyPassword } from '../../src/broker/auth/password.js';
 import { CheckPool } from '../../src/broker/auth/check-pool.js';
 import { LogLimiter } from '../../src/broker/auth/log-limiter.js';
 import { run } from '../helpers/mosquitto.js';
@@ -172,6 +172,17 @@ describe('an unknown user', () => {
     expect(pairs.map((r) => r.ok || r.reason)).toEqual(Array(4).fill('bad-credentials'));
     expect(counters.scrypts - afterUnknown).toBe(2);
     expect(counters.merged).toBe(2);
+  });
+});
+
+describe('the dummy hash of unknown users', () => {
+  it('has the cost of a configured hash and matches no password', async () => {
+    const like = await hashPassword('x');
+    const cheaper = like.replace(/^scrypt\$15\$/, 'scrypt$12$');
+    expect(unmatchableHash(cheaper).split('$').slice(0, 4)).toEqual(['scrypt', '12', '8', '1']);
+    expect(unmatchableHash().split('$').slice(0, 4)).toEqual(like.split('$').slice(0, 4));
+    expect(await verifyPassword('x', unmatchableHash(like))).toBe(false);
+    expect(await verifyPassword('', unmatchableHash(like))).toBe(false);
   });
 });
 

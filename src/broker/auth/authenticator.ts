@@ -8,7 +8,8 @@
 // - bounded and fair: at most `workers` run, the rest wait in a queue that serves addresses and
 //   usernames in turn (check-pool.ts), so a flood waits behind itself;
 // - slowed down when failing: locks with exponential backoff (lockout.ts).
-// An unknown user costs the same work as a wrong password: a dummy scrypt through the same queue.
+// An unknown user costs the same work as a wrong password: a dummy scrypt (at the cost of the
+// first user's hash) through the same queue.
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Logger } from '../../log.js';
 import type { BrokerUser, LoginConfig } from '../config.js';
@@ -76,7 +77,7 @@ export class Authenticator {
   private readonly verified = new Map<string, string>();
   private readonly inflight = new Map<string, Promise<Outcome>>();
   private readonly key = randomBytes(32);
-  private readonly dummyHash = unmatchableHash();
+  private dummyHash: string;
   private readonly pool: CheckPool;
   private readonly lockout: Lockout;
   private readonly failureLog: LogLimiter;
@@ -87,6 +88,7 @@ export class Authenticator {
     private readonly log: Logger,
   ) {
     this.users = new Map(users.map((u) => [u.username, u.passwordHash]));
+    this.dummyHash = unmatchableHash(users[0]?.passwordHash);
     this.pool = new CheckPool(config);
     this.lockout = new Lockout(config.lockout);
     this.failureLog = new LogLimiter(10, 10_000);
@@ -103,6 +105,7 @@ export class Authenticator {
    */
   setUsers(users: readonly BrokerUser[]): void {
     this.users = new Map(users.map((u) => [u.username, u.passwordHash]));
+    this.dummyHash = unmatchableHash(users[0]?.passwordHash);
     const live = new Set(this.users.values());
     for (const [digest, hash] of this.verified) if (!live.has(hash)) this.verified.delete(digest);
   }

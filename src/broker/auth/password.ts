@@ -70,11 +70,16 @@ export async function verifyPassword(password: string, hash: string): Promise<bo
 }
 
 /**
- * A hash no password matches, at the cost `hashPassword` uses: checked in place of an unknown
- * user's, so a wrong username costs the same work as a wrong password.
+ * A hash no password matches, at the cost of `like` (a configured user's hash) or else the cost
+ * `hashPassword` uses: checked in place of an unknown user's, so a wrong username costs the same
+ * work as a wrong password.
  */
-export function unmatchableHash(): string {
-  const fields = [LOG2_N, BLOCK_SIZE, PARALLELISM];
+export function unmatchableHash(like?: string): string {
+  const parsed = like === undefined ? null : parsePasswordHash(like);
+  const fields =
+    parsed && typeof parsed === 'object'
+      ? [parsed.log2N, parsed.r, parsed.p]
+      : [LOG2_N, BLOCK_SIZE, PARALLELISM];
   return [
     'scrypt',
     ...fields,
