@@ -31,6 +31,7 @@ const config: BrokerConfig = {
     maxQueuedMessages: 10000,
     connectTimeoutMs: 10000,
     connectRatePerAddress: 0,
+    connectWaitMs: 5000,
     maxTopicLength: 65535,
     maxTopicLevels: 128,
     maxKeepAliveSec: 3600,

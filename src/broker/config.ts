@@ -73,6 +73,7 @@ export interface BrokerLimits {
   maxQueuedMessages: number;
   connectTimeoutMs: number;
   connectRatePerAddress: number;
+  connectWaitMs: number;
   maxTopicLength: number;
   maxTopicLevels: number;
   maxKeepAliveSec: number;

@@ -47,7 +47,10 @@ export class BrokerCore implements ConnectionHost {
     this.retained = new RetainedMessages();
     this.auth = new Authenticator(config.users, config.login, log);
     this.acl = new Acl(config.acl);
-    this.connectRate = new ConnectRateLimiter(config.limits.connectRatePerAddress);
+    this.connectRate = new ConnectRateLimiter(
+      config.limits.connectRatePerAddress,
+      config.limits.connectWaitMs,
+    );
   }
 
   dispatch(conn: Connection, packet: Packet): void {

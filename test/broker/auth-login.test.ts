@@ -93,6 +93,40 @@ describe('a reconnect storm', () => {
   }, 60_000);
 });
 
+describe('a reconnect storm under the default per-address CONNECT rate', () => {
+  it('lets every client in at the rate (none refused), still for one scrypt', async () => {
+    const b = await broker({ users: [{ username: 'plc', passwordHash: await hashPassword('storm-pw') }] });
+    const started = Date.now();
+    const clients = await Promise.allSettled(
+      Array.from({ length: 300 }, (_, i) =>
+        connect(b.url, {
+          username: 'plc',
+          password: 'storm-pw',
+          clientId: `paced-${i}`,
+          connectTimeout: 30_000,
+        }),
+      ),
+    );
+    const inside = clients.filter((c) => c.status === 'fulfilled').length;
+    console.log(`storm at 100 CONNECT/s per address: ${inside}/300 in after ${Date.now() - started} ms`);
+    expect(inside).toBe(300);
+    expect(b.broker.authenticator.counters.scrypts).toBe(1);
+  }, 60_000);
+
+  it('refuses CONNECTs beyond the backlog it may hold (v5 0x9F)', async () => {
+    const b = await broker({ limits: { connectRatePerAddress: 5, connectWaitMs: 1000 } });
+    const sockets = await Promise.all(Array.from({ length: 20 }, () => rawSocket(b.port)));
+    sockets.forEach((s, i) => s.write(connectPacket(`held-${i}`, { protocolVersion: 5 })));
+    await waitFor(() => sockets.every((s) => parsePackets(s.all(), 5).length > 0), 10_000, '20 CONNACKs');
+    const codes = sockets.map((s) => (parsePackets(s.all(), 5)[0] as IConnackPacket).reasonCode);
+    // 5 at once, 5 more over the next second, the rest refused (a few more if the bucket refilled meanwhile).
+    const accepted = codes.filter((c) => c === 0).length;
+    expect(accepted).toBeGreaterThanOrEqual(10);
+    expect(accepted).toBeLessThan(20);
+    expect(codes.every((c) => c === 0 || c === 0x9f)).toBe(true);
+  });
+});
+
 describe('a password flood from one address', () => {
   it('does not keep other users, or the attacked account from elsewhere, out', async () => {
     const b = await broker({

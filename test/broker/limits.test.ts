@@ -102,7 +102,7 @@ it('keeps the newest QoS 0 messages for a subscriber that stopped reading', asyn
 });
 
 it('limits CONNECT attempts per address (v5 0x9F)', async () => {
-  const b = await broker({ connectRatePerAddress: 3 });
+  const b = await broker({ connectRatePerAddress: 3, connectWaitMs: 0 });
   // Ten at once from 127.0.0.1: at most 3 (plus what refills meanwhile) get in.
   const sockets = await Promise.all(Array.from({ length: 10 }, () => rawSocket(b.port)));
   sockets.forEach((s, i) => s.write(connectPacket(`fast-${i}`, { protocolVersion: 5 })));

@@ -47,11 +47,16 @@ export async function handleConnect(
     conn.closeAfterFlush();
   };
 
-  if (!core.connectRate.allow(conn.remoteAddress, Date.now())) {
+  const waitMs = core.connectRate.admit(conn.remoteAddress, Date.now());
+  if (waitMs === null) {
     return refuse(
       Reason.ConnectionRateExceeded,
       `more than ${limits.connectRatePerAddress} CONNECTs/s from this address`,
     );
+  }
+  if (waitMs > 0) {
+    await new Promise((resolve) => setTimeout(resolve, waitMs));
+    if (conn.state !== 'authenticating') return; // the client went away meanwhile
   }
   if (core.connections.size > limits.maxConnections) {
     return refuse(Reason.ServerBusy, `connection limit ${limits.maxConnections} reached`);
