@@ -354,6 +354,30 @@ describe('the login failure log', () => {
     expect(lines.filter((l) => l.includes('connection refused'))).toEqual([]);
   });
 
+  it('rate-limits refused anonymous clients the same way', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(...chunk.toString().split('\n').filter(Boolean));
+        done();
+      },
+    });
+    const b = await broker(
+      { listeners: [{ protocol: 'mqtt', host: '127.0.0.1', port: 0, allowAnonymous: false }] },
+      pino({ level: 'info' }, sink),
+    );
+    for (let i = 0; i < 15; i++) {
+      const s = await rawSocket(b.port);
+      s.write(connectPacket(`anon-${i}`, { protocolVersion: 5 }));
+      await waitFor(() => parsePackets(s.all(), 5).length > 0, 10_000, 'CONNACK');
+      expect((parsePackets(s.all(), 5)[0] as IConnackPacket).reasonCode).toBe(0x87);
+    }
+    const refused = lines.filter((l) => l.includes('login refused: anonymous clients are not allowed here'));
+    expect(refused).toHaveLength(10);
+    expect(JSON.parse(refused[0]!)).toMatchObject({ address: '127.0.0.1' });
+    expect(lines.filter((l) => l.includes('connection refused'))).toEqual([]);
+  });
+
   it('says how many lines it left out', () => {
     const limiter = new LogLimiter(2, 1000);
     const written: number[] = [];

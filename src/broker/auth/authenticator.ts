@@ -118,10 +118,10 @@ export class Authenticator {
     }
     if (username === undefined) {
       if (password !== undefined)
-        return { ok: false, reasonCode: Reason.BadUsernameOrPassword, why: 'password without a username' };
+        return this.anonymousRefused(address, Reason.BadUsernameOrPassword, 'password without a username');
       return listener.allowAnonymous
         ? { ok: true, username: undefined }
-        : { ok: false, reasonCode: Reason.NotAuthorized, why: 'anonymous clients are not allowed here' };
+        : this.anonymousRefused(address, Reason.NotAuthorized, 'anonymous clients are not allowed here');
     }
     if (listener.certCnAsUsername && peerCommonName === username && password === undefined) {
       return { ok: true, username };
@@ -249,6 +249,14 @@ export class Authenticator {
       ),
     );
     return { ok: false, reason, retryAfterMs };
+  }
+
+  /** A refused client without a username, logged like the others (rate-limited). */
+  private anonymousRefused(address: string, reasonCode: number, why: string): AuthResult {
+    this.failureLog.log((suppressed) =>
+      this.log.warn({ address, ...(suppressed > 0 && { suppressed }) }, `login refused: ${why}`),
+    );
+    return { ok: false, reasonCode, why };
   }
 
   /** Forgets idle lock records (called from the broker's periodic sweep). */

@@ -95,8 +95,8 @@ export async function handleConnect(
     address: conn.remoteAddress,
   });
   if (conn.state !== 'authenticating') return; // the client went away meanwhile
-  // Password failures are logged by the authenticator, rate-limited: a flood is a few lines.
-  if (!auth.ok) return refuse(auth.reasonCode, auth.why, packet.username !== undefined);
+  // Login failures are logged by the authenticator, rate-limited: a flood is a few lines.
+  if (!auth.ok) return refuse(auth.reasonCode, auth.why, true);
   const username = auth.username;
   conn.clientId = clientId;
   conn.username = username;
