@@ -201,6 +201,7 @@ describe('ACL decisions', () => {
     expect(acl.subscription('acme/secret/+')).toBe('refused');
     expect(acl.subscription('other/#')).toBe('refused');
     expect(acl.subscription('$SYS/#')).toBe('refused');
+    expect([acl.maySubscribe('#'), acl.maySubscribe('acme/secret/#')]).toEqual([true, false]);
   });
 
   it('never lets a wildcard in a username or client id widen an allow', () => {

@@ -25,12 +25,15 @@ export interface ClientAcl {
   /** Whether a message on `topic` may be delivered to this client. */
   mayRead(topic: string): boolean;
   subscription(filter: string): SubscriptionAccess;
+  /** Whether a subscription to `filter` is granted (it can carry a readable topic). */
+  maySubscribe(filter: string): boolean;
 }
 
 const ALLOW_ALL: ClientAcl = {
   mayPublish: (topic) => !topic.startsWith('$SYS'),
   mayRead: () => true,
   subscription: () => 'whole',
+  maySubscribe: () => true,
 };
 
 /** Decisions remembered per client and kind; topics repeat, the check does not need to. */
@@ -80,6 +83,10 @@ class RuleAcl implements ClientAcl {
     if (deny.some((d) => filterCovers(d, filter))) return 'refused';
     const inside = allow.some((a) => filterCovers(a, filter));
     return inside && !deny.some((d) => filtersIntersect(d, filter)) ? 'whole' : 'filtered';
+  }
+
+  maySubscribe(filter: string): boolean {
+    return this.subscription(filter) !== 'refused';
   }
 }
 
