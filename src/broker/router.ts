@@ -2,8 +2,8 @@
 // session merge into one delivery (highest QoS, every subscription identifier); shared groups
 // give it to one member; in-process handlers see it once it was delivered to the network.
 import type { DeliveredMessage, LocalHandler, QoS } from './api.js';
-import type { ClientAcl } from './auth/acl.js';
 import type { Logger } from '../log.js';
+import type { ClientAcl } from './auth/acl.js';
 import type { RoutedMessage } from './message.js';
 import type { Session, SubscriptionOptions } from './session.js';
 import type { SharedGroup } from './shared.js';
