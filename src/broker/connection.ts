@@ -30,6 +30,9 @@ export type ConnectionState = 'awaiting-connect' | 'authenticating' | 'open' | '
 
 /** Unsent bytes above which a connection counts as congested (QoS 0 waits, then is dropped). */
 const HIGH_WATER_BYTES = 1024 * 1024;
+/** Packets (and their payload bytes) a client may send behind its CONNECT before the CONNACK. */
+const HELD_PACKETS_LIMIT = 1000;
+const HELD_BYTES_LIMIT = 16 * 1024 * 1024;
 
 export class Connection implements SessionLink {
   state: ConnectionState = 'awaiting-connect';
@@ -53,6 +56,7 @@ export class Connection implements SessionLink {
   willSuppressed = false;
   private readonly parser: PacketParser;
   private readonly held: Packet[] = [];
+  private heldBytes = 0;
   private out: Buffer[] = [];
   private outBytes = 0;
   flushPending = false;
@@ -179,6 +183,12 @@ export class Connection implements SessionLink {
   private onPacket(packet: Packet): void {
     if (this.state === 'closed' || this.state === 'closing') return;
     if (this.state === 'authenticating') {
+      // Packets sent right behind a CONNECT wait for its login check (which may queue): bounded,
+      // so a client cannot pile up memory while it waits.
+      this.heldBytes += 'payload' in packet && packet.payload ? packet.payload.length + 64 : 64;
+      if (this.held.length >= HELD_PACKETS_LIMIT || this.heldBytes > HELD_BYTES_LIMIT) {
+        return this.fail(Reason.QuotaExceeded, 'too many packets sent before CONNACK');
+      }
       this.held.push(packet);
       return;
     }

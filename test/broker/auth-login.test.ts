@@ -15,6 +15,7 @@ import {
   closeRawSockets,
   connect,
   connectPacket,
+  packet,
   parsePackets,
   rawSocket,
   startBroker,
@@ -332,6 +333,30 @@ describe('the CONNECT timeout', () => {
     expect(clients.map((c) => c.status)).toEqual(Array(8).fill('fulfilled'));
     expect(b.broker.authenticator.counters.scrypts).toBe(8);
   }, 30_000);
+});
+
+describe('packets sent behind a waiting CONNECT', () => {
+  it('are held up to a bound, then the connection is closed', async () => {
+    // One CONNECT per second from this address: the second one waits its turn.
+    const b = await broker({ limits: { connectRatePerAddress: 1, connectWaitMs: 5000 } });
+    await connect(b.url, { clientId: 'first' });
+    const s = await rawSocket(b.port);
+    const ping = packet({ cmd: 'pingreq' });
+    s.write(Buffer.concat([connectPacket('second'), ...Array.from({ length: 1001 }, () => ping)]));
+    await s.ended;
+    expect(parsePackets(s.all())).toEqual([]);
+    expect(b.broker.stats().protocolErrors).toBe(1);
+  });
+
+  it('are handled once the CONNECT is accepted', async () => {
+    const b = await broker({ limits: { connectRatePerAddress: 1, connectWaitMs: 5000 } });
+    await connect(b.url, { clientId: 'first' });
+    const s = await rawSocket(b.port);
+    const ping = packet({ cmd: 'pingreq' });
+    s.write(Buffer.concat([connectPacket('second'), ...Array.from({ length: 10 }, () => ping)]));
+    await waitFor(() => parsePackets(s.all()).length === 11, 10_000, 'CONNACK and 10 PINGRESPs');
+    expect(parsePackets(s.all()).map((p) => p.cmd)).toEqual(['connack', ...Array(10).fill('pingresp')]);
+  });
 });
 
 describe('the login failure log', () => {

@@ -36,6 +36,12 @@ export class ConnectRateLimiter {
     return waitMs;
   }
 
+  /** Gives back a turn taken by a CONNECT whose client left before it (it would otherwise hold up the next ones). */
+  release(address: string): void {
+    const bucket = this.buckets.get(address);
+    if (bucket) bucket.tokens = Math.min(this.perSecond, bucket.tokens + 1);
+  }
+
   /** Forgets addresses whose bucket has refilled. */
   sweep(now: number): void {
     for (const [address, bucket] of this.buckets) {

@@ -56,7 +56,10 @@ export async function handleConnect(
   }
   if (waitMs > 0) {
     await new Promise((resolve) => setTimeout(resolve, waitMs));
-    if (conn.state !== 'authenticating') return; // the client went away meanwhile
+    if (conn.state !== 'authenticating') {
+      core.connectRate.release(conn.remoteAddress); // the client went away before its turn
+      return;
+    }
   }
   if (core.connections.size > limits.maxConnections) {
     return refuse(Reason.ServerBusy, `connection limit ${limits.maxConnections} reached`);
