@@ -23,20 +23,19 @@ import { unmatchableHash, verifyPassword } from './password.js';
 /** Why a login was refused: the credentials are wrong, the caller is locked out, or the queue is full. */
 export type LoginRefusal = 'bad-credentials' | 'locked' | 'busy';
 
+/**
+ * `retryAfterMs`: when `locked` or `busy`, when to try again; for `bad-credentials`, the lock this
+ * failure started (0: none yet).
+ */
 export type VerifyResult =
-  | { ok: true; username: string }
-  | {
-      ok: false;
-      reason: LoginRefusal;
-      /** When `locked` or `busy`: try again after this. */ retryAfterMs: number;
-    };
+  { ok: true; username: string } | { ok: false; reason: LoginRefusal; retryAfterMs: number };
 
 export interface VerifyContext {
   /** The remote address the login comes from (locks and queue turns are per address). */
   address: string;
 }
 
-/** What the authenticator did, for $SYS, tests and the benchmark. */
+/** What the authenticator did (tests, and whoever watches the broker). */
 export interface AuthCounters {
   /** scrypt derivations run (one per check that was neither cached nor merged). */
   scrypts: number;
