@@ -30,6 +30,8 @@ const config: BrokerConfig = {
     receiveMaximum: 100,
     maxQueuedMessages: 10000,
     connectTimeoutMs: 10000,
+    packetTimeoutMs: 30000,
+    maxSubscriptionsPerClient: 1000,
     connectRatePerAddress: 0,
     connectWaitMs: 5000,
     maxTopicLength: 65535,

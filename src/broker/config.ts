@@ -72,6 +72,8 @@ export interface BrokerLimits {
   receiveMaximum: number;
   maxQueuedMessages: number;
   connectTimeoutMs: number;
+  packetTimeoutMs: number;
+  maxSubscriptionsPerClient: number;
   connectRatePerAddress: number;
   connectWaitMs: number;
   maxTopicLength: number;

@@ -9,6 +9,7 @@ import type { Transport } from './listeners/transport.js';
 import { Reason } from './reason-codes.js';
 import type { Session, SessionLink } from './session.js';
 import type { BrokerStats } from './stats.js';
+import { connectLevel, packetProblem, type PacketProblem } from './validate-packet.js';
 
 /** What a connection's listener allows. */
 export interface ListenerPolicy {
@@ -97,6 +98,18 @@ export class Connection implements SessionLink {
 
   /** The start of a packet whose end has not arrived yet. */
   private partial: Buffer | null = null;
+  /** When the first byte of `partial` arrived; 0 while no packet is under way. */
+  private partialSince = 0;
+
+  /**
+   * Since when a started packet (or a transport frame carrying one) has been waiting for its end;
+   * 0 when none is. The broker's sweep closes connections past `limits.packetTimeoutMs`.
+   */
+  packetPendingSince(): number {
+    const framing = this.transport.pendingInputSince();
+    if (this.partialSince === 0) return framing;
+    return framing === 0 ? this.partialSince : Math.min(framing, this.partialSince);
+  }
 
   /**
    * Frames the byte stream into whole packets (so a packet split across reads never sends the
@@ -129,7 +142,12 @@ export class Connection implements SessionLink {
         pos += total;
       }
       // The unfinished tail is copied: the read buffer it sits in is not kept alive for it.
-      if (pos < chunk.length && this.readsInput()) this.partial = Buffer.from(chunk.subarray(pos));
+      if (pos < chunk.length && this.readsInput()) {
+        this.partial = Buffer.from(chunk.subarray(pos));
+        this.partialSince = this.lastActivity;
+      } else {
+        this.partialSince = 0;
+      }
     } catch (err) {
       // A handler threw on this client's input: that client goes, the broker stays.
       this.host.stats.internalErrors++;
@@ -170,10 +188,23 @@ export class Connection implements SessionLink {
       const next = readFastPacket(buf, pos, this.version, this.host.limits.maxPacketSize, this.emit);
       if (next === pos + total) return;
     }
+    const problem = packetProblem(buf, pos, pos + total, this.version);
+    if (problem) return this.refuseFrame(buf, pos, pos + total, problem);
     this.parser.parse(pos === 0 && total === buf.length ? buf : buf.subarray(pos, pos + total));
   }
 
   private readonly emit = (packet: Packet): void => this.onPacket(packet);
+
+  /** A malformed packet closes the connection; a v5 CONNECT is answered with the reason first. */
+  private refuseFrame(buf: Buffer, pos: number, end: number, problem: PacketProblem): void {
+    if (this.state === 'awaiting-connect' && buf[pos]! >> 4 === 1 && connectLevel(buf, pos, end) === 5) {
+      const properties = { reasonString: problem.why };
+      this.write(
+        encode({ cmd: 'connack', sessionPresent: false, reasonCode: problem.reasonCode, properties }, 5),
+      );
+    }
+    this.fail(problem.reasonCode, `malformed packet: ${problem.why}`);
+  }
 
   /** Not closing: a handler may have closed the connection in the middle of a chunk. */
   private readsInput(): boolean {

@@ -251,12 +251,18 @@ export class BrokerCore implements ConnectionHost {
     return this.acl.forClient({ username: origin.username, clientId }).mayPublish(topic);
   }
 
-  /** Periodic housekeeping: keepalive and connect timeouts. */
+  /** Periodic housekeeping: keepalive, connect and packet timeouts. */
   sweep(): void {
     const now = Date.now();
     for (const conn of this.connections) {
-      // A client whose password check waits in the (bounded, fair) queue is not timed out for it.
-      if (conn.state === 'awaiting-connect') {
+      const pendingSince = conn.packetPendingSince();
+      if (pendingSince !== 0 && now - pendingSince > this.limits.packetTimeoutMs) {
+        conn.fail(
+          Reason.KeepAliveTimeout,
+          `packet not completed within ${this.limits.packetTimeoutMs} ms of its first byte`,
+        );
+      } else if (conn.state === 'awaiting-connect') {
+        // A client whose password check waits in the (bounded, fair) queue is not timed out for it.
         if (now - conn.openedAt > this.limits.connectTimeoutMs) conn.destroy();
       } else if (
         conn.state === 'open' &&

@@ -2,8 +2,11 @@
 // four-byte acknowledgements and PINGREQ. They make up nearly all traffic of a running broker;
 // everything else (and anything unusual about these) goes through mqtt-packet's full parser.
 // Each check below only decides whether the fast path applies: when in doubt it declines, and the
-// full parser then accepts or rejects the bytes exactly as it always does.
+// full path (the raw checks of validate-packet.ts, then mqtt-packet) accepts or rejects the bytes.
+// So nothing taken here may be a packet those checks would refuse: acknowledgements of exactly the
+// lengths MQTT allows, PINGREQ of length 0, PUBLISH with a topic that keeps the string rule and no QoS 0 DUP.
 import type { Packet, ProtocolVersion } from './codec.js';
+import { wireStringProblem } from './validate-packet.js';
 
 const ACKS: Record<number, 'puback' | 'pubrec' | 'pubcomp'> = {
   0x40: 'puback',
@@ -47,7 +50,8 @@ export function readFastPacket(
     return -1;
   }
   const qos = (first >> 1) & 3;
-  if (qos === 3) return -1;
+  // QoS 3 and a QoS 0 message with DUP set are malformed: the full path refuses them.
+  if (qos === 3 || (qos === 0 && (first & 8) === 8)) return -1;
   let length = 0;
   let multiplier = 1;
   let i = pos + 1;
@@ -63,6 +67,8 @@ export function readFastPacket(
   const topicLength = buf.readUInt16BE(i);
   let p = i + 2 + topicLength;
   if (p > end) return -1;
+  // A topic breaking the string rule takes the full path, which closes the connection.
+  if (wireStringProblem(buf, i + 2, p, 'topic name', true) !== null) return -1;
   const topic = buf.toString('utf8', i + 2, p);
   let messageId: number | undefined;
   if (qos > 0) {

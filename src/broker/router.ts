@@ -29,6 +29,11 @@ export class Router {
     return this.trie.size;
   }
 
+  /** What the router holds: trie nodes and cached topic matches (memory checks in tests). */
+  footprint(): { trieNodes: number; cachedTopics: number } {
+    return { trieNodes: this.trie.nodeCount(), cachedTopics: this.matches.size };
+  }
+
   add(filter: string, key: object, entry: TrieEntry): boolean {
     this.matches.clear();
     return this.trie.add(filter, key, entry);

@@ -242,6 +242,17 @@ export class Session {
     this.queueHead = 0;
   }
 
+  /**
+   * The acknowledgement the in-flight message `packetId` waits for, or null when no message has
+   * that id (a late ack of a message settled before a takeover, which is tolerated).
+   */
+  expectedAck(packetId: number): 'puback' | 'pubrec' | 'pubcomp' | null {
+    const out = this.inflight.get(packetId);
+    if (!out) return null;
+    if (out.stage === 'release') return 'pubcomp';
+    return out.qos === 1 ? 'puback' : 'pubrec';
+  }
+
   onPuback(packetId: number): boolean {
     const out = this.inflight.get(packetId);
     if (!out || out.qos !== 1) return false;

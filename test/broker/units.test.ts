@@ -23,7 +23,15 @@ describe('topic rules', () => {
     ['a/+/b', 'wildcard'],
     ['a/#', 'wildcard'],
     ['a\u0000b', 'U+0000'],
-    ['a\uFFFDb', 'not valid UTF-8'],
+    ['a\uFFFDb', null], // U+FFFD is a character like any other; invalid UTF-8 is caught as bytes
+    ['a\uD800b', 'lone surrogate'],
+    ['a\uDC00', 'lone surrogate'],
+    ['a/\u{1F600}', null],
+    ['a\u0001b', 'control character U+0001'],
+    ['a\nb', 'control character U+000A'],
+    ['a\u007Fb', 'control character U+007F'],
+    ['a\u009Fb', 'control character U+009F'],
+    ['a\u00A0b', null],
     ['a/b/c/d/e/f', 'more than 5 levels'],
     ['x'.repeat(65), 'longer than 64 bytes'],
   ])('topic name %j', (topic, problem) => {

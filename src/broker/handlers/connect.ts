@@ -70,9 +70,7 @@ export async function handleConnect(
   const clean = packet.clean !== false;
   let clientId = packet.clientId;
   let assignedClientId: string | undefined;
-  if (clientId.includes('\u0000') || clientId.includes('\uFFFD')) {
-    return refuse(Reason.ClientIdentifierNotValid, 'client id is not valid UTF-8');
-  }
+  // Its bytes were checked against the string rule before parsing (validate-packet.ts).
   if (clientId === '') {
     // 3.1 needs an id; 3.1.1 allows an empty one only with a clean session (MQTT-3.1.3-7).
     if (version === 3 || (version === 4 && !clean)) {

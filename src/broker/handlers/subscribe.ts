@@ -8,7 +8,7 @@ import type { Connection } from '../connection.js';
 import type { BrokerCore } from '../core.js';
 import type { RoutedMessage } from '../message.js';
 import { Reason } from '../reason-codes.js';
-import type { SubscriptionOptions } from '../session.js';
+import type { Session, SubscriptionOptions } from '../session.js';
 import { parseSharedFilter, topicFilterProblem } from '../topics/validate.js';
 
 export function handleSubscribe(core: BrokerCore, conn: Connection, packet: ISubscribePacket): void {
@@ -45,6 +45,11 @@ export function handleSubscribe(core: BrokerCore, conn: Connection, packet: ISub
       );
       granted.push(v5 ? Reason.NotAuthorized : 0x80);
       refused.push(`${filter}: not authorized`);
+      continue;
+    }
+    if (subscriptionLimitReached(core, session, filter)) {
+      granted.push(v5 ? Reason.QuotaExceeded : 0x80);
+      refused.push(`${filter}: limit of ${core.limits.maxSubscriptionsPerClient} subscriptions reached`);
       continue;
     }
     const qos = Math.min(sub.qos, 2) as QoS;
@@ -87,4 +92,11 @@ export function handleSubscribe(core: BrokerCore, conn: Connection, packet: ISub
       session.deliver(msg, (msg.qos < options.qos ? msg.qos : options.qos) as QoS, true, ids);
     }
   }
+}
+
+/** A new filter beyond `maxSubscriptionsPerClient` (replacing an existing subscription is fine). */
+function subscriptionLimitReached(core: BrokerCore, session: Session, filter: string): boolean {
+  return (
+    session.subscriptions.size >= core.limits.maxSubscriptionsPerClient && !session.subscriptions.has(filter)
+  );
 }

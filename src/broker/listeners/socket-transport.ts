@@ -30,6 +30,10 @@ export class SocketTransport implements Transport {
     return this.socket.writableLength;
   }
 
+  pendingInputSince(): number {
+    return 0;
+  }
+
   end(): void {
     this.socket.end();
   }

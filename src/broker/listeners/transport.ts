@@ -7,6 +7,11 @@ export interface Transport {
   write(chunks: Buffer[], totalBytes: number): void;
   /** Bytes handed to the transport and not yet sent. */
   bufferedBytes(): number;
+  /**
+   * Since when the transport has held the start of a frame it has not passed on yet (WebSocket);
+   * 0 when it holds none. A plain socket passes every byte on at once.
+   */
+  pendingInputSince(): number;
   /** Closes once what was written is sent. */
   end(): void;
   destroy(): void;

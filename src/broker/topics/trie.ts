@@ -20,6 +20,20 @@ export class SubscriptionTrie<K, V> {
     return this.count;
   }
 
+  /** Number of nodes below the root (what the trie holds in memory, beyond its entries). */
+  nodeCount(): number {
+    let count = 0;
+    const stack: TrieNode<K, V>[] = [this.root];
+    while (stack.length > 0) {
+      const node = stack.pop()!;
+      for (const child of node.children.values()) {
+        count++;
+        stack.push(child);
+      }
+    }
+    return count;
+  }
+
   /** Adds or replaces the entry of `key` under `filter`; returns true when it was new. */
   add(filter: string, key: K, value: V): boolean {
     let node = this.root;

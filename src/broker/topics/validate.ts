@@ -6,13 +6,34 @@ export interface TopicLimits {
   maxTopicLevels: number;
 }
 
+/**
+ * Why `text` breaks the string rule for identifiers (topics, client ids, usernames; see
+ * validate-packet.ts and docs/CONFIG.md): U+0000, a lone surrogate, or a control character
+ * U+0001-U+001F / U+007F-U+009F. Strings from the wire were checked as bytes already; this is for
+ * the same rule on strings from inside the gateway (the in-process API, bridges).
+ */
+export function identifierProblem(text: string, what: string): string | null {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x20 && c < 0x7f) continue;
+    if (c === 0) return `${what} contains U+0000`;
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f))
+      return `${what} contains control character U+${c.toString(16).toUpperCase().padStart(4, '0')}`;
+    if (c >= 0xd800 && c <= 0xdfff) {
+      const next = text.charCodeAt(i + 1);
+      if (c > 0xdbff || !(next >= 0xdc00 && next <= 0xdfff)) return `${what} contains a lone surrogate`;
+      i++;
+    }
+  }
+  return null;
+}
+
 function commonProblem(topic: string, limits: TopicLimits, what: string): string | null {
   if (topic.length === 0) return `empty ${what}`;
   if (Buffer.byteLength(topic) > limits.maxTopicLength)
     return `${what} longer than ${limits.maxTopicLength} bytes`;
-  // U+0000 is forbidden; U+FFFD is what invalid UTF-8 decodes to, so it marks a malformed string.
-  if (topic.includes('\u0000')) return `${what} contains U+0000`;
-  if (topic.includes('\uFFFD')) return `${what} is not valid UTF-8`;
+  const problem = identifierProblem(topic, what);
+  if (problem) return problem;
   let levels = 1;
   for (let i = 0; i < topic.length; i++) if (topic.charCodeAt(i) === 0x2f) levels++;
   if (levels > limits.maxTopicLevels) return `${what} has more than ${limits.maxTopicLevels} levels`;
