@@ -1,4 +1,5 @@
 // Topic templates (`acme/{site}/{line}/{device}`) and the rules a published topic must follow.
+import { identifierProblem } from '../broker/topics/validate.js';
 
 export type TemplateResult = { ok: true; topic: string } | { ok: false; error: string };
 
@@ -23,7 +24,9 @@ export function renderTemplate(template: string, vars: Readonly<Record<string, s
 export function topicError(topic: string, allowEmptyLevels = false): string | undefined {
   if (topic.length === 0) return 'topic is empty';
   if (/[+#]/.test(topic)) return `topic "${topic}" contains a wildcard (+ or #)`;
-  if (topic.includes('\u0000')) return `topic "${topic}" contains a NUL character`;
+  // The broker's rule for identifiers (no U+0000, lone surrogates or control characters).
+  const bad = identifierProblem(topic, 'topic');
+  if (bad) return `${bad}: ${JSON.stringify(topic)}`;
   if (topic.startsWith('$')) return `topic "${topic}" starts with "$", which MQTT reserves for the broker`;
   if (!allowEmptyLevels && topic.split('/').some((level) => level.length === 0))
     return `topic "${topic}" has an empty level`;

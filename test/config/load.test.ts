@@ -165,6 +165,11 @@ const cases: Case[] = [
     expected: ['mappings/m.json: /topic: topic "acme//press1" has an empty level'],
   },
   {
+    what: 'a control character in the topic (the broker would refuse it)',
+    mapping: pressMapping({ topic: 'acme/press1\r' }),
+    expected: ['mappings/m.json: /topic: topic contains control character U+000D: "acme/press1\\r"'],
+  },
+  {
     what: 'an unknown topic variable',
     mapping: pressMapping({ topic: 'acme/{site}/{device}' }),
     expected: [
