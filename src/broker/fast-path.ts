@@ -67,9 +67,16 @@ export function readFastPacket(
   const topicLength = buf.readUInt16BE(i);
   let p = i + 2 + topicLength;
   if (p > end) return -1;
-  // A topic breaking the string rule takes the full path, which closes the connection.
-  if (wireStringProblem(buf, i + 2, p, 'topic name', true) !== null) return -1;
-  const topic = buf.toString('utf8', i + 2, p);
+  // A topic breaking the string rule takes the full path, which closes the connection. Printable
+  // ASCII, the usual topic, is told apart in one pass and decoded as such.
+  let ascii = true;
+  for (let t = i + 2; t < p; t++) {
+    const byte = buf[t]!;
+    if (byte < 0x20 || byte === 0x7f) return -1;
+    if (byte > 0x7f) ascii = false;
+  }
+  if (!ascii && wireStringProblem(buf, i + 2, p, 'topic name', true) !== null) return -1;
+  const topic = buf.toString(ascii ? 'latin1' : 'utf8', i + 2, p);
   let messageId: number | undefined;
   if (qos > 0) {
     if (p + 2 > end) return -1;
