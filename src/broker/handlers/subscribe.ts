@@ -21,6 +21,7 @@ export function handleSubscribe(core: BrokerCore, conn: Connection, packet: ISub
   const granted: number[] = [];
   const retained: [RoutedMessage[], SubscriptionOptions][] = [];
   const refused: string[] = [];
+  let overLimit = false;
 
   for (const sub of packet.subscriptions) {
     const filter = sub.topic;
@@ -48,6 +49,11 @@ export function handleSubscribe(core: BrokerCore, conn: Connection, packet: ISub
       continue;
     }
     if (subscriptionLimitReached(core, session, filter)) {
+      if (!overLimit) {
+        const limit = core.limits.maxSubscriptionsPerClient;
+        core.log.warn({ clientId: conn.clientId, limit }, 'subscription refused: limit per client reached');
+      }
+      overLimit = true;
       granted.push(v5 ? Reason.QuotaExceeded : 0x80);
       refused.push(`${filter}: limit of ${core.limits.maxSubscriptionsPerClient} subscriptions reached`);
       continue;
