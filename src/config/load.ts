@@ -253,6 +253,9 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
   if (!isObject(read.value))
     throw new ConfigError([{ file: shownAs, pointer: '/', message: 'the config must hold a JSON object' }]);
   const config = read.value;
+  // No `http` block, no HTTP server: a config written before the HTTP API does not start
+  // listening on port 8080 after an upgrade. `"http": {}` serves on 127.0.0.1:8080.
+  if (config.http === undefined) config.http = { enabled: false };
   const problems: ConfigProblem[] = [];
   const validate = gatewayValidator();
   if (!validate(config)) problems.push(...ajvProblems(validate.errors ?? [], shownAs));

@@ -177,6 +177,13 @@ describe('anonymous access', () => {
     ]);
   });
 
+  it('serves nothing without an http block', async () => {
+    const demo = await demoConfig((config) => {
+      delete (config as Record<string, unknown>).http;
+    });
+    expect((await loadConfig(demo.file)).config.http).toMatchObject({ enabled: false });
+  });
+
   it('refuses a token hash that is not one of ours, and duplicate token names', async () => {
     const demo = await demoConfig((config) => {
       config.http = {
