@@ -2,6 +2,7 @@
 // stats, driver status, bridge status) are read at scrape time, so the hot paths pay nothing;
 // round trips and commands are observed as they happen into histograms.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ConnectionState } from '../../drivers/types.js';
 import type { BridgeStatus } from '../bridge/status.js';
 import type { AuditOutcome } from '../store/audit.js';
 import type { DeviceInfo, HttpBroker } from './context.js';
@@ -14,6 +15,7 @@ export interface MetricsSource {
 }
 
 const QOS = ['0', '1', '2'] as const;
+const STATES: readonly ConnectionState[] = ['connecting', 'connected', 'disconnected', 'stopped'];
 const RTT_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 const COMMAND_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -129,6 +131,18 @@ export class GatewayMetrics {
     perDevice('tagwire_device_connected', '1 when the device is connected', 'gauge', (d) =>
       d.state === 'connected' ? 1 : 0,
     );
+    new Gauge({
+      name: 'tagwire_device_state',
+      help: 'The device connection state: 1 for the current state, 0 for the others',
+      labelNames: ['device', 'state'],
+      registers,
+      collect() {
+        this.reset();
+        for (const d of source.devices()) {
+          for (const state of STATES) this.set({ device: d.deviceId, state }, d.state === state ? 1 : 0);
+        }
+      },
+    });
     perDevice('tagwire_device_requests_total', 'Requests sent to the device', 'counter', (d) => d.requests);
     perDevice('tagwire_device_errors_total', 'Requests that failed', 'counter', (d) => d.errors);
     perDevice('tagwire_device_timeouts_total', 'Requests that timed out', 'counter', (d) => d.timeouts);

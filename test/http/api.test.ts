@@ -428,6 +428,7 @@ describe('live events', () => {
 describe('/metrics', () => {
   it('parses as Prometheus text and has the broker, device, command and process families', async () => {
     await operator.post(`${SETPOINT}/write`, { value: 12 });
+    await operator.post(`${SETPOINT}/write`, { value: 900 });
     const answer = await viewer.get('/metrics');
     expect(answer.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     const families = new Map(parsePrometheus(answer.text).map((f) => [f.name, f]));
@@ -440,6 +441,7 @@ describe('/metrics', () => {
       'tagwire_broker_retained_messages',
       'tagwire_broker_messages_dropped_total',
       'tagwire_device_connected',
+      'tagwire_device_state',
       'tagwire_device_requests_total',
       'tagwire_device_errors_total',
       'tagwire_device_timeouts_total',
@@ -466,6 +468,8 @@ describe('/metrics', () => {
           ?.value ?? NaN,
       );
     expect(value('tagwire_device_connected', { device: 'press1' })).toBe(1);
+    expect(value('tagwire_device_state', { device: 'press1', state: 'connected' })).toBe(1);
+    expect(value('tagwire_device_state', { device: 'press1', state: 'disconnected' })).toBe(0);
     expect(value('tagwire_device_requests_total', { device: 'press1' })).toBeGreaterThan(0);
     expect(value('tagwire_device_samples_total', { device: 'press1' })).toBeGreaterThan(0);
     expect(value('tagwire_broker_messages_received_total', { qos: '1' })).toBeGreaterThan(0);
