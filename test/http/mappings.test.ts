@@ -224,3 +224,34 @@ describe('validating and saving', () => {
     expect(list.body).toEqual([{ file: FILE, device: 'press1', tags: 8 }]);
   }, 60_000);
 });
+
+describe('saving while the gateway also watches its files', () => {
+  it('applies the edit once: the watcher finds nothing left to do', async () => {
+    const watched = await startHttpGateway({ gateway: { watch: true, watchDebounceMs: 100 } });
+    try {
+      const client = await loggedIn(watched.base, 'admin');
+      const before = readFileSync(watched.mappingFile, 'utf8');
+      const mapping = JSON.parse(before) as { tags: Array<Record<string, unknown>> };
+      mapping.tags.push({ name: 'extra', address: 'hr:103', type: 'uint16' });
+      const answer = await client.put<{ applied: boolean }>(`/api/mappings/${encodeURIComponent(FILE)}`, {
+        content: JSON.stringify(mapping, null, 2),
+      });
+      expect(answer.status).toBe(200);
+      expect(answer.body.applied).toBe(true);
+      await waitFor(
+        async () => {
+          const tags = await client.get<{ items: Array<{ name: string; value?: unknown }> }>(
+            '/api/tags?q=extra',
+          );
+          return tags.body.items[0]?.value !== undefined;
+        },
+        20_000,
+        'a value for the new tag',
+      );
+      const devices = await client.get<Array<{ state: string }>>('/api/devices');
+      expect(devices.body.map((d) => d.state)).toEqual(['connected']);
+    } finally {
+      await watched.stop();
+    }
+  }, 90_000);
+});
