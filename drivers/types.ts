@@ -68,6 +68,8 @@ export interface DriverContext {
   log: DriverLogger;
   /** The gateway's data directory (PKI folders, driver state). */
   dataDir: string;
+  /** Each answered device request's round trip, milliseconds (the /metrics histogram). */
+  onRoundTrip?(rttMs: number): void;
 }
 
 /** The subset of pino's logger a driver uses; keeps drivers free of a logging dependency. */

@@ -18,6 +18,11 @@ import { SparkplugManager } from './sparkplug/manager.js';
 import { AuditLog } from './store/audit.js';
 import { Database } from './store/db.js';
 import { startSimulators, type RunningSimulator } from './simulators.js';
+import type { DeviceInfo, HttpGateway, Readiness } from './http/context.js';
+import { LatestValues } from './http/latest-values.js';
+import { GatewayMetrics } from './http/metrics.js';
+import { packageVersion } from './http/package-root.js';
+import { HttpServer } from './http/server.js';
 
 export interface GatewayOptions {
   log: Logger;
@@ -27,6 +32,8 @@ export interface GatewayOptions {
   watch?: boolean;
   /** Quiet time after the last file event before a reload (ms). */
   watchDebounceMs?: number;
+  /** Folder of the built web console; default dist/web of the package. */
+  webRoot?: string;
 }
 
 type Stage = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
@@ -46,6 +53,18 @@ export class Gateway {
   private watcher?: ConfigWatcher;
   /** Reloads run one after the other, in the order the edits settled. */
   private reloading: Promise<unknown> = Promise.resolve();
+  private http?: HttpServer;
+  /** What start is doing, for /readyz while not running. */
+  private startingStep = 'not started';
+  private readonly startedAt = Date.now();
+  /** The latest sample of every tag (HTTP API, live events). */
+  readonly latest = new LatestValues();
+  readonly metrics = new GatewayMetrics({
+    broker: () => this.localBroker,
+    devices: () => this.deviceInfos(),
+    bridges: () => this.bridges?.status() ?? [],
+    sampleCounts: () => this.latest.sampleCounts(),
+  });
 
   constructor(
     private current: LoadedConfig,
@@ -83,10 +102,26 @@ export class Gateway {
   private async startParts(): Promise<void> {
     const { config, mappings } = this.loaded;
     const log = this.options.log;
+    // HTTP first: /healthz and /readyz (503 with the step) answer while the rest starts.
+    if (config.http.enabled) {
+      this.http = new HttpServer({
+        config: config.http,
+        users: config.broker.users,
+        gateway: this.httpView(),
+        metrics: this.metrics,
+        log: log.child({ part: 'http' }),
+        version: packageVersion(),
+        webRoot: this.options.webRoot,
+      });
+      await this.http.start();
+    }
+    this.startingStep = 'opening the store';
     await mkdir(this.dataDir, { recursive: true });
     this.db = await Database.open(path.join(this.dataDir, 'tagwire.db'));
+    this.startingStep = 'starting the broker';
     this.localBroker = new Broker({ config: config.broker, db: this.db, log: log.child({ part: 'broker' }) });
     await this.localBroker.start();
+    this.startingStep = 'starting the command router and bridges';
 
     if (this.options.simulators !== false) {
       this.simulators = await startSimulators(config.simulators, log.child({ part: 'sim' }));
@@ -112,7 +147,9 @@ export class Gateway {
       publishSamples: (deviceId, samples) => {
         this.publisher?.publishNow(deviceId, samples);
         this.sparkplug?.onSamples(deviceId, samples);
+        this.latest.onSamples(deviceId, samples);
       },
+      onCommand: (device, outcome, ms) => this.metrics.observeCommand(device, outcome, ms),
     });
     this.router.start();
     this.sparkplug = new SparkplugManager({
@@ -135,6 +172,7 @@ export class Gateway {
     await this.bridges.start();
 
     // Drivers last: by now every sample has somewhere to go. A dead device never blocks this.
+    this.startingStep = 'starting the drivers';
     await Promise.all([...this.drivers.values()].map((driver) => driver.start()));
 
     if (this.options.watch) {
@@ -180,7 +218,10 @@ export class Gateway {
         this.drivers.delete(id);
       }),
     );
-    for (const id of diff.devices.removed) this.clearDeviceStatus(id);
+    for (const id of diff.devices.removed) {
+      this.clearDeviceStatus(id);
+      this.latest.forget(id);
+    }
     this.current = next;
     this.publisher?.update(jsonMappings(next.mappings));
     this.router?.update(next.mappings);
@@ -214,7 +255,9 @@ export class Gateway {
       onSamples: (batch: TagSample[]) => {
         this.publisher?.onSamples(device.id, batch);
         this.sparkplug?.onSamples(device.id, batch);
+        this.latest.onSamples(device.id, batch);
       },
+      onRoundTrip: (rttMs) => this.metrics.observeRoundTrip(device.id, rttMs),
       onStatus: (status: DeviceStatus) => this.onDeviceStatus(status),
       log: this.options.log.child({ device: device.id }),
       dataDir: this.dataDir,
@@ -260,6 +303,59 @@ export class Gateway {
     return [...this.drivers.values()].map((d) => d.status());
   }
 
+  /** Device statuses with their driver names, for the HTTP API and /metrics. */
+  private deviceInfos(): DeviceInfo[] {
+    const driverOf = new Map(this.current.config.devices.map((d) => [d.id, d.driver]));
+    return this.devices().flatMap((status) => {
+      const driver = driverOf.get(status.deviceId);
+      return driver ? [{ ...status, driver }] : [];
+    });
+  }
+
+  /** The HTTP API's base URL once it listens (e.g. http://127.0.0.1:8080). */
+  get httpAddress(): string | undefined {
+    return this.http?.address;
+  }
+
+  readiness(): Readiness {
+    switch (this.stage) {
+      case 'running':
+        return { ready: true };
+      case 'created':
+      case 'starting':
+        return { ready: false, reason: `starting: ${this.startingStep}` };
+      default:
+        return { ready: false, reason: this.stage };
+    }
+  }
+
+  /** Applies a config after any reload in progress (the HTTP API's mapping edits). */
+  private applyConfig(next: LoadedConfig): Promise<ConfigDiff> {
+    const run = this.reloading.then(() => this.reload(next));
+    this.reloading = run.catch(() => undefined);
+    return run;
+  }
+
+  /** What the HTTP server sees of the gateway. */
+  private httpView(): HttpGateway {
+    return {
+      id: this.current.config.gateway.id,
+      startedAt: this.startedAt,
+      latest: this.latest,
+      config: () => this.current,
+      readiness: () => this.readiness(),
+      devices: () => this.deviceInfos(),
+      bridges: () => this.bridges?.status() ?? [],
+      broker: () => this.broker,
+      command: (topic, payload, who) => this.router?.submit(topic, payload, who),
+      audit: (filter) => {
+        if (!this.audit) return Promise.reject(new Error('the audit log is not open'));
+        return this.audit.query(filter);
+      },
+      reload: (next) => this.applyConfig(next),
+    };
+  }
+
   /** Stops in the reverse order of start: devices, commands, bridge, broker, store. Idempotent. */
   async stop(): Promise<void> {
     if (this.stage === 'stopped' || this.stage === 'stopping') return;
@@ -279,6 +375,7 @@ export class Gateway {
     );
     await step('commands', () => this.router?.stop());
     await step('sparkplug', () => this.sparkplug?.stop());
+    await step('http', () => this.http?.stop());
     await step('mapping', () => this.publisher?.stop());
     await step('bridges', () => this.bridges?.stop());
     await step('broker', () => this.localBroker?.stop());

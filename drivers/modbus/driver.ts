@@ -73,6 +73,7 @@ export class ModbusDriver implements Driver, LinkListener {
       );
       this.emitStatus(true);
     });
+    this.unit.onRoundTrip = (rttMs) => this.ctx.onRoundTrip?.(rttMs);
     if (link.state === 'connected') this.scheduler.start();
   }
 

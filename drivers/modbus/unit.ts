@@ -44,6 +44,8 @@ export class Unit {
   private failuresInRow = 0;
   private nextProbeAt = 0;
   stopped = false;
+  /** Told each answered request's round trip (DriverContext.onRoundTrip). */
+  onRoundTrip?: (rttMs: number) => void;
 
   constructor(
     private readonly link: ModbusLink,
@@ -112,6 +114,7 @@ export class Unit {
     this.counters.answered++;
     this.counters.rttMsTotal += rttMs;
     if (rttMs > this.counters.rttMsMax) this.counters.rttMsMax = rttMs;
+    this.onRoundTrip?.(rttMs);
     this.failuresInRow = 0;
     if (this.slow) {
       this.slow = false;

@@ -83,6 +83,7 @@ export class OpcuaDriver implements Driver {
       if (outcome === 'timeout') this.timeouts++;
       this.rtts.push(rttMs);
       if (this.rtts.length > RTT_WINDOW) this.rtts.shift();
+      this.ctx.onRoundTrip?.(rttMs);
     },
   };
 

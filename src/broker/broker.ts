@@ -15,6 +15,8 @@ import type { ListenerPolicy } from './connection.js';
 import type { RoutedMessage } from './message.js';
 import type { BrokerStats } from './stats.js';
 import { publishSys } from './sys.js';
+import type { Authenticator } from './auth/authenticator.js';
+import { clientsOf, retainedUnder, type ClientInfo, type RetainedEntry } from './introspect.js';
 import { Reason } from './reason-codes.js';
 import { topicFilterProblem, topicNameProblem } from './topics/validate.js';
 
@@ -142,6 +144,31 @@ export class Broker implements LocalBroker {
 
   mayPublish(origin: Origin, topic: string): boolean {
     return this.core.mayPublish(origin, topic);
+  }
+
+  /** Checks usernames and passwords (the HTTP login uses the same checks as CONNECT). */
+  get authenticator(): Authenticator {
+    return this.core.auth;
+  }
+
+  /** The connected clients, for the HTTP API. */
+  clients(): ClientInfo[] {
+    return clientsOf(this.core);
+  }
+
+  /** Retained messages below a topic prefix ("" for all). */
+  retainedUnder(prefix: string): RetainedEntry[] {
+    return retainedUnder(this.core, prefix);
+  }
+
+  /** Why a filter is refused to this identity (malformed, or not allowed by the ACL); undefined when fine. */
+  subscribeProblem(username: string | undefined, clientId: string, filter: string): string | undefined {
+    const problem = topicFilterProblem(filter, this.core.limits);
+    if (problem) return problem;
+    if (filter.startsWith('$share/')) return 'shared subscriptions are for MQTT clients';
+    if (!this.core.acl.forClient({ username, clientId }).maySubscribe(filter))
+      return 'the ACL does not allow this subscription';
+    return undefined;
   }
 
   /** Counters for $SYS, the HTTP status API and benchmarks. */

@@ -29,6 +29,8 @@ export type ListenerConfig =
 export interface BrokerUser {
   username: string;
   passwordHash: string;
+  /** HTTP role (src/config/types.ts HttpRole); MQTT ignores it. Default viewer. */
+  role?: 'viewer' | 'operator' | 'admin';
 }
 
 export interface AclRule {

@@ -75,6 +75,7 @@ export class BrokerCore implements ConnectionHost {
   /** Publishes into the broker: retained store, then every matching subscriber. */
   publish(msg: RoutedMessage): void {
     this.stats.messagesReceived++;
+    this.stats.receivedByQos[msg.qos]++;
     if (msg.retain) this.retained.set(msg);
     this.router.route(msg);
   }

@@ -50,6 +50,11 @@ export class RetainedMessages {
     if (!isSys(msg.topic)) this.store?.set(toStored(kept));
   }
 
+  /** Every retained message, expired ones included (callers that care check `expiresAt`). */
+  all(): IterableIterator<RoutedMessage> {
+    return this.messages.values();
+  }
+
   get(topic: string): RoutedMessage | undefined {
     return this.messages.get(topic);
   }

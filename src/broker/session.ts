@@ -56,6 +56,7 @@ export interface SessionPersistence {
 export interface SessionCounters {
   messagesSent: number;
   messagesDropped: number;
+  readonly sentByQos: [number, number, number];
 }
 
 export class Session {
@@ -191,6 +192,7 @@ export class Session {
       link.write(withPacketId(encoded, out.packetId, false));
     }
     this.counters.messagesSent++;
+    this.counters.sentByQos[out.qos]++;
   }
 
   private forget(out: Outgoing): void {

@@ -12,4 +12,7 @@ export class BrokerStats {
   /** Exceptions in packet handling: bugs, counted so tests (the fuzz test) can insist on none. */
   internalErrors = 0;
   publishDenied = 0;
+  /** Messages in (published into the broker) and out (sent to clients), by QoS 0/1/2: for /metrics. */
+  readonly receivedByQos: [number, number, number] = [0, 0, 0];
+  readonly sentByQos: [number, number, number] = [0, 0, 0];
 }

@@ -31,6 +31,7 @@ export function publishSys(core: BrokerCore): void {
   const stats = core.stats;
   // $SYS messages are bookkeeping: they do not count as messages received.
   const received = stats.messagesReceived;
+  const receivedQos0 = stats.receivedByQos[0];
   for (const [topic, value] of sysTopics(core)) {
     core.publish({
       topic,
@@ -44,4 +45,5 @@ export function publishSys(core: BrokerCore): void {
     });
   }
   stats.messagesReceived = received;
+  stats.receivedByQos[0] = receivedQos0;
 }

@@ -14,6 +14,8 @@ export function banner(gateway: Gateway, startupMs: number): string {
   const lines = [`tagwire: gateway ${config.gateway.id} running (started in ${Math.round(startupMs)} ms)`];
   lines.push(`  broker      ${urls.join(', ') || 'no listeners'}`);
   const devices = config.devices.filter((d) => d.enabled !== false).map((d) => `${d.id} (${d.driver})`);
+  if (gateway.httpAddress)
+    lines.push(`  console     ${gateway.httpAddress}  (HTTP API under /api, /metrics)`);
   lines.push(`  devices     ${devices.join(', ') || 'none'}`);
   const sims = gateway.simulatorAddresses();
   if (sims.length > 0) lines.push(`  simulators  ${sims.join(', ')}`);

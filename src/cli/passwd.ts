@@ -1,11 +1,26 @@
-// `tagwire passwd`: prints a scrypt hash for the broker's `users[].passwordHash`. The password is
-// read from the terminal without echo, or from the first line of stdin when it is piped.
+// `tagwire passwd`: prints a scrypt hash for the broker's `users[].passwordHash` (or, with --user,
+// the whole user entry with its HTTP role). The password is read from the terminal without echo,
+// or from the first line of stdin when it is piped. `--token NAME` makes a random bearer token for
+// the HTTP API instead, and prints it once with the `http.tokens` entry holding its hash.
+import { randomBytes } from 'node:crypto';
 import { hashPassword } from '../broker/auth/password.js';
+import { parse } from './options.js';
 
-const USAGE = `usage: tagwire passwd
+const ROLES = ['viewer', 'operator', 'admin'] as const;
+type Role = (typeof ROLES)[number];
+
+const USAGE = `usage: tagwire passwd [--user NAME] [--role viewer|operator|admin]
+       tagwire passwd --token NAME [--role viewer|operator|admin]
   Reads a password (typed twice without echo on a terminal, or the first line of piped stdin)
   and prints its scrypt hash for "passwordHash" in the broker's "users" list.
-  example: echo 's3cret' | tagwire passwd`;
+  --user NAME   print the whole user entry: {"username", "passwordHash", "role"}
+  --role ROLE   the user's (or token's) HTTP role: viewer reads, operator also writes tags,
+                admin also edits mappings and reads the audit log (default viewer)
+  --token NAME  make a random bearer token for the HTTP API: prints the token (shown once,
+                keep it) and its "http.tokens" entry {"name", "tokenHash", "role"}
+  examples: echo 's3cret' | tagwire passwd
+            echo 's3cret' | tagwire passwd --user ops --role operator
+            tagwire passwd --token grafana --role viewer`;
 
 class Interrupted extends Error {}
 
@@ -48,9 +63,42 @@ export async function main(args: readonly string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  if (args.length > 0) {
-    process.stderr.write(`tagwire passwd: unexpected argument ${JSON.stringify(args[0])}\n${USAGE}\n`);
+  let values: { user?: string; role?: string; token?: string };
+  try {
+    ({ values } = parse('passwd', args, {
+      user: { type: 'string', short: 'u' },
+      role: { type: 'string', short: 'r' },
+      token: { type: 'string', short: 't' },
+    }));
+  } catch (err) {
+    process.stderr.write(`tagwire ${(err as Error).message}\n${USAGE}\n`);
     return 2;
+  }
+  const role = values.role ?? 'viewer';
+  if (!ROLES.includes(role as Role)) {
+    process.stderr.write(
+      `tagwire passwd: --role must be viewer, operator or admin, not ${JSON.stringify(role)}\n`,
+    );
+    return 2;
+  }
+  if (values.token !== undefined && values.user !== undefined) {
+    process.stderr.write('tagwire passwd: --token and --user do not go together\n');
+    return 2;
+  }
+  for (const [option, name] of [
+    ['--user', values.user],
+    ['--token', values.token],
+  ] as const) {
+    if (name !== undefined && name.trim().length === 0) {
+      process.stderr.write(`tagwire passwd: ${option} needs a name\n`);
+      return 2;
+    }
+  }
+  if (values.token !== undefined) {
+    const token = `tw_${randomBytes(32).toString('base64url')}`;
+    const entry = { name: values.token, tokenHash: await hashPassword(token), role };
+    process.stdout.write(`token (shown once): ${token}\n${JSON.stringify(entry)}\n`);
+    return 0;
   }
   let password: string;
   try {
@@ -72,6 +120,12 @@ export async function main(args: readonly string[]): Promise<number> {
     process.stderr.write('tagwire passwd: empty password refused\n');
     return 1;
   }
-  process.stdout.write(`${await hashPassword(password)}\n`);
+  const hash = await hashPassword(password);
+  if (values.user !== undefined)
+    process.stdout.write(`${JSON.stringify({ username: values.user, passwordHash: hash, role })}\n`);
+  else {
+    process.stdout.write(`${hash}\n`);
+    if (values.role !== undefined) process.stderr.write(`add "role": "${role}" to the user entry\n`);
+  }
   return 0;
 }

@@ -40,7 +40,10 @@ export async function main(args: readonly string[]): Promise<number> {
   try {
     await gateway.start();
   } catch (err) {
-    log.fatal({ err }, 'gateway failed to start');
+    // A port in use or a missing permission is the user's to fix: one line, no stack trace.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EADDRINUSE' && code !== 'EACCES' && code !== 'EADDRNOTAVAIL')
+      log.fatal({ err }, 'gateway failed to start');
     process.stderr.write(`tagwire: not started: ${(err as Error).message}\n`);
     return 1;
   }

@@ -6,7 +6,8 @@ import { glob, isDynamicPattern } from 'tinyglobby';
 import { checkBridges, type BridgeConfig } from '../bridge/config.js';
 import { planNodes } from '../sparkplug/config.js';
 import { ajvProblems } from './ajv-errors.js';
-import { readJsonFile } from './json.js';
+import { parseJson, readJsonFile } from './json.js';
+import { httpProblems } from './http-checks.js';
 import { ConfigError, pointerOf, type ConfigProblem } from './problems.js';
 import { instancesOf, resolveMapping, type RawMapping, type TagChecker } from './resolve.js';
 import { gatewayValidator, mappingValidator } from './schema.js';
@@ -25,6 +26,8 @@ export interface LoadedConfig {
 export interface LoadOptions {
   /** Semantic tag checks per driver; the registered drivers' own by default. */
   checkerOf?: (driver: string) => TagChecker | undefined;
+  /** Mapping file contents to use instead of what is on disk (absolute path -> text): checks an edit before it is written. */
+  contents?: ReadonlyMap<string, string>;
 }
 
 /** How a file is named in problems: relative to the working directory when below it. */
@@ -52,6 +55,7 @@ function resolveTlsPaths(config: Record<string, unknown>, dir: string): void {
     holders.push(bridge);
     if (isObject(bridge) && Array.isArray(bridge.addresses)) holders.push(...bridge.addresses);
   }
+  if (isObject(config.http)) holders.push(config.http);
   for (const holder of holders) {
     if (!isObject(holder) || !isObject(holder.tls)) continue;
     for (const key of ['ca', 'cert', 'key']) {
@@ -119,9 +123,14 @@ async function loadMapping(
   gatewayId: string,
   checkerOf: (driver: string) => TagChecker | undefined,
   problems: ConfigProblem[],
+  contents: ReadonlyMap<string, string> | undefined,
 ): Promise<FileResult> {
   const shownAs = displayPath(file);
-  const read = await readJsonFile(file, shownAs);
+  const content = contents?.get(file);
+  const read =
+    content === undefined
+      ? await readJsonFile(file, shownAs)
+      : parseJson(content.replace(/^\uFEFF/, ''), shownAs);
   if (!read.ok) {
     problems.push(read.problem);
     return { mappings: [], shownAs };
@@ -244,6 +253,9 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
   if (!isObject(read.value))
     throw new ConfigError([{ file: shownAs, pointer: '/', message: 'the config must hold a JSON object' }]);
   const config = read.value;
+  // No `http` block, no HTTP server: a config written before the HTTP API does not start
+  // listening on port 8080 after an upgrade. `"http": {}` serves on 127.0.0.1:8080.
+  if (config.http === undefined) config.http = { enabled: false };
   const problems: ConfigProblem[] = [];
   const validate = gatewayValidator();
   if (!validate(config)) problems.push(...ajvProblems(validate.errors ?? [], shownAs));
@@ -252,6 +264,7 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
   const gateway = isObject(config.gateway) ? config.gateway : {};
   if (typeof gateway.dataDir === 'string') gateway.dataDir = path.resolve(dir, gateway.dataDir);
   resolveTlsPaths(config, dir);
+  problems.push(...httpProblems(config.http, shownAs));
   const devices = devicesById(config, problems, shownAs);
   const gatewayId = typeof gateway.id === 'string' ? gateway.id : 'gateway';
   const checkerOf = options.checkerOf ?? tagCheckerOf;
@@ -259,7 +272,7 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
   const files = await mappingFiles(config.mappings, dir, shownAs, problems);
   const results: FileResult[] = [];
   for (const mappingFile of files)
-    results.push(await loadMapping(mappingFile, devices, gatewayId, checkerOf, problems));
+    results.push(await loadMapping(mappingFile, devices, gatewayId, checkerOf, problems, options.contents));
   crossChecks(results, problems);
   const bridges = Array.isArray(config.bridges) ? (config.bridges as { name: string }[]) : [];
   for (const p of planNodes(

@@ -33,9 +33,26 @@ export type DeviceConfig =
 
 export type DriverName = DeviceConfig['driver'];
 
+/** What an HTTP user or token may do: viewer reads, operator also writes tags, admin also edits mappings. */
+export type HttpRole = 'viewer' | 'operator' | 'admin';
+
+export interface HttpToken {
+  name: string;
+  tokenHash: string;
+  role: HttpRole;
+}
+
 export interface HttpConfig {
   host: string;
   port: number;
+  enabled: boolean;
+  /** Absolute paths once loaded. */
+  tls?: { cert: string; key: string };
+  allowAnonymous: boolean;
+  metrics: { anonymous: boolean };
+  tokens: HttpToken[];
+  sessionIdleMin: number;
+  loginAttemptsPerMin: number;
 }
 
 export interface SimulatorsConfig {

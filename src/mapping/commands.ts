@@ -10,7 +10,7 @@ import type { Driver, TagSample, TagValue } from '../../drivers/types.js';
 import type { DeliveredMessage, LocalBroker } from '../broker/api.js';
 import type { LoadedMapping } from '../config/types.js';
 import type { Logger } from '../log.js';
-import type { AuditLog, CommandKind } from '../store/audit.js';
+import type { AuditLog, AuditOutcome, CommandKind } from '../store/audit.js';
 import { CommandAuditor } from './command-audit.js';
 import { CommandIndex, type CommandAddress, type CommandDevice, type CommandTag } from './command-index.js';
 import { parseDeviceSet, parseGet, parseSet, type CommandOptions } from './command-payload.js';
@@ -42,6 +42,14 @@ export interface CommandRouterOptions {
   log: Logger;
   /** Publishes samples on their tags' topics at once, whatever the publish policy (read-backs). */
   publishSamples?: (deviceId: string, samples: readonly TagSample[]) => void;
+  /** Told every command's outcome (the /metrics command counters and latency histogram). */
+  onCommand?(device: string, outcome: AuditOutcome, durationMs: number): void;
+}
+
+/** A command's result and how it ended, as the audit log records it. */
+export interface CommandOutcome {
+  result: CommandResult;
+  outcome: AuditOutcome;
 }
 
 /** A command refused before it reached the device: it may be sent again. */
@@ -120,18 +128,46 @@ export class CommandRouter {
     if (this.index.filters.find((f) => topicMatches(f, msg.topic)) !== filter) return;
     const address = this.index.resolve(msg.topic);
     if (!address) return;
-    const work = this.handle(address, msg).catch((err: unknown) => {
-      this.opts.log.error({ err, topic: msg.topic }, 'command handling failed');
-    });
+    const work = this.handle(address, msg).then(
+      () => undefined,
+      (err: unknown) => this.opts.log.error({ err, topic: msg.topic }, 'command handling failed'),
+    );
     this.inFlight.add(work);
     void work.finally(() => this.inFlight.delete(work));
   }
 
-  private async handle(address: CommandAddress, msg: DeliveredMessage): Promise<void> {
+  /**
+   * A command from inside the gateway (the HTTP API), on the command topic it would have over
+   * MQTT: the same checks, result message and audit row, recorded as `who`. Resolves with the
+   * result and its outcome; undefined when `topic` is no command topic of the current mappings.
+   */
+  submit(
+    topic: string,
+    payload: Buffer,
+    who: { clientId: string; username?: string },
+  ): Promise<CommandOutcome> | undefined {
+    const address = this.running ? this.index.resolve(topic) : undefined;
+    if (!address) return undefined;
+    const origin = { kind: 'internal', component: who.clientId } as const;
+    const msg: DeliveredMessage = { topic, payload, qos: 1, retain: false, origin };
+    const work = this.handle(address, msg, who);
+    const tracked = work.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.inFlight.add(tracked);
+    void tracked.finally(() => this.inFlight.delete(tracked));
+    return work;
+  }
+
+  private async handle(
+    address: CommandAddress,
+    msg: DeliveredMessage,
+    identity = auditIdentity(msg.origin),
+  ): Promise<CommandOutcome> {
     const receivedAt = Date.now();
     const started = performance.now();
     const tag = address.kind === 'device-set' ? this.deviceTagsOf(msg.payload) : address.tagName;
-    const identity = auditIdentity(msg.origin);
     // The row is stored while the checks run; the device is reached only once it is.
     const audited = this.auditor.begin({
       ts: receivedAt,
@@ -160,7 +196,10 @@ export class CommandRouter {
     const durationMs = performance.now() - started;
     const text = JSON.stringify(result);
     publishResult(this.opts.broker, msg, text, this.opts.log);
-    await audited.finish({ outcome: outcomeOf(result, run), result: text, durationMs });
+    const outcome = outcomeOf(result, run);
+    this.opts.onCommand?.(address.device.device, outcome, durationMs);
+    await audited.finish({ outcome, result: text, durationMs });
+    return { result, outcome };
   }
 
   private deviceTagsOf(payload: Buffer): string | undefined {

@@ -271,7 +271,16 @@ describe('loadConfig: a valid config', () => {
       logLevel: 'info',
       auditRetentionDays: 90,
     });
-    expect(config.http).toEqual({ host: '127.0.0.1', port: 0 });
+    expect(config.http).toEqual({
+      host: '127.0.0.1',
+      port: 0,
+      enabled: true,
+      allowAnonymous: false,
+      metrics: { anonymous: false },
+      tokens: [],
+      sessionIdleMin: 30,
+      loginAttemptsPerMin: 10,
+    });
     expect(config.devices[0]).toMatchObject({
       id: 'press1',
       enabled: true,

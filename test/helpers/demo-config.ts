@@ -15,6 +15,7 @@ export interface DemoConfig {
   wsPort: number;
   modbusPort: number;
   opcuaPort: number;
+  httpPort: number;
 }
 
 interface DemoJson {
@@ -23,6 +24,7 @@ interface DemoJson {
   devices: Array<{ id: string; driver: string; transport?: { port: number }; endpointUrl?: string }>;
   mappings: string[];
   simulators: { modbus: Array<{ port: number }>; opcua: Array<{ port: number }> };
+  http: { host: string; port: number } & Record<string, unknown>;
 }
 
 /** Writes a copy of the demo config with fresh ports; `edit` may change it further. */
@@ -32,7 +34,8 @@ export async function demoConfig(
   const dir = mkdtempSync(path.join(tmpdir(), 'tagwire-demo-'));
   const config = JSON.parse(readFileSync(path.join(repoRoot, 'gateway.config.json'), 'utf8')) as DemoJson &
     Record<string, unknown>;
-  const [mqttPort, wsPort, modbusPort, opcuaPort] = [
+  const [mqttPort, wsPort, modbusPort, opcuaPort, httpPort] = [
+    await freePort(),
     await freePort(),
     await freePort(),
     await freePort(),
@@ -48,8 +51,9 @@ export async function demoConfig(
   config.mappings = config.mappings.map((pattern) => path.join(repoRoot, pattern));
   config.simulators.modbus[0]!.port = modbusPort;
   config.simulators.opcua[0]!.port = opcuaPort;
+  config.http.port = httpPort;
   edit?.(config);
   const file = path.join(dir, 'gateway.config.json');
   writeFileSync(file, JSON.stringify(config, null, 2));
-  return { file, dir, mqttPort, wsPort, modbusPort, opcuaPort };
+  return { file, dir, mqttPort, wsPort, modbusPort, opcuaPort, httpPort };
 }

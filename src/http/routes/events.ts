@@ -1,0 +1,62 @@
+// GET /api/events: live tag values (batched, at most every 250 ms), device status (on change and
+// every few seconds) and bridge status, as server-sent events for the console.
+import type { TagSample } from '../../../drivers/types.js';
+import { openEventStream } from '../sse.js';
+import { bridgeEntry } from './status.js';
+import type { RouteModule } from './index.js';
+
+const TAGS_EVERY_MS = 250;
+const STATUS_CHECK_MS = 1000;
+const STATUS_FULL_EVERY = 5;
+
+export const eventRoutes: RouteModule = (app, ctx) => {
+  app.get('/api/events', { config: { access: 'viewer' } }, (request, reply) => {
+    const stream = openEventStream(request, reply, ctx.onClose, ctx.sessions.holds(request.sessionId));
+    const gateway = ctx.gateway;
+    const pending = new Map<string, { device: string; sample: TagSample }>();
+    stream.onEnd(
+      gateway.latest.listen((device, batch) => {
+        for (const sample of batch) pending.set(`${device}\u0000${sample.tag}`, { device, sample });
+      }),
+    );
+    const flushTags = setInterval(() => {
+      // A client that does not keep up gets the latest value of each tag when it does.
+      if (pending.size === 0 || !stream.writable) return;
+      const out = [...pending.values()].map(({ device, sample }) => ({
+        device,
+        name: sample.tag,
+        value: sample.value,
+        quality: sample.quality,
+        ...(sample.quality !== 'good' && { reason: sample.reason }),
+        ts: sample.ts,
+      }));
+      pending.clear();
+      stream.send('tags', out);
+    }, TAGS_EVERY_MS);
+
+    const lastDevice = new Map<string, string>();
+    const lastBridge = new Map<string, string>();
+    let ticks = 0;
+    const sendStatus = (): void => {
+      const full = ticks++ % STATUS_FULL_EVERY === 0;
+      for (const device of gateway.devices()) {
+        const key = `${device.state}\u0000${device.lastError ?? ''}`;
+        if (!full && lastDevice.get(device.deviceId) === key) continue;
+        lastDevice.set(device.deviceId, key);
+        stream.send('device', device);
+      }
+      for (const bridge of gateway.bridges()) {
+        const key = `${bridge.state}\u0000${bridge.outbox.messages}\u0000${bridge.dropped}`;
+        if (!full && lastBridge.get(bridge.name) === key) continue;
+        lastBridge.set(bridge.name, key);
+        stream.send('bridge', bridgeEntry(bridge));
+      }
+    };
+    sendStatus();
+    const statusTimer = setInterval(sendStatus, STATUS_CHECK_MS);
+    stream.onEnd(() => {
+      clearInterval(flushTags);
+      clearInterval(statusTimer);
+    });
+  });
+};

@@ -1,0 +1,89 @@
+// The tag list of /api/tags, prepared once per loaded config: each tag's fixed fields already as
+// JSON text and a lower-case text to search, so a request for 10,000 tags only appends each tag's
+// latest value and joins strings (no object per tag, no generic serialisation of the static part).
+import type { TagSample } from '../../drivers/types.js';
+import type { LoadedMapping } from '../config/types.js';
+
+interface Entry {
+  device: string;
+  name: string;
+  /** `{"device":...,"writable":...` without the closing brace. */
+  prefix: string;
+  haystack: string;
+}
+
+export interface TagQuery {
+  device?: string;
+  /** Lower-case text to find in name, topic, address, device or description. */
+  q: string;
+  limit: number;
+  offset: number;
+}
+
+const catalogs = new WeakMap<readonly LoadedMapping[], Entry[]>();
+
+function entriesOf(mappings: readonly LoadedMapping[]): Entry[] {
+  let entries = catalogs.get(mappings);
+  if (entries) return entries;
+  entries = [];
+  for (const mapping of mappings) {
+    for (const tag of mapping.tags) {
+      const fixed: Record<string, unknown> = {
+        device: mapping.device,
+        name: tag.name,
+        topic: tag.topic,
+        address: tag.address,
+        type: tag.type,
+        writable: tag.writable,
+      };
+      if (tag.unit !== undefined) fixed.unit = tag.unit;
+      if (tag.min !== undefined) fixed.min = tag.min;
+      if (tag.max !== undefined) fixed.max = tag.max;
+      if (tag.description !== undefined) fixed.description = tag.description;
+      entries.push({
+        device: mapping.device,
+        name: tag.name,
+        prefix: JSON.stringify(fixed).slice(0, -1),
+        haystack: [tag.name, tag.topic, tag.address, mapping.device, tag.description ?? '']
+          .join('\n')
+          .toLowerCase(),
+      });
+    }
+  }
+  catalogs.set(mappings, entries);
+  return entries;
+}
+
+function valueText(value: TagSample['value']): string {
+  return typeof value === 'number'
+    ? Number.isFinite(value)
+      ? String(value)
+      : 'null'
+    : JSON.stringify(value);
+}
+
+/** The `{ "total", "items" }` answer as JSON text. */
+export function tagListJson(
+  mappings: readonly LoadedMapping[],
+  latest: (device: string, tag: string) => TagSample | undefined,
+  query: TagQuery,
+): string {
+  const parts: string[] = [];
+  let total = 0;
+  for (const entry of entriesOf(mappings)) {
+    if (query.device !== undefined && entry.device !== query.device) continue;
+    if (query.q !== '' && !entry.haystack.includes(query.q)) continue;
+    total++;
+    if (total <= query.offset || parts.length >= query.limit) continue;
+    const sample = latest(entry.device, entry.name);
+    if (!sample) {
+      parts.push(`${entry.prefix}}`);
+      continue;
+    }
+    const reason = sample.quality === 'good' ? '' : `,"reason":${JSON.stringify(sample.reason)}`;
+    parts.push(
+      `${entry.prefix},"value":${valueText(sample.value)},"quality":"${sample.quality}"${reason},"ts":${sample.ts}}`,
+    );
+  }
+  return `{"total":${total},"items":[${parts.join(',')}]}`;
+}
