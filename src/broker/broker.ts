@@ -7,7 +7,6 @@ import type { Logger } from '../log.js';
 import type { BrokerMessage, LocalBroker, LocalHandler, Origin } from './api.js';
 import type { BrokerConfig } from './config.js';
 import { Connection } from './connection.js';
-import type { Authenticator } from './auth/authenticator.js';
 import { BrokerCore } from './core.js';
 import { openListener, type OpenListener } from './listeners/listen.js';
 import type { Transport } from './listeners/transport.js';
@@ -144,11 +143,6 @@ export class Broker implements LocalBroker {
 
   mayPublish(origin: Origin, topic: string): boolean {
     return this.core.mayPublish(origin, topic);
-  }
-
-  /** Checks usernames and passwords (the HTTP login uses the same checks as CONNECT). */
-  get authenticator(): Authenticator {
-    return this.core.auth;
   }
 
   /** The connected clients, for the HTTP API. */

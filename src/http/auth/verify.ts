@@ -9,22 +9,19 @@ import type { BrokerUser } from '../../broker/config.js';
 import type { HttpToken } from '../../config/types.js';
 import type { Identity } from './roles.js';
 
-/** The listener policy a login is checked under: a username and password, nothing else. */
-const HTTP_LOGIN = { protocol: 'mqtt', allowAnonymous: false, certCnAsUsername: false } as const;
-
-/** The user's identity when the password is right; undefined for a wrong password or an unknown user alike. */
+/**
+ * The user's identity when the password is right; undefined for a wrong password, an unknown user
+ * or a login the broker's lockout holds back, alike. `address` is the client's: failures count
+ * against the username at that address, as for MQTT.
+ */
 export async function verifyLogin(
-  authenticator: Pick<Authenticator, 'check'>,
+  authenticator: Pick<Authenticator, 'verify'>,
   users: readonly BrokerUser[],
   username: string,
   password: string,
+  address: string,
 ): Promise<Identity | undefined> {
-  const result = await authenticator.check({
-    username,
-    password: Buffer.from(password, 'utf8'),
-    listener: HTTP_LOGIN,
-    peerCommonName: undefined,
-  });
+  const result = await authenticator.verify(username, password, { address });
   if (!result.ok) return undefined;
   const user = users.find((u) => u.username === username);
   if (!user) return undefined;

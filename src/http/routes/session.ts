@@ -35,7 +35,13 @@ export const sessionRoutes: RouteModule = (app, ctx) => {
         return reply.code(429).send(errorBody('too many login attempts from this address; try again later'));
       }
       const { username, password } = request.body;
-      const identity = await verifyLogin(ctx.gateway.broker().authenticator, ctx.users, username, password);
+      const identity = await verifyLogin(
+        ctx.gateway.broker().authenticator,
+        ctx.users,
+        username,
+        password,
+        request.ip,
+      );
       if (!identity) {
         ctx.log.warn({ username, address: request.ip }, 'HTTP login refused');
         return reply.code(401).send(errorBody(WRONG));
