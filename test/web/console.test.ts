@@ -114,7 +114,15 @@ describe('web console in chromium', { timeout: 90_000 }, () => {
     expect(reason?.length).toBeGreaterThan(3);
     expect(await card.getAttribute('class')).toMatch(/\b(bad|warn)\b/);
     await screenshot(page, 'overview-device-down');
+    // Its tags turn bad on the Tags page, with the reason beside them.
+    await card.getByRole('link', { name: 'press1' }).click();
+    const row = page.locator('[data-tag="press1/pressure"]');
+    await expect.poll(() => row.getAttribute('class'), { timeout: 15_000 }).toContain('q-bad');
+    expect(await row.locator('.reason-inline').textContent()).not.toBe('');
+    await screenshot(page, 'tags-device-down');
     await gw.press.start();
+    await expect.poll(() => row.getAttribute('class'), { timeout: 30_000 }).toContain('q-good');
+    await page.getByRole('link', { name: 'Overview' }).click();
     await expect.poll(() => card.getAttribute('data-state'), { timeout: 30_000 }).toBe('connected');
   });
 
