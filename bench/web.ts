@@ -1,10 +1,9 @@
 // bench:web: the console on a gateway with 10,000 tags changing every second (one big simulated
 // Modbus device, its simulator in its own process). Measures, in headless Chromium: page load to
 // the first live value, Tags page frame times while values stream and the list scrolls, the tab's
-// JS heap; and the gateway's CPU with and without the console open, plus the bundle size.
+// memory; and the gateway's CPU with and without the console open, plus the bundle size.
 // The demo gateway's first value is measured too. Targets: first value < 1 s, frame p95 < 50 ms,
-// heap < 150 MB, console CPU < 5% of a core,
-// bundle < 200 KB gzipped.
+// tab memory < 150 MB, console CPU < 5% of a core, bundle < 200 KB gzipped.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
