@@ -16,6 +16,11 @@ export default tseslint.config(
     },
   },
   {
+    // The console runs in the browser.
+    files: ['web/**'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
     files: ['test/**', 'bench/**'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
   },

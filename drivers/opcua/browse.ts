@@ -199,3 +199,73 @@ async function describeVariables(
   }
   return tags;
 }
+
+/** One node below a browsed node, as the console's browse tree shows it. */
+export interface BrowseChild {
+  nodeId: string;
+  browseName: string;
+  nodeClass: 'Object' | 'Variable';
+  dataType?: OpcuaTagType;
+  unit?: string;
+  writable?: true;
+  hasChildren: boolean;
+}
+
+/**
+ * The objects and variables directly below one node (default: the Objects folder, without the
+ * standard Server object), each with whether it has children of its own; variables also with
+ * their DataType, unit and writability, found the same way as the mapping skeleton's.
+ */
+export async function browseChildren(
+  opcua: Opcua,
+  session: ClientSession,
+  node = 'i=85',
+  maxChildren = 1000,
+): Promise<BrowseChild[]> {
+  const parent = opcua.resolveNodeId(node).toString();
+  const serverObject = opcua.resolveNodeId(SERVER_OBJECT).toString();
+  const objectsFolder = opcua.resolveNodeId('i=85').toString();
+  const hasProperty = opcua.resolveNodeId(HAS_PROPERTY).toString();
+  // A browse of an unknown node answers "no references"; say it is unknown instead.
+  const exists = await session.read({ nodeId: parent, attributeId: opcua.AttributeIds.NodeClass });
+  if (!exists.statusCode.isGood()) throw new Error(`node ${node}: ${exists.statusCode.name}`);
+  const [refs = []] = await browseAll(opcua, session, [parent]);
+  const children = refs
+    .filter((ref) => ref.referenceTypeId.toString() !== hasProperty)
+    .filter((ref) => ref.nodeId.toString() !== serverObject || parent !== objectsFolder)
+    .slice(0, maxChildren);
+  if (children.length === 0) return [];
+  const grandchildren = await browseAll(
+    opcua,
+    session,
+    children.map((c) => c.nodeId.toString()),
+  );
+  const unitNodes = new Map<string, string>();
+  const variables: Found[] = [];
+  const out: BrowseChild[] = children.map((ref, i) => {
+    const nodeId = ref.nodeId.toString();
+    const below = grandchildren[i] ?? [];
+    const unit = below.find(
+      (r) => r.referenceTypeId.toString() === hasProperty && r.browseName.name === 'EngineeringUnits',
+    );
+    if (unit) unitNodes.set(nodeId, unit.nodeId.toString());
+    const isVariable = ref.nodeClass === opcua.NodeClass.Variable;
+    if (isVariable) variables.push({ nodeId, path: [ref.browseName.name ?? nodeId], isVariable });
+    return {
+      nodeId,
+      browseName: ref.browseName.name ?? nodeId,
+      nodeClass: isVariable ? 'Variable' : 'Object',
+      hasChildren: below.some((r) => r.referenceTypeId.toString() !== hasProperty),
+    };
+  });
+  const described = await describeVariables(opcua, session, variables, unitNodes, 500);
+  const byNode = new Map(described.map((t) => [t.address, t]));
+  for (const child of out) {
+    const tag = byNode.get(child.nodeId);
+    if (!tag) continue;
+    if (tag.type) child.dataType = tag.type;
+    if (tag.unit) child.unit = tag.unit;
+    if (tag.writable) child.writable = true;
+  }
+  return out;
+}

@@ -12,9 +12,11 @@ import type { HttpGateway } from '../context.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { auditRoutes } from './audit.js';
 import { brokerRoutes } from './broker.js';
+import { browseRoutes } from './browse.js';
 import { deviceRoutes } from './devices.js';
 import { eventRoutes } from './events.js';
 import { healthRoutes } from './health.js';
+import { importCsvRoutes } from './import-csv.js';
 import { mappingRoutes } from './mappings.js';
 import { sessionRoutes } from './session.js';
 import { statusRoutes } from './status.js';
@@ -52,4 +54,6 @@ export const routes: readonly RouteModule[] = [
   brokerRoutes,
   eventRoutes,
   subscribeRoutes,
+  browseRoutes,
+  importCsvRoutes,
 ];
