@@ -49,6 +49,8 @@ export interface HttpConfig {
   /** Absolute paths once loaded. */
   tls?: { cert: string; key: string };
   allowAnonymous: boolean;
+  /** The role of anonymous requests (allowAnonymous, loopback only). */
+  anonymousRole: HttpRole;
   metrics: { anonymous: boolean };
   tokens: HttpToken[];
   sessionIdleMin: number;

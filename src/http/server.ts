@@ -208,7 +208,9 @@ export class HttpServer {
         return identity;
       }
     }
-    return config.allowAnonymous ? { kind: 'anonymous', name: 'anonymous', role: 'operator' } : null;
+    return config.allowAnonymous
+      ? { kind: 'anonymous', name: 'anonymous', role: config.anonymousRole }
+      : null;
   }
 
   private onError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {

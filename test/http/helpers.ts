@@ -47,6 +47,7 @@ export async function startHttpGateway(options: FixtureOptions = {}): Promise<Ht
     config.http = {
       ...config.http,
       allowAnonymous: false,
+      anonymousRole: 'operator',
       tokens: [{ name: 'grafana', tokenHash, role: 'viewer' }],
       ...options.http,
     };

@@ -163,6 +163,14 @@ describe('anonymous access', () => {
     expect(await statusWithHost(port, `[::1]:${port}`)).toBe(200);
   }, 90_000);
 
+  it('with anonymousRole admin (the demo), anonymous also reads mappings and the audit log', async () => {
+    running = await startHttpGateway({ http: { allowAnonymous: true, anonymousRole: 'admin' } });
+    const anonymous = new Client(running.base);
+    expect((await anonymous.get('/api/me')).body).toMatchObject({ role: 'admin', anonymous: true });
+    expect((await anonymous.get('/api/mappings')).status).toBe(200);
+    expect((await anonymous.get('/api/audit')).status).toBe(200);
+  }, 90_000);
+
   it('is a config problem on a non-loopback http.host', async () => {
     const demo = await demoConfig((config) => {
       config.http = { ...config.http, host: '0.0.0.0', allowAnonymous: true };
