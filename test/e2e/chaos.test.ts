@@ -40,6 +40,9 @@ function killed(child: ChildProcess): Promise<void> {
 class Publisher {
   readonly acked = new Set<number>();
   private next = 0;
+  get nextCounter(): number {
+    return this.next;
+  }
   private inflight = 0;
   private stopped = false;
   private client: MqttClient | undefined;
@@ -145,6 +148,7 @@ describe('SIGKILL under a steady QoS 1 flow', () => {
       await sleep(300 + Math.random() * 700);
       if (round === KILLS) break;
       await killed(gateway.child);
+      if (process.env.CHAOS_DEBUG) console.log(`kill ${round}: next ${publisher.nextCounter}, acked ${publisher.acked.size}`);
       gateway = startGateway(config);
       await waitForPort(port, '127.0.0.1', 30_000).catch((err: Error) => {
         throw new Error(`${err.message}: ${gateway.output()}`);
@@ -161,6 +165,7 @@ describe('SIGKILL under a steady QoS 1 flow', () => {
       () => undefined,
     );
     const lostUpstream = missing(upstreamSeen);
+    if (process.env.CHAOS_DEBUG) console.log('lost upstream', lostUpstream.join(','));
     const lostLocal = missing(localSeen);
     console.log(
       `chaos: ${KILLS} kills, ${acked.length} acknowledged, ${acked.length - lostUpstream.length} upstream, ${acked.length - lostLocal.length} in the persistent session`,
