@@ -116,7 +116,10 @@ export class Broker implements LocalBroker {
   private listenerFailed(listener: ListenerConfig, err: Error): void {
     let failures = this.listenerFailures.get(listener);
     if (!failures) {
-      failures = new FailureLog(this.log, `MQTT listener ${listener.protocol}://${listener.host}:${listener.port}`);
+      failures = new FailureLog(
+        this.log,
+        `MQTT listener ${listener.protocol}://${listener.host}:${listener.port}`,
+      );
       this.listenerFailures.set(listener, failures);
     }
     failures.failed(err, 1);

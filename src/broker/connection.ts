@@ -239,11 +239,7 @@ export class Connection implements SessionLink {
    * their packets came (MQTT-4.6.0-2) because later ones wait behind earlier ones. When `durable`
    * rejects, `refused` says what to write instead (null: nothing, the client sends again).
    */
-  writeAck(
-    bytes: Buffer,
-    durable: Promise<void> | null,
-    refused?: (err: unknown) => Buffer | null,
-  ): void {
+  writeAck(bytes: Buffer, durable: Promise<void> | null, refused?: (err: unknown) => Buffer | null): void {
     if (!durable && !this.ackChain) return this.write(bytes);
     const chain: Promise<void> = (this.ackChain ?? Promise.resolve())
       .then(() => durable ?? undefined)

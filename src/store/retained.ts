@@ -103,8 +103,11 @@ export class RetainedStore {
         },
         (err: Error) => {
           this.failures.failed(err, batch.size);
-          commit.reject(new NotStoredError('storage', `retained message not stored: ${err.message}`, { cause: err }));
-          for (const [topic, message] of batch) if (!this.pending.has(topic)) this.pending.set(topic, message);
+          commit.reject(
+            new NotStoredError('storage', `retained message not stored: ${err.message}`, { cause: err }),
+          );
+          for (const [topic, message] of batch)
+            if (!this.pending.has(topic)) this.pending.set(topic, message);
         },
       )
       .finally(() => {

@@ -56,7 +56,11 @@ function tlsOptions(listener: ListenerConfig, files: ListenerTls): tls.TlsOption
 }
 
 /** Errors after the listener opened (accept failing for want of file descriptors...) go to `onError`. */
-function listen(server: net.Server, listener: ListenerConfig, onError: (err: Error) => void): Promise<number> {
+function listen(
+  server: net.Server,
+  listener: ListenerConfig,
+  onError: (err: Error) => void,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const onStartError = (err: Error): void => reject(new Error(`${describe(listener)}: ${err.message}`));
     server.once('error', onStartError);
