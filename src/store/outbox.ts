@@ -104,6 +104,8 @@ export class Outbox {
   /** Delivered seqs not deleted yet (queued, or a delete that failed): never served again. */
   private readonly delivered = new Set<number>();
   private deleteRetry: NodeJS.Timeout | undefined;
+  /** Set once a failed delete released the disk reserve's ballast; cleared by a delete that works. */
+  private reserveReleased = false;
   private readonly reserve: DiskReserve;
   /** The last refusal, shared by every message it refuses until the reason changes. */
   private refusal: { key: DropReason; promise: Promise<void> } | undefined;
@@ -134,8 +136,11 @@ export class Outbox {
     private readonly hooks: OutboxHooks,
     private nextSeq: number,
   ) {
-    this.reserve = new DiskReserve(path.dirname(db.file), limits.minFreeBytes ?? 0, () =>
-      this.freePageBytes(),
+    this.reserve = new DiskReserve(
+      path.dirname(db.file),
+      limits.minFreeBytes ?? 0,
+      `${db.file}-reserve-${bridgeId}`,
+      () => this.freePageBytes(),
     );
     this.pageStatement = db.prepare(
       'SELECT seq, ts, topic, payload, flags, props, bytes FROM outbox_messages WHERE bridge_id = ? AND seq > ? ORDER BY seq LIMIT ?',
@@ -426,15 +431,22 @@ export class Outbox {
     const seqs = this.deletes;
     this.deletes = [];
     let failed = false;
+    let released = false;
     this.deleting = (async () => {
       // Acknowledgements come mostly in order: contiguous runs go as one range, the rest as lists.
       // Each statement commits on its own and stays small: a delete needs little room in the WAL.
       const { ranges, singles } = toRanges(seqs);
-      const runs: { condition: string; params: number[]; seqs: number[] }[] = ranges.map(([from, to]) => ({
-        condition: 'seq BETWEEN ? AND ?',
-        params: [from, to],
-        seqs: Array.from({ length: to - from + 1 }, (_, i) => from + i),
-      }));
+      const runs: { condition: string; params: number[]; seqs: number[] }[] = [];
+      for (const [first, last] of ranges) {
+        for (let from = first; from <= last; from += DELETE_CHUNK) {
+          const to = Math.min(last, from + DELETE_CHUNK - 1);
+          runs.push({
+            condition: 'seq BETWEEN ? AND ?',
+            params: [from, to],
+            seqs: Array.from({ length: to - from + 1 }, (_, i) => from + i),
+          });
+        }
+      }
       for (let i = 0; i < singles.length; i += DELETE_CHUNK) {
         const chunk = singles.slice(i, i + DELETE_CHUNK);
         runs.push({ condition: `seq IN (${chunk.map(() => '?').join(',')})`, params: chunk, seqs: chunk });
@@ -443,12 +455,17 @@ export class Outbox {
         if (!failed) {
           try {
             await this.deleteWhere(run.condition, run.params);
+            this.reserveReleased = false;
             for (const seq of run.seqs) this.delivered.delete(seq);
             continue;
           } catch (err) {
             failed = true;
-            if (isDiskFull(err)) this.reserve.full();
             this.hooks.onError(err as Error, 'deleting delivered outbox messages', seqs.length);
+            // The ballast gives its room to the deletes, tried again at once.
+            if (isDiskFull(err) && !this.reserveReleased) {
+              this.reserveReleased = released = true;
+              await this.reserve.release();
+            }
           }
         }
         // Tried again shortly (a full disk frees up): never served again meanwhile, and sent
@@ -459,7 +476,7 @@ export class Outbox {
       this.deleting = undefined;
       if (this.deletes.length === 0 || this.closed) return;
       if (failed) {
-        this.deleteRetry = setTimeout(() => void this.flushDeletes(), RETRY_MS);
+        this.deleteRetry = setTimeout(() => void this.flushDeletes(), released ? 0 : RETRY_MS);
         this.deleteRetry.unref();
       } else this.deleteTimer = setImmediate(() => void this.flushDeletes());
     });

@@ -1,7 +1,7 @@
 // Retained messages in SQLite (component 'broker'). Writes are queued and flushed together in one
 // transaction per tick, so a burst of retained publishes costs one commit, not one per message.
 // A failed commit is reported to those who wait for it (a publisher is then not acknowledged),
-// logged with counts, and tried again.
+// logged with counts.
 import { NotStoredError } from '../broker/api.js';
 import { brokerMigrations } from '../broker/store-schema.js';
 import type { Logger } from '../log.js';
@@ -84,8 +84,8 @@ export class RetainedStore {
   }
 
   /**
-   * Writes everything queued so far; resolves once it is committed. A failed batch stays queued
-   * (unless newer writes replaced it) and is tried again: memory and disk agree in the end.
+   * Writes everything queued so far; resolves once it is committed. A failed batch rejects what
+   * waits for it; its deletions stay queued and are tried again.
    */
   async flush(): Promise<void> {
     while (this.flushing) await this.flushing;
@@ -106,8 +106,11 @@ export class RetainedStore {
           commit.reject(
             new NotStoredError('storage', `retained message not stored: ${err.message}`, { cause: err }),
           );
+          // Deletions are tried again (a cleared message must not come back after a restart);
+          // messages are not: their publishers were refused and send them again, and retrying the
+          // bulk of a full disk's writes would take whatever room a delete frees elsewhere.
           for (const [topic, message] of batch)
-            if (!this.pending.has(topic)) this.pending.set(topic, message);
+            if (message === null && !this.pending.has(topic)) this.pending.set(topic, null);
         },
       )
       .finally(() => {

@@ -192,7 +192,7 @@ export class SessionStore implements SessionPersistence {
 
   /**
    * Commits every change queued so far; resolves once they are on disk. A failed commit rejects
-   * what waits for it (a publisher is not acknowledged); its changes are tried again, in order.
+   * what waits for it (a publisher is not acknowledged); its session changes are tried again.
    */
   flush(): Promise<void> {
     if (this.immediate) clearImmediate(this.immediate);
@@ -231,7 +231,12 @@ export class SessionStore implements SessionPersistence {
     this.failures.failed(err, ops.length);
     commit.reject(new NotStoredError('storage', `session state not stored: ${err.message}`, { cause: err }));
     if (this.closed) return;
-    this.ops = [...ops, ...this.ops].slice(-MAX_RETRY_OPS);
+    // Session records and deletions are tried again, in order. Message rows are not: their
+    // publishers were refused and send them again, and retrying the bulk of a full disk's writes
+    // would take at once whatever room a delete frees elsewhere.
+    const retry = ops.filter((op) => op.sql !== 'saveMessage');
+    this.ops = [...retry, ...this.ops].slice(-MAX_RETRY_OPS);
+    if (this.ops.length === 0) return;
     this.commit ??= new GroupCommit();
     if (this.immediate) clearImmediate(this.immediate);
     this.immediate = undefined;
