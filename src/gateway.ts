@@ -131,6 +131,7 @@ export class Gateway {
     this.audit = await AuditLog.open(this.db, {
       retentionDays: config.gateway.auditRetentionDays,
       file: path.join(this.dataDir, 'tagwire.db'),
+      log: log.child({ part: 'audit' }),
     });
     this.publisher = new TagPublisher({
       gatewayId: config.gateway.id,
