@@ -6,6 +6,17 @@ import { NotStoredError, type MessageProperties, type QoS } from '../broker/api.
 import type { Database, SqlParam, Statement } from './db.js';
 import { DiskReserve } from './disk-reserve.js';
 import { GroupCommit } from './group-commit.js';
+import {
+  encodeProperties,
+  fromRow,
+  insertParams,
+  isDiskFull,
+  toRanges,
+  type PendingRow,
+  type Row,
+} from './outbox-rows.js';
+
+export { toRanges } from './outbox-rows.js';
 
 export interface OutboxMessage {
   topic: string;
@@ -74,22 +85,6 @@ const MAX_PENDING = 100_000; // rows held in memory while the disk falls behind
 const RETRY_MS = 1000;
 /** Rows just committed, kept so the cursor does not read back from disk what it was just handed. */
 const RECENT_MAX = 10_000;
-
-interface Row {
-  seq: number;
-  ts: number;
-  topic: string;
-  payload: Buffer;
-  /** QoS in bits 0-1, retain in bit 2. */
-  flags: number;
-  props: string | null;
-  bytes: number;
-}
-
-/** A message on its way to disk: its properties encoded once. */
-interface PendingRow extends StoredMessage {
-  props: string | null;
-}
 
 /** Messages that go to disk in one transaction, and the commit their publishers wait for. */
 interface PendingBatch {
@@ -559,70 +554,4 @@ export class Outbox {
     }
     return stmt;
   }
-}
-
-/** SQLite said the disk (or the database's size limit) is full. */
-function isDiskFull(err: unknown): boolean {
-  return (err as { code?: string } | null)?.code === 'SQLITE_FULL';
-}
-
-function insertParams(chunk: readonly PendingRow[]): SqlParam[] {
-  const params: SqlParam[] = new Array(2 + chunk.length * 4);
-  params[0] = chunk[0]!.seq;
-  params[1] = chunk[0]!.ts;
-  let i = 2;
-  for (const m of chunk) {
-    params[i++] = m.topic;
-    params[i++] = m.payload;
-    params[i++] = m.qos | (m.retain ? 4 : 0);
-    params[i++] = m.props;
-  }
-  return params;
-}
-
-/** Splits seqs into contiguous runs (at least 4 long) and the rest. */
-export function toRanges(seqs: readonly number[]): { ranges: [number, number][]; singles: number[] } {
-  const sorted = [...seqs].sort((a, b) => a - b);
-  const ranges: [number, number][] = [];
-  const singles: number[] = [];
-  let start = 0;
-  for (let i = 1; i <= sorted.length; i++) {
-    if (i < sorted.length && sorted[i] === sorted[i - 1]! + 1) continue;
-    if (i - start >= 4) ranges.push([sorted[start]!, sorted[i - 1]!]);
-    else for (let j = start; j < i; j++) singles.push(sorted[j]!);
-    start = i;
-  }
-  return { ranges, singles };
-}
-
-function fromRow(r: Row): StoredMessage {
-  const msg: StoredMessage = {
-    seq: r.seq,
-    ts: r.ts,
-    topic: r.topic,
-    payload: r.payload,
-    qos: (r.flags & 3) as QoS,
-    retain: (r.flags & 4) !== 0,
-    bytes: r.bytes,
-  };
-  if (r.props !== null) msg.properties = decodeProperties(r.props);
-  return msg;
-}
-
-function encodeProperties(props: MessageProperties | undefined): string | undefined {
-  if (!props || Object.keys(props).length === 0) return undefined;
-  const { correlationData, ...rest } = props;
-  return JSON.stringify(
-    correlationData ? { ...rest, correlationData: correlationData.toString('base64') } : rest,
-  );
-}
-
-function decodeProperties(text: string): MessageProperties {
-  const parsed = JSON.parse(text) as Omit<MessageProperties, 'correlationData'> & {
-    correlationData?: string;
-  };
-  const { correlationData, ...rest } = parsed;
-  return correlationData === undefined
-    ? rest
-    : { ...rest, correlationData: Buffer.from(correlationData, 'base64') };
 }
