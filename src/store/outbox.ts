@@ -238,17 +238,24 @@ export class Outbox {
    * already delivered may still be returned (the caller skips what it sent); dropped ones are not.
    */
   async page(afterSeq: number, limit: number): Promise<StoredMessage[]> {
+    // Delivered rows waiting for their delete are left out; a page is empty only at the end.
+    for (;;) {
+      const rows = await this.storedPage(afterSeq, limit);
+      if (rows.length === 0 || this.delivered.size === 0) return rows;
+      const kept = rows.filter((m) => !this.delivered.has(m.seq));
+      if (kept.length > 0) return kept;
+      afterSeq = rows[rows.length - 1]!.seq;
+    }
+  }
+
+  private async storedPage(afterSeq: number, limit: number): Promise<StoredMessage[]> {
     const first = this.recent[0];
     if (first && afterSeq + 1 >= first.seq && afterSeq < this.recent[this.recent.length - 1]!.seq) {
       const from = afterSeq + 1 - first.seq;
-      return this.undelivered(this.recent.slice(from, from + limit));
+      return this.recent.slice(from, from + limit);
     }
     const rows = await this.pageStatement.all<Row>([this.bridgeId, afterSeq, limit]);
-    return this.undelivered(rows.map(fromRow));
-  }
-
-  private undelivered(page: StoredMessage[]): StoredMessage[] {
-    return this.delivered.size === 0 ? page : page.filter((m) => !this.delivered.has(m.seq));
+    return rows.map(fromRow);
   }
 
   /** The newest seq of each topic in the store (at most `limit` topics), for per-topic ordering. */
