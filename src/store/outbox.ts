@@ -234,8 +234,8 @@ export class Outbox {
   }
 
   /**
-   * Up to `limit` stored messages after `afterSeq`, in order. Never loads more than a page. Rows
-   * already delivered may still be returned (the caller skips what it sent); dropped ones are not.
+   * Up to `limit` stored messages after `afterSeq`, in order. Never loads more than a page.
+   * Neither delivered rows (their delete may still be pending) nor dropped ones are returned.
    */
   async page(afterSeq: number, limit: number): Promise<StoredMessage[]> {
     // Delivered rows waiting for their delete are left out; a page is empty only at the end.
