@@ -101,6 +101,8 @@ export class Outbox {
   private deleteRetry: NodeJS.Timeout | undefined;
   /** Set once a failed delete released the disk reserve's ballast; cleared by a delete that works. */
   private reserveReleased = false;
+  /** The last delete pass failed: the next one goes in small statements. */
+  private deleteFailedLately = false;
   private readonly reserve: DiskReserve;
   /** The last refusal, shared by every message it refuses until the reason changes. */
   private refusal: { key: DropReason; promise: Promise<void> } | undefined;
@@ -436,12 +438,16 @@ export class Outbox {
     let released = false;
     this.deleting = (async () => {
       // Acknowledgements come mostly in order: contiguous runs go as one range, the rest as lists.
-      // Each statement commits on its own and stays small: a delete needs little room in the WAL.
+      // Each statement commits on its own. After a delete failed (a full disk), ranges are cut
+      // into small statements too, so each needs little room in the WAL; otherwise a range is one
+      // statement, one commit.
       const { ranges, singles } = toRanges(seqs);
       const runs: { condition: string; params: number[]; seqs: number[] }[] = [];
+      const rangeChunk =
+        this.reserveReleased || this.deleteFailedLately ? DELETE_CHUNK : Number.MAX_SAFE_INTEGER;
       for (const [first, last] of ranges) {
-        for (let from = first; from <= last; from += DELETE_CHUNK) {
-          const to = Math.min(last, from + DELETE_CHUNK - 1);
+        for (let from = first; from <= last; from += rangeChunk) {
+          const to = Math.min(last, from + rangeChunk - 1);
           runs.push({
             condition: 'seq BETWEEN ? AND ?',
             params: [from, to],
@@ -462,6 +468,7 @@ export class Outbox {
             continue;
           } catch (err) {
             failed = true;
+            this.deleteFailedLately = true;
             this.hooks.onError(err as Error, 'deleting delivered outbox messages', seqs.length);
             // The ballast gives its room to the deletes, tried again at once.
             if (isDiskFull(err) && !this.reserveReleased) {
@@ -476,6 +483,7 @@ export class Outbox {
       }
     })().finally(() => {
       this.deleting = undefined;
+      if (!failed) this.deleteFailedLately = false;
       if (this.deletes.length === 0 || this.closed) return;
       if (failed) {
         this.deleteRetry = setTimeout(() => void this.flushDeletes(), released ? 0 : RETRY_MS);
