@@ -88,7 +88,11 @@ export function handlePublish(core: BrokerCore, conn: Connection, packet: IPubli
     core.stats.publishNotStored++;
     if (conn.version !== 5) return null; // MQTT 3.1.1 has no negative PUBACK: the client sends again
     const quota = err instanceof NotStoredError && err.reason === 'quota';
-    const why = (err instanceof Error ? err.message : 'not stored').slice(0, 120);
+    // The reason string only where it fits the client's Maximum Packet Size (MQTT-3.4.2-2).
+    const why =
+      conn.maxPacketSize >= 160
+        ? (err instanceof Error ? err.message : 'not stored').slice(0, 120)
+        : undefined;
     return encodeAck(kind, id, 5, quota ? Reason.QuotaExceeded : Reason.UnspecifiedError, why);
   });
 }
