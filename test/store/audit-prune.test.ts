@@ -29,6 +29,7 @@ it('logs a failed prune with counts and opens all the same', async () => {
     topic: 't/set',
     payload: '1',
     ok: true,
+    outcome: 'ok',
     result: '{"ok":true}',
     durationMs: 1,
   });
