@@ -18,6 +18,7 @@ import { freePort, sleep, waitFor } from '../test/helpers/net.js';
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 1_000_000);
 const LIVE = Number(process.env.BENCH_LIVE ?? 200_000);
 const TOPICS = 200;
+const NET_WINDOW = 100;
 const log = silentLogger();
 
 /** A tag value as the mapping publishes it (about 70 bytes of JSON on a 40-byte topic). */
@@ -57,7 +58,7 @@ async function publishPaced(
   }
 }
 
-/** The ceiling: MQTT.js alone publishing QoS 1 to the same Mosquitto with the same window. */
+/** MQTT.js publishing QoS 1 with `window` in flight (the ceiling when aimed at Mosquitto); msg/s. */
 async function mqttJsBaseline(port: number, count: number, window: number): Promise<number> {
   const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0 });
   const start = performance.now();
@@ -95,7 +96,10 @@ async function main(): Promise<void> {
   let upstream: MosquittoBroker | undefined = await startMosquitto({ port });
   const db = await Database.open(path.join(dataDir, 'tagwire.db'));
   const broker = new Broker({
-    config: parseBrokerConfig({ listeners: [], sys: { intervalSec: 0 } }),
+    config: parseBrokerConfig({
+      listeners: [{ protocol: 'mqtt', host: '127.0.0.1', port: 0 }],
+      sys: { intervalSec: 0 },
+    }),
     db,
     log,
   });
@@ -140,6 +144,16 @@ async function main(): Promise<void> {
     const liveRate = rate(LIVE, performance.now() - liveStart);
     console.log(
       `live forwarding:          ${liveRate} msg/s acknowledged by Mosquitto (MQTT.js alone, same window: ${baseline} msg/s; ratio ${(liveRate / baseline).toFixed(2)})`,
+    );
+
+    // 1b. Network publishers: MQTT.js QoS 1 into the bridge rule; a PUBACK means the outbox has it.
+    const localPort = broker.listening()[0]!.port;
+    const sentBefore = status().sent;
+    const netCount = Math.round(LIVE / 2);
+    const netRate = await mqttJsBaseline(localPort, netCount, NET_WINDOW);
+    await waitFor(() => status().sent >= sentBefore + netCount, 120_000, 'network messages forwarded');
+    console.log(
+      `network publisher:        ${netRate} msg/s PUBACKs to MQTT.js (QoS 1, ${NET_WINDOW} in flight, every one bound for the bridge)`,
     );
 
     // 2. Outage: fill the outbox with BACKLOG messages.

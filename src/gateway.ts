@@ -120,7 +120,8 @@ export class Gateway {
     this.db = await Database.open(path.join(this.dataDir, 'tagwire.db'));
     this.startingStep = 'starting the broker';
     this.localBroker = new Broker({ config: config.broker, db: this.db, log: log.child({ part: 'broker' }) });
-    await this.localBroker.start();
+    // The store and sessions now; the network listeners once everything that takes messages is subscribed.
+    await this.localBroker.open();
     this.startingStep = 'starting the command router and bridges';
 
     if (this.options.simulators !== false) {
@@ -130,6 +131,7 @@ export class Gateway {
     this.audit = await AuditLog.open(this.db, {
       retentionDays: config.gateway.auditRetentionDays,
       file: path.join(this.dataDir, 'tagwire.db'),
+      log: log.child({ part: 'audit' }),
     });
     this.publisher = new TagPublisher({
       gatewayId: config.gateway.id,
@@ -170,6 +172,7 @@ export class Gateway {
       dataDir: this.dataDir,
     });
     await this.bridges.start();
+    await this.localBroker.listen();
 
     // Drivers last: by now every sample has somewhere to go. A dead device never blocks this.
     this.startingStep = 'starting the drivers';

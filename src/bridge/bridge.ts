@@ -1,8 +1,9 @@
 // One bridge: local `out` topics -> outbox -> upstream, and upstream `in` topics -> local broker.
 import type { MqttClient } from 'mqtt';
-import type { DeliveredMessage, LocalBroker, Origin } from '../broker/api.js';
+import type { Commit, DeliveredMessage, LocalBroker, Origin } from '../broker/api.js';
 import type { Logger } from '../log.js';
 import type { Database } from '../store/db.js';
+import { FailureLog } from '../store/failure-log.js';
 import { Outbox, type DropReason, type OutboxMessage, type StoredMessage } from '../store/outbox.js';
 import { displayUrl, type BridgeConfig, type OutRule, type UpstreamAddress } from './config.js';
 import { Forwarder } from './forwarder.js';
@@ -54,6 +55,8 @@ export class Bridge {
   /** Why the last session or attempt ended: the reason given when the next address takes over. */
   private leftBecause: string | undefined;
   private lastSwitch: BridgeStatus['lastSwitch'];
+  /** Storage and read failures, one rate-limited log per kind of operation. */
+  private readonly failures = new Map<string, FailureLog>();
 
   constructor(
     readonly cfg: BridgeConfig,
@@ -90,23 +93,27 @@ export class Bridge {
   /** Opens the outbox (resuming its backlog), takes local traffic, connects in the background. */
   async start(): Promise<void> {
     const outbox = await Outbox.open(this.ctx.db(), this.cfg.name, this.cfg.outbox, {
-      onCommitted: (batch) => this.forwarder?.onCommitted(batch),
+      onCommitted: (batch) => {
+        this.failing('writing the outbox').succeeded();
+        this.forwarder?.onCommitted(batch);
+      },
       onDropped: (count, reason) => this.dropped(count, reason),
-      onError: (err, during) => this.log.error({ err }, `bridge ${this.cfg.name}: ${during} failed`),
+      onError: (err, during, items) => this.failing(during).failed(err, items),
     });
     this.outbox = outbox;
     this.forwarder = new Forwarder(outbox, this.cfg.outbox.drainRatePerSec, {
       onSent: (n) => (this.sent += n),
       onRejected: (msg, err) => this.sendFailed(msg, err),
-      onError: (err, during) => this.log.error({ err }, `bridge ${this.cfg.name}: ${during} failed`),
+      onError: (err, during) => this.failing(during).failed(err, 0),
     });
     await this.forwarder.start();
     const backlog = outbox.getStats().messages;
     if (backlog > 0)
       this.log.info({ messages: backlog }, `bridge ${this.cfg.name}: resuming an outbox backlog`);
+    // Durable subscriptions: a client's publish is acknowledged once the outbox committed it.
     this.cfg.out.forEach((rule, index) => {
       this.unsubscribers.push(
-        this.ctx.broker.subscribe(rule.filter, (msg) => this.outgoing(msg, rule, index)),
+        this.ctx.broker.subscribeDurable(rule.filter, (msg) => this.outgoing(msg, rule, index)),
       );
     });
     this.setState('connecting');
@@ -145,6 +152,7 @@ export class Bridge {
     await this.outbox?.close();
     this.setState('stopped');
     this.flushDropLog(true);
+    for (const failures of this.failures.values()) failures.flush();
     this.publishSys();
   }
 
@@ -188,11 +196,21 @@ export class Bridge {
     return status;
   }
 
-  private outgoing(msg: DeliveredMessage, rule: OutRule, index: number): void {
+  private failing(during: string): FailureLog {
+    let log = this.failures.get(during);
+    if (!log) {
+      log = new FailureLog(this.log, `bridge ${this.cfg.name}: ${during}`);
+      this.failures.set(during, log);
+    }
+    return log;
+  }
+
+  /** Takes a local message for the upstream; returns the outbox commit it waits for. */
+  private outgoing(msg: DeliveredMessage, rule: OutRule, index: number): Commit {
     // Loop protection: what this bridge brought in never goes back out through it.
-    if (msg.origin.kind === 'bridge' && msg.origin.bridge === this.cfg.name) return;
+    if (msg.origin.kind === 'bridge' && msg.origin.bridge === this.cfg.name) return null;
     // A message matching several rules goes out once, by the first rule.
-    for (let i = 0; i < index; i++) if (topicMatches(this.cfg.out[i]!.filter, msg.topic)) return;
+    for (let i = 0; i < index; i++) if (topicMatches(this.cfg.out[i]!.filter, msg.topic)) return null;
     const out: OutboxMessage = {
       topic: rewriteTopic(msg.topic, rule),
       payload: msg.payload,
@@ -200,8 +218,11 @@ export class Bridge {
       retain: rule.retain && msg.retain,
     };
     if (msg.properties) out.properties = msg.properties;
-    if (rule.qos === 0 && !rule.store) this.sendDirect(out);
-    else this.outbox?.append(out);
+    if (rule.qos === 0 && !rule.store) {
+      this.sendDirect(out);
+      return null;
+    }
+    return this.outbox ? this.outbox.append(out) : null;
   }
 
   /** QoS 0 rules that skip the outbox: sent when connected, else dropped (counted). */

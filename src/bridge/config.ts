@@ -41,6 +41,8 @@ export interface OutboxConfig {
   dropPolicy: DropPolicy;
   drainRatePerSec: number;
   inflight: number;
+  /** Bytes kept free on the data disk; below, new messages are refused. */
+  minFreeBytes: number;
 }
 
 /** One upstream address of a bridge with several (`addresses`). */

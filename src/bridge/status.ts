@@ -57,6 +57,7 @@ export function emptyDrops(): Record<BridgeDropReason, number> {
     'max-bytes': 0,
     'max-age': 0,
     'write-failed': 0,
+    'disk-reserve': 0,
     offline: 0,
     expired: 0,
     'rejected-upstream': 0,

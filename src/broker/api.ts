@@ -34,6 +34,32 @@ export interface DeliveredMessage extends BrokerMessage {
 
 export type LocalHandler = (msg: DeliveredMessage) => void;
 
+/**
+ * A durable destination's answer for one message: a promise that resolves once the message is on
+ * disk (shared by every message of the same group commit), or null when there is nothing to wait
+ * for (the message is not for it). It rejects with a NotStoredError when the message was refused.
+ */
+export type Commit = Promise<void> | null;
+export type DurableHandler = (msg: DeliveredMessage) => Commit;
+
+/** Why a durable destination did not store a message. */
+export type NotStoredReason = 'quota' | 'storage';
+
+/**
+ * A message a durable destination did not store: 'quota' when a configured bound or the disk's
+ * free-space reserve refused it, 'storage' when writing it failed. The publisher is not acknowledged.
+ */
+export class NotStoredError extends Error {
+  constructor(
+    readonly reason: NotStoredReason,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = 'NotStoredError';
+  }
+}
+
 export interface LocalBroker {
   /** Publishes as the gateway itself (no ACL check). Retained messages are stored as for clients. */
   publish(msg: BrokerMessage, origin?: Origin): void;
@@ -44,6 +70,12 @@ export interface LocalBroker {
    * publisher's ACL. Returns the function that removes it.
    */
   subscribe(filter: string, handler: LocalHandler): () => void;
+  /**
+   * An in-process subscription that stores what it takes (the bridge outboxes). A client's QoS 1/2
+   * publish is acknowledged only once every durable subscriber's commit resolved; a rejected
+   * commit refuses it (MQTT 5: a PUBACK/PUBREC reason code; MQTT 3.1.1: no acknowledgement).
+   */
+  subscribeDurable(filter: string, handler: DurableHandler): () => void;
   /** The ACL's word on whether this identity may publish on this topic (bridge `in` rules). */
   mayPublish(origin: Origin, topic: string): boolean;
 }

@@ -4,14 +4,16 @@ import type { Database } from '../store/db.js';
 import { RetainedStore } from '../store/retained.js';
 import { SessionStore } from '../store/sessions.js';
 import type { Logger } from '../log.js';
-import type { BrokerMessage, LocalBroker, LocalHandler, Origin } from './api.js';
-import type { BrokerConfig } from './config.js';
+import type { BrokerMessage, DurableHandler, LocalBroker, LocalHandler, Origin } from './api.js';
+import type { BrokerConfig, ListenerConfig } from './config.js';
 import { Connection } from './connection.js';
 import { BrokerCore } from './core.js';
 import { openListener, type OpenListener } from './listeners/listen.js';
 import type { Transport } from './listeners/transport.js';
 import type { ListenerPolicy } from './connection.js';
 import type { RoutedMessage } from './message.js';
+import type { TrieEntry } from './router.js';
+import { FailureLog } from '../store/failure-log.js';
 import type { BrokerStats } from './stats.js';
 import { publishSys } from './sys.js';
 import type { Authenticator } from './auth/authenticator.js';
@@ -37,6 +39,7 @@ export class Broker implements LocalBroker {
   private sweepTimer: NodeJS.Timeout | null = null;
   private sysTimer: NodeJS.Timeout | null = null;
   private state: 'new' | 'starting' | 'running' | 'stopped' = 'new';
+  private readonly listenerFailures = new Map<ListenerConfig, FailureLog>();
 
   constructor(opts: BrokerOptions) {
     this.core = new BrokerCore(opts.config, opts.log);
@@ -46,21 +49,27 @@ export class Broker implements LocalBroker {
 
   /** Loads retained messages and persistent sessions, then opens every listener. */
   async start(): Promise<void> {
-    if (this.state !== 'new') throw new Error(`broker cannot start: it is ${this.state}`);
+    await this.open();
+    await this.listen();
+  }
+
+  /**
+   * Loads retained messages and persistent sessions: the in-process API works from here on, while
+   * no network client can connect yet (see `listen`).
+   */
+  async open(): Promise<void> {
+    if (this.state !== 'new') throw new Error(`broker cannot open: it is ${this.state}`);
     this.state = 'starting';
     const core = this.core;
     try {
       if (this.db) {
-        this.retainedStore = await RetainedStore.open(this.db);
+        this.retainedStore = await RetainedStore.open(this.db, this.log);
         core.retained.useStore(this.retainedStore);
         await core.retained.load(Date.now());
         this.sessionStore = await SessionStore.open(this.db, this.log);
         core.persistence = this.sessionStore;
         const now = Date.now();
         for (const stored of await this.sessionStore.loadAll(now)) core.restoreSession(stored, now);
-      }
-      for (const listener of core.config.listeners) {
-        this.listeners.push(await openListener(listener, core.config, (t, p) => this.accept(t, p)));
       }
     } catch (err) {
       await this.stop();
@@ -74,9 +83,46 @@ export class Broker implements LocalBroker {
       this.sysTimer = setInterval(() => publishSys(core), sysMs);
       this.sysTimer.unref();
     }
+  }
+
+  /**
+   * Opens every network listener. The gateway calls it last, once everything that consumes
+   * messages (command router, bridges) is subscribed, so nothing a client sends finds them missing.
+   */
+  async listen(): Promise<void> {
+    if (this.state !== 'starting') throw new Error(`broker cannot listen: it is ${this.state}`);
+    const core = this.core;
+    try {
+      for (const listener of core.config.listeners) {
+        this.listeners.push(
+          await openListener(
+            listener,
+            core.config,
+            (t, p) => this.accept(t, p),
+            (err) => this.listenerFailed(listener, err),
+          ),
+        );
+      }
+    } catch (err) {
+      await this.stop();
+      throw err;
+    }
     this.state = 'running';
     for (const l of this.listeners)
       this.log.info({ protocol: l.protocol, host: l.host, port: l.port }, 'MQTT listener open');
+  }
+
+  /** A listener failed after it opened (e.g. accept hit the file descriptor limit): said, rate-limited. */
+  private listenerFailed(listener: ListenerConfig, err: Error): void {
+    let failures = this.listenerFailures.get(listener);
+    if (!failures) {
+      failures = new FailureLog(
+        this.log,
+        `MQTT listener ${listener.protocol}://${listener.host}:${listener.port}`,
+      );
+      this.listenerFailures.set(listener, failures);
+    }
+    failures.failed(err, 1);
   }
 
   private accept(transport: Transport, policy: ListenerPolicy): void {
@@ -108,7 +154,9 @@ export class Broker implements LocalBroker {
       if (session.will?.timer) clearTimeout(session.will.timer);
     }
     await this.retainedStore?.flush();
+    this.retainedStore?.close();
     await this.sessionStore?.close();
+    for (const failures of this.listenerFailures.values()) failures.flush();
   }
 
   listening(): { protocol: 'mqtt' | 'mqtts' | 'ws' | 'wss'; host: string; port: number }[] {
@@ -126,11 +174,19 @@ export class Broker implements LocalBroker {
   }
 
   subscribe(filter: string, handler: LocalHandler): () => void {
+    return this.addLocal(filter, { kind: 'local', handler });
+  }
+
+  subscribeDurable(filter: string, handler: DurableHandler): () => void {
+    return this.addLocal(filter, { kind: 'durable', handler });
+  }
+
+  private addLocal(filter: string, entry: TrieEntry): () => void {
     const problem = topicFilterProblem(filter, this.core.limits);
     if (problem) throw new Error(`cannot subscribe to ${JSON.stringify(filter)}: ${problem}`);
     if (filter.startsWith('$share/')) throw new Error(`in-process subscriptions cannot be shared: ${filter}`);
     const key = {};
-    this.core.router.add(filter, key, { kind: 'local', handler });
+    this.core.router.add(filter, key, entry);
     return () => {
       this.core.router.remove(filter, key);
     };

@@ -235,15 +235,22 @@ export class Connection implements SessionLink {
   private ackChain: Promise<void> | null = null;
 
   /**
-   * Writes an acknowledgement once `durable` (a pending SQLite commit) resolves; acks stay in the
-   * order their packets came (MQTT-4.6.0-2) because later ones wait behind earlier ones.
+   * Writes an acknowledgement once `durable` (pending commits) resolves; acks stay in the order
+   * their packets came (MQTT-4.6.0-2) because later ones wait behind earlier ones. When `durable`
+   * rejects, `refused` says what to write instead (null: nothing, the client sends again).
    */
-  writeAck(bytes: Buffer, durable: Promise<void> | null): void {
+  writeAck(bytes: Buffer, durable: Promise<void> | null, refused?: (err: unknown) => Buffer | null): void {
     if (!durable && !this.ackChain) return this.write(bytes);
     const chain: Promise<void> = (this.ackChain ?? Promise.resolve())
       .then(() => durable ?? undefined)
+      .then(
+        () => this.write(bytes),
+        (err: unknown) => {
+          const instead = refused ? refused(err) : null;
+          if (instead) this.write(instead);
+        },
+      )
       .then(() => {
-        this.write(bytes);
         if (this.ackChain === chain) this.ackChain = null;
       });
     this.ackChain = chain;

@@ -72,12 +72,19 @@ export class BrokerCore implements ConnectionHost {
     for (const conn of dirty) conn.flush();
   }
 
-  /** Publishes into the broker: retained store, then every matching subscriber. */
-  publish(msg: RoutedMessage): void {
+  /**
+   * Publishes into the broker: retained store, then every matching subscriber. When `commits` is
+   * given, the commits of every durable destination that took the message are added to it
+   * (retained store, bridge outboxes; persistent sessions are waited for through `persistence`).
+   */
+  publish(msg: RoutedMessage, commits?: Promise<void>[]): void {
     this.stats.messagesReceived++;
     this.stats.receivedByQos[msg.qos]++;
-    if (msg.retain) this.retained.set(msg);
-    this.router.route(msg);
+    if (msg.retain) {
+      const commit = this.retained.set(msg);
+      if (commit && commits) commits.push(commit);
+    }
+    this.router.route(msg, commits);
   }
 
   newSession(clientId: string, version: ProtocolVersion): Session {

@@ -39,15 +39,19 @@ export class RetainedMessages {
     }
   }
 
-  /** Stores a retained publish; an empty payload deletes the topic's retained message. */
-  set(msg: RoutedMessage): void {
+  /**
+   * Stores a retained publish; an empty payload deletes the topic's retained message. Returns the
+   * commit of the SQLite write, or null when nothing is written.
+   */
+  set(msg: RoutedMessage): Promise<void> | null {
     if (msg.payload.length === 0) {
-      if (this.messages.delete(msg.topic) && !isSys(msg.topic)) this.store?.delete(msg.topic);
-      return;
+      if (this.messages.delete(msg.topic) && !isSys(msg.topic) && this.store)
+        return this.store.delete(msg.topic);
+      return null;
     }
     const kept: RoutedMessage = { ...keepable(msg), retain: true, publisher: null, encodings: undefined };
     this.messages.set(msg.topic, kept);
-    if (!isSys(msg.topic)) this.store?.set(toStored(kept));
+    return !isSys(msg.topic) && this.store ? this.store.set(toStored(kept)) : null;
   }
 
   /** Every retained message, expired ones included (callers that care check `expiresAt`). */

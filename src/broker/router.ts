@@ -1,7 +1,7 @@
 // Routing: one published message to every matching subscription. Overlapping subscriptions of a
 // session merge into one delivery (highest QoS, every subscription identifier); shared groups
 // give it to one member; in-process handlers see it once it was delivered to the network.
-import type { DeliveredMessage, LocalHandler, QoS } from './api.js';
+import type { DeliveredMessage, DurableHandler, LocalHandler, QoS } from './api.js';
 import type { Logger } from '../log.js';
 import type { ClientAcl } from './auth/acl.js';
 import type { RoutedMessage } from './message.js';
@@ -13,7 +13,8 @@ export type TrieEntry =
   /** `reader`: the client's ACL when the subscription can match topics it may not read, else null. */
   | { kind: 'session'; session: Session; options: SubscriptionOptions; reader: ClientAcl | null }
   | { kind: 'shared'; group: SharedGroup }
-  | { kind: 'local'; handler: LocalHandler };
+  | { kind: 'local'; handler: LocalHandler }
+  | { kind: 'durable'; handler: DurableHandler };
 
 /** Topics whose matching entries are remembered; cleared whenever a subscription changes. */
 const MATCH_CACHE_LIMIT = 10_000;
@@ -56,10 +57,15 @@ export class Router {
     return entries;
   }
 
-  route(msg: RoutedMessage): void {
+  /**
+   * Delivers `msg` everywhere it goes. Durable subscribers' commits are added to `commits` when
+   * the caller waits for them (a client's QoS 1/2 publish); a durable subscriber that throws
+   * counts as a refused commit.
+   */
+  route(msg: RoutedMessage, commits?: Promise<void>[]): void {
     const mark = ++this.mark;
     const sessions: Session[] = [];
-    let locals: LocalHandler[] | undefined;
+    let locals: TrieEntry[] | undefined;
     for (const entry of this.entriesFor(msg.topic)) {
       switch (entry.kind) {
         case 'session':
@@ -72,7 +78,8 @@ export class Router {
           break;
         }
         case 'local':
-          (locals ??= []).push(entry.handler);
+        case 'durable':
+          (locals ??= []).push(entry);
           break;
       }
     }
@@ -87,11 +94,15 @@ export class Router {
         properties: msg.properties,
         origin: msg.origin,
       };
-      for (const handler of locals) {
+      for (const entry of locals) {
         try {
-          handler(delivered);
+          if (entry.kind === 'durable') {
+            const commit = entry.handler(delivered);
+            if (commit && commits) commits.push(commit);
+          } else if (entry.kind === 'local') entry.handler(delivered);
         } catch (err) {
           this.log.error({ err, topic: msg.topic }, 'in-process subscriber threw');
+          if (entry.kind === 'durable' && commits) commits.push(Promise.reject(err as Error));
         }
       }
     }

@@ -15,4 +15,6 @@ export class BrokerStats {
   /** Messages in (published into the broker) and out (sent to clients), by QoS 0/1/2: for /metrics. */
   readonly receivedByQos: [number, number, number] = [0, 0, 0];
   readonly sentByQos: [number, number, number] = [0, 0, 0];
+  /** Client QoS 1/2 publishes not acknowledged because a durable destination did not store them. */
+  publishNotStored = 0;
 }

@@ -23,6 +23,7 @@ export function sysTopics(core: BrokerCore): [string, string][] {
     ['$SYS/broker/subscriptions/count', String(subscriptions)],
     ['$SYS/broker/retained messages/count', String(core.retained.size)],
     ['$SYS/broker/publish/denied', String(s.publishDenied)],
+    ['$SYS/broker/publish/not stored', String(s.publishNotStored)],
     ['$SYS/broker/connections/refused', String(s.connectionsRefused)],
   ];
 }

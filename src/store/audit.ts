@@ -4,7 +4,9 @@
 // after it (`finish`): a command whose row cannot be stored does not run. Rows written while a
 // commit is under way go together in the next transaction (group commit), so concurrent commands
 // share one sync to disk.
+import type { Logger } from '../log.js';
 import { Database, type RunResult, type SqlParam } from './db.js';
+import { FailureLog } from './failure-log.js';
 
 export type CommandKind = 'set' | 'get' | 'device-set';
 
@@ -137,20 +139,31 @@ export class AuditLog {
    * synchronous=NORMAL: a row is in the WAL file (the disk had room for it) before its command
    * runs, and survives a crash of the gateway, without a sync to disk on every command's path
    * (a sync costs 1 to 7 ms on a busy disk; a power cut may lose the latest rows). Without `file`
-   * rows go through `db` and are synced at each commit.
+   * rows go through `db` and are synced at each commit. With `log`, a prune that fails (a full
+   * disk) is logged with counts and tried again at the next hour; it never stops the gateway.
    */
-  static async open(db: Database, opts: { retentionDays: number; file?: string }): Promise<AuditLog> {
+  static async open(
+    db: Database,
+    opts: { retentionDays: number; file?: string; log?: Logger },
+  ): Promise<AuditLog> {
     await db.migrate('audit', MIGRATIONS);
     let writer = db;
     if (opts.file !== undefined) {
       writer = await Database.open(opts.file);
       await writer.exec('PRAGMA synchronous=NORMAL');
     }
-    const log = new AuditLog(db, opts.retentionDays * DAY_MS, writer);
-    await log.prune();
-    log.pruneTimer = setInterval(() => void log.prune().catch(() => undefined), PRUNE_EVERY_MS);
-    log.pruneTimer.unref();
-    return log;
+    const audit = new AuditLog(db, opts.retentionDays * DAY_MS, writer);
+    if (!opts.log) await audit.prune(); // no one to tell: a failure stops the caller
+    const failures = opts.log ? new FailureLog(opts.log, 'pruning the audit log') : undefined;
+    const prune = (): Promise<void> =>
+      audit.prune().then(
+        () => failures?.succeeded(),
+        (err: Error) => failures?.failed(err, 1),
+      );
+    if (opts.log) await prune();
+    audit.pruneTimer = setInterval(() => void prune(), PRUNE_EVERY_MS);
+    audit.pruneTimer.unref();
+    return audit;
   }
 
   /** Stores a finished command's row in one go (a command that never reaches a device). */

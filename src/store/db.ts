@@ -25,13 +25,17 @@ export class Database {
   private open: OpenTransaction | null = null;
   private readonly context = new AsyncLocalStorage<symbol>();
 
-  private constructor(private readonly db: sqlite3.Database) {}
+  private constructor(
+    private readonly db: sqlite3.Database,
+    /** The database file, as opened. */
+    readonly file: string,
+  ) {}
 
   static async open(file: string): Promise<Database> {
     const raw = await new Promise<sqlite3.Database>((resolve, reject) => {
       const d = new sqlite3.Database(file, (err) => (err ? reject(withFile(err, file)) : resolve(d)));
     });
-    const db = new Database(raw);
+    const db = new Database(raw, file);
     // WAL: readers never block the writer. synchronous=FULL syncs the WAL at every commit, so a
     // committed transaction survives a power cut too, not only a crash; callers group their
     // writes into few transactions, which keeps the syncs few.

@@ -1,8 +1,22 @@
 // The bridge outbox: messages waiting for an upstream broker, on disk (SQLite, WAL) so a lost link,
 // a restart or a power cut loses nothing that was committed. One instance per bridge; rows are
 // keyed (bridge, seq) so each bridge pages its own queue in order without touching the others'.
-import type { MessageProperties, QoS } from '../broker/api.js';
+import path from 'node:path';
+import { NotStoredError, type MessageProperties, type QoS } from '../broker/api.js';
 import type { Database, SqlParam, Statement } from './db.js';
+import { DiskReserve } from './disk-reserve.js';
+import { GroupCommit } from './group-commit.js';
+import {
+  encodeProperties,
+  fromRow,
+  insertParams,
+  isDiskFull,
+  toRanges,
+  type PendingRow,
+  type Row,
+} from './outbox-rows.js';
+
+export { toRanges } from './outbox-rows.js';
 
 export interface OutboxMessage {
   topic: string;
@@ -20,7 +34,7 @@ export interface StoredMessage extends OutboxMessage {
 }
 
 export type DropPolicy = 'drop-oldest' | 'drop-newest';
-export type DropReason = 'max-messages' | 'max-bytes' | 'max-age' | 'write-failed';
+export type DropReason = 'max-messages' | 'max-bytes' | 'max-age' | 'write-failed' | 'disk-reserve';
 
 export interface OutboxLimits {
   maxMessages: number;
@@ -28,13 +42,16 @@ export interface OutboxLimits {
   /** 0: no age limit. */
   maxAgeSec: number;
   dropPolicy: DropPolicy;
+  /** Bytes kept free on the data disk: below, new messages are refused. 0 or absent: no reserve. */
+  minFreeBytes?: number;
 }
 
 export interface OutboxHooks {
   /** Rows now durable, in seq order: only from here on do they count as taken. */
   onCommitted(batch: readonly StoredMessage[]): void;
   onDropped(count: number, reason: DropReason): void;
-  onError(err: Error, during: string): void;
+  /** A storage operation failed; `items` messages were concerned. */
+  onError(err: Error, during: string, items: number): void;
 }
 
 export interface OutboxStats {
@@ -64,33 +81,33 @@ export async function migrateOutbox(db: Database): Promise<void> {
 const INSERT_CHUNK = 2000; // rows per INSERT statement (4 parameters each, far below SQLite's 32766)
 const DELETE_CHUNK = 500;
 const MAX_FLUSH = 5000; // rows per group commit, so one commit never grows without bound
-const MAX_PENDING = 100_000; // rows held in memory while the disk refuses writes
+const MAX_PENDING = 100_000; // rows held in memory while the disk falls behind
 const RETRY_MS = 1000;
 /** Rows just committed, kept so the cursor does not read back from disk what it was just handed. */
 const RECENT_MAX = 10_000;
 
-interface Row {
-  seq: number;
-  ts: number;
-  topic: string;
-  payload: Buffer;
-  /** QoS in bits 0-1, retain in bit 2. */
-  flags: number;
-  props: string | null;
-  bytes: number;
-}
-
-/** A message on its way to disk: its properties encoded once. */
-interface PendingRow extends StoredMessage {
-  props: string | null;
+/** Messages that go to disk in one transaction, and the commit their publishers wait for. */
+interface PendingBatch {
+  rows: PendingRow[];
+  commit: GroupCommit;
 }
 
 export class Outbox {
-  private pending: PendingRow[] = [];
+  private pending: PendingBatch[] = [];
+  private pendingRows = 0;
+  private pendingBytes = 0;
+  /** Delivered seqs not deleted yet (queued, or a delete that failed): never served again. */
+  private readonly delivered = new Set<number>();
+  private deleteRetry: NodeJS.Timeout | undefined;
+  /** Set once a failed delete released the disk reserve's ballast; cleared by a delete that works. */
+  private reserveReleased = false;
+  /** The last delete pass failed: the next one goes in small statements. */
+  private deleteFailedLately = false;
+  private readonly reserve: DiskReserve;
+  /** The last refusal, shared by every message it refuses until the reason changes. */
+  private refusal: { key: DropReason; promise: Promise<void> } | undefined;
   /** The latest committed rows, consecutive seqs, oldest first. */
   private recent: StoredMessage[] = [];
-  /** Seqs marked delivered whose delete is queued or running. */
-  private readonly delivered = new Set<number>();
   private flushing: Promise<void> | undefined;
   private flushTimer: NodeJS.Immediate | NodeJS.Timeout | undefined;
   private deletes: number[] = [];
@@ -105,7 +122,7 @@ export class Outbox {
   private readonly stats: OutboxStats = {
     messages: 0,
     bytes: 0,
-    dropped: { 'max-messages': 0, 'max-bytes': 0, 'max-age': 0, 'write-failed': 0 },
+    dropped: { 'max-messages': 0, 'max-bytes': 0, 'max-age': 0, 'write-failed': 0, 'disk-reserve': 0 },
     committed: 0,
   };
 
@@ -116,6 +133,12 @@ export class Outbox {
     private readonly hooks: OutboxHooks,
     private nextSeq: number,
   ) {
+    this.reserve = new DiskReserve(
+      path.dirname(db.file),
+      limits.minFreeBytes ?? 0,
+      `${db.file}-reserve-${bridgeId}`,
+      () => this.freePageBytes(),
+    );
     this.pageStatement = db.prepare(
       'SELECT seq, ts, topic, payload, flags, props, bytes FROM outbox_messages WHERE bridge_id = ? AND seq > ? ORDER BY seq LIMIT ?',
     );
@@ -134,6 +157,7 @@ export class Outbox {
     outbox.stats.messages = totals?.n ?? 0;
     outbox.stats.bytes = totals?.bytes ?? 0;
     await outbox.refreshHead();
+    await outbox.reserve.refresh();
     if (limits.maxAgeSec > 0) {
       outbox.ageTimer = setInterval(
         () => outbox.expire(),
@@ -144,11 +168,17 @@ export class Outbox {
     return outbox;
   }
 
-  /** Queues a message for the next group commit; `onCommitted` reports it once durable. */
-  append(msg: OutboxMessage): void {
+  /**
+   * Queues a message for the next group commit; `onCommitted` reports it once durable. Returns
+   * that commit (shared by the whole batch): it rejects with a NotStoredError when the message is
+   * refused (drop-newest bound, disk reserve, too much waiting for the disk) or its write failed.
+   */
+  append(msg: OutboxMessage): Promise<void> {
     if (this.closed) throw new Error('outbox is closed');
     const props = encodeProperties(msg.properties) ?? null;
     const bytes = Buffer.byteLength(msg.topic) + msg.payload.length + (props ? Buffer.byteLength(props) : 0);
+    const refused = this.refuse(bytes);
+    if (refused) return refused;
     const row: PendingRow = {
       topic: msg.topic,
       payload: msg.payload,
@@ -160,20 +190,67 @@ export class Outbox {
       props,
     };
     if (msg.properties) row.properties = msg.properties;
-    this.pending.push(row);
-    if (this.pending.length > MAX_PENDING) {
-      const lost = this.pending.length - MAX_PENDING;
-      this.pending.splice(0, lost);
-      this.drop(lost, 'write-failed');
+    let batch = this.pending[this.pending.length - 1];
+    if (!batch || batch.rows.length >= MAX_FLUSH) {
+      batch = { rows: [], commit: new GroupCommit() };
+      this.pending.push(batch);
     }
+    batch.rows.push(row);
+    this.pendingRows++;
+    this.pendingBytes += bytes;
     this.scheduleFlush();
+    return batch.commit.promise;
+  }
+
+  /** Why a message of `bytes` cannot be taken now (a rejected commit), or undefined. */
+  private refuse(bytes: number): Promise<void> | undefined {
+    let reason: DropReason | undefined;
+    if (this.pendingRows >= MAX_PENDING) reason = 'write-failed';
+    else if (this.limits.dropPolicy === 'drop-newest') {
+      if (this.stats.messages + this.pendingRows + 1 > this.limits.maxMessages) reason = 'max-messages';
+      else if (this.stats.bytes + this.pendingBytes + bytes > this.limits.maxBytes) reason = 'max-bytes';
+    }
+    if (!reason && !this.reserve.take(bytes)) reason = 'disk-reserve';
+    if (!reason) return undefined;
+    this.drop(1, reason);
+    if (this.refusal?.key !== reason) {
+      const why: Record<DropReason, string> = {
+        'write-failed': `more than ${MAX_PENDING} messages wait for the disk`,
+        'max-messages': `it holds its maximum of ${this.limits.maxMessages} messages`,
+        'max-bytes': `it holds its maximum of ${this.limits.maxBytes} bytes`,
+        'max-age': 'too old',
+        'disk-reserve': this.reserve.describe(),
+      };
+      const promise = Promise.reject(new NotStoredError('quota', `outbox full: ${why[reason]}`));
+      promise.catch(() => undefined);
+      this.refusal = { key: reason, promise };
+    }
+    return this.refusal.promise;
+  }
+
+  /** Bytes of free pages inside the database file, which new rows reuse before it grows. */
+  private async freePageBytes(): Promise<number> {
+    const pages = await this.db.get<{ freelist_count: number }>('PRAGMA freelist_count');
+    const size = await this.db.get<{ page_size: number }>('PRAGMA page_size');
+    return (pages?.freelist_count ?? 0) * (size?.page_size ?? 4096);
   }
 
   /**
-   * Up to `limit` stored messages after `afterSeq`, in order. Never loads more than a page. Rows
-   * already delivered may still be returned (the caller skips what it sent); dropped ones are not.
+   * Up to `limit` stored messages after `afterSeq`, in order. Never loads more than a page.
+   * Neither delivered rows (their delete may still be pending) nor dropped ones are returned.
    */
   async page(afterSeq: number, limit: number): Promise<StoredMessage[]> {
+    // Delivered rows waiting for their delete are left out; a page is empty only at the end.
+    for (;;) {
+      const rows = await this.storedPage(afterSeq, limit);
+      if (rows.length === 0 || this.delivered.size === 0) return rows;
+      const kept = rows.filter((m) => !this.delivered.has(m.seq));
+      if (kept.length > 0) return kept;
+      afterSeq = rows[rows.length - 1]!.seq;
+    }
+  }
+
+  private async storedPage(afterSeq: number, limit: number): Promise<StoredMessage[]> {
     const first = this.recent[0];
     if (first && afterSeq + 1 >= first.seq && afterSeq < this.recent[this.recent.length - 1]!.seq) {
       const from = afterSeq + 1 - first.seq;
@@ -196,7 +273,8 @@ export class Outbox {
   remove(seq: number): void {
     this.deletes.push(seq);
     this.delivered.add(seq);
-    if (!this.deleteTimer && !this.deleting) this.deleteTimer = setImmediate(() => void this.flushDeletes());
+    if (!this.deleteTimer && !this.deleting && !this.deleteRetry)
+      this.deleteTimer = setImmediate(() => void this.flushDeletes());
   }
 
   /**
@@ -222,19 +300,27 @@ export class Outbox {
     if (this.closed) return;
     if (this.ageTimer) clearInterval(this.ageTimer);
     await this.drain();
+    if (this.deleteRetry) clearTimeout(this.deleteRetry);
+    this.deleteRetry = undefined;
     if (this.headTimer) clearTimeout(this.headTimer);
     this.closed = true;
     await Promise.all([this.pageStatement, ...this.insertStatements.values()].map((s) => s.finalize()));
   }
 
-  /** Waits until every appended message is committed and every queued delete applied. */
+  /**
+   * Waits until every appended message is committed (or refused) and every queued delete was
+   * tried; deletes that failed stay queued for a retry.
+   */
   async drain(): Promise<void> {
+    let deletesTried = false;
     for (let round = 0; round < 1000; round++) {
       if (this.flushing) await this.flushing;
       else if (this.deleting) await this.deleting;
       else if (this.pending.length > 0) await this.flush();
-      else if (this.deletes.length > 0) await this.flushDeletes();
-      else if (this.headQuery) await this.headQuery;
+      else if (this.deletes.length > 0 && !deletesTried) {
+        deletesTried = true;
+        await this.flushDeletes();
+      } else if (this.headQuery) await this.headQuery;
       else return;
     }
   }
@@ -254,67 +340,50 @@ export class Outbox {
     return this.flushing;
   }
 
+  /** Writes the oldest pending batch in one transaction: all of it is committed, or none. */
   private async writePending(): Promise<void> {
-    let batch = this.pending.splice(0, MAX_FLUSH);
-    if (batch.length === 0) return;
-    if (this.limits.dropPolicy === 'drop-newest') batch = this.refuseOverflow(batch);
+    const batch = this.pending.shift();
+    if (!batch) return;
+    const rows = batch.rows;
+    this.pendingRows -= rows.length;
+    for (const m of rows) this.pendingBytes -= m.bytes;
     const now = Date.now();
-    for (const m of batch) {
-      if (m.seq === 0) {
-        m.seq = this.nextSeq++;
-        m.ts = now;
-      }
+    const firstSeq = this.nextSeq;
+    for (const m of rows) {
+      m.seq = this.nextSeq++;
+      m.ts = now;
     }
-    let done = 0;
     try {
-      while (done < batch.length) {
-        // One statement per run of consecutive seqs (a retry may leave a gap before new rows).
-        let end = done + 1;
-        while (end < batch.length && end - done < INSERT_CHUNK && batch[end]!.seq === batch[end - 1]!.seq + 1)
-          end++;
-        const chunk = batch.slice(done, end);
-        await this.insertStatement(chunk.length).run(insertParams(chunk));
-        done = end;
-      }
+      await this.db.transaction(async () => {
+        for (let done = 0; done < rows.length; done += INSERT_CHUNK) {
+          const chunk = rows.slice(done, done + INSERT_CHUNK);
+          await this.insertStatement(chunk.length).run(insertParams(chunk));
+        }
+      });
     } catch (err) {
-      // Keep the rows not written (with their seqs) for a retry; what was written stays written.
-      this.pending.unshift(...batch.slice(done));
-      this.hooks.onError(err as Error, 'writing the outbox');
-      this.flushTimer = setTimeout(() => void this.flush(), RETRY_MS);
+      // Rolled back: nothing of the batch is stored, and its publishers are told so.
+      if (this.nextSeq === firstSeq + rows.length) this.nextSeq = firstSeq;
+      const full = isDiskFull(err);
+      if (full) this.reserve.full();
+      this.drop(rows.length, 'write-failed');
+      const message = `outbox write failed: ${(err as Error).message}`;
+      batch.commit.reject(new NotStoredError(full ? 'quota' : 'storage', message, { cause: err }));
+      this.hooks.onError(err as Error, 'writing the outbox', rows.length);
+      return;
     }
-    if (done === 0) return;
-    const committed = done === batch.length ? batch : batch.slice(0, done);
-    if (this.stats.messages === 0) this.stats.oldestTs = committed[0]!.ts;
-    for (const m of committed) this.stats.bytes += m.bytes;
-    this.stats.messages += committed.length;
-    this.stats.committed += committed.length;
-    this.lastCommitted = committed[committed.length - 1]!.seq;
-    this.remember(committed);
-    this.hooks.onCommitted(committed);
-    if (this.limits.dropPolicy === 'drop-oldest') await this.dropOldest();
-  }
-
-  /** drop-newest: the part of a batch that does not fit is refused (counted). */
-  private refuseOverflow(batch: PendingRow[]): PendingRow[] {
-    let messages = this.stats.messages;
-    let bytes = this.stats.bytes;
-    const kept: PendingRow[] = [];
-    let overMessages = 0;
-    let overBytes = 0;
-    for (const m of batch) {
-      if (m.seq !== 0)
-        kept.push(m); // a retry of rows already accepted
-      else if (messages + 1 > this.limits.maxMessages) overMessages++;
-      else if (bytes + m.bytes > this.limits.maxBytes) overBytes++;
-      else {
-        kept.push(m);
-        messages++;
-        bytes += m.bytes;
-      }
+    if (this.stats.messages === 0) this.stats.oldestTs = rows[0]!.ts;
+    for (const m of rows) this.stats.bytes += m.bytes;
+    this.stats.messages += rows.length;
+    this.stats.committed += rows.length;
+    this.lastCommitted = rows[rows.length - 1]!.seq;
+    this.remember(rows);
+    batch.commit.resolve();
+    this.hooks.onCommitted(rows);
+    if (this.limits.dropPolicy === 'drop-oldest') {
+      await this.dropOldest().catch((err: Error) =>
+        this.hooks.onError(err, 'dropping the oldest outbox messages', 0),
+      );
     }
-    if (overMessages) this.drop(overMessages, 'max-messages');
-    if (overBytes) this.drop(overBytes, 'max-bytes');
-    return kept;
   }
 
   private async dropOldest(): Promise<void> {
@@ -329,6 +398,7 @@ export class Outbox {
         [this.bridgeId, count],
       );
       if (removed === 0) return;
+      this.recent = []; // dropped rows must not be served from memory
       this.drop(removed, overMessages > 0 ? 'max-messages' : 'max-bytes');
     }
   }
@@ -343,11 +413,14 @@ export class Outbox {
           'seq IN (SELECT seq FROM outbox_messages WHERE bridge_id = ? ORDER BY seq LIMIT ?) AND ts < ?',
           [this.bridgeId, DELETE_CHUNK, cutoff],
         );
-        if (removed > 0) this.drop(removed, 'max-age');
+        if (removed > 0) {
+          this.recent = []; // dropped rows must not be served from memory
+          this.drop(removed, 'max-age');
+        }
         if (removed < DELETE_CHUNK) break;
       }
     })()
-      .catch((err: Error) => this.hooks.onError(err, 'expiring old outbox messages'))
+      .catch((err: Error) => this.hooks.onError(err, 'expiring old outbox messages', 0))
       .finally(() => {
         this.flushing = undefined;
         if (this.pending.length > 0) this.scheduleFlush();
@@ -356,28 +429,67 @@ export class Outbox {
 
   private async flushDeletes(): Promise<void> {
     this.deleteTimer = undefined;
+    if (this.deleteRetry) clearTimeout(this.deleteRetry);
+    this.deleteRetry = undefined;
     if (this.deleting || this.deletes.length === 0) return;
     const seqs = this.deletes;
     this.deletes = [];
+    let failed = false;
+    let released = false;
     this.deleting = (async () => {
       // Acknowledgements come mostly in order: contiguous runs go as one range, the rest as lists.
+      // Each statement commits on its own. After a delete failed (a full disk), ranges are cut
+      // into small statements too, so each needs little room in the WAL; otherwise a range is one
+      // statement, one commit.
       const { ranges, singles } = toRanges(seqs);
-      for (const [from, to] of ranges) await this.deleteWhere('seq BETWEEN ? AND ?', [from, to]);
+      const runs: { condition: string; params: number[]; seqs: number[] }[] = [];
+      const rangeChunk =
+        this.reserveReleased || this.deleteFailedLately ? DELETE_CHUNK : Number.MAX_SAFE_INTEGER;
+      for (const [first, last] of ranges) {
+        for (let from = first; from <= last; from += rangeChunk) {
+          const to = Math.min(last, from + rangeChunk - 1);
+          runs.push({
+            condition: 'seq BETWEEN ? AND ?',
+            params: [from, to],
+            seqs: Array.from({ length: to - from + 1 }, (_, i) => from + i),
+          });
+        }
+      }
       for (let i = 0; i < singles.length; i += DELETE_CHUNK) {
         const chunk = singles.slice(i, i + DELETE_CHUNK);
-        await this.deleteWhere(`seq IN (${chunk.map(() => '?').join(',')})`, chunk);
+        runs.push({ condition: `seq IN (${chunk.map(() => '?').join(',')})`, params: chunk, seqs: chunk });
       }
-    })()
-      .catch((err: Error) => {
-        // The rows stay on disk and will be sent again after a restart: a duplicate, never a loss.
-        this.hooks.onError(err, 'deleting delivered outbox messages');
-      })
-      .finally(() => {
-        this.deleting = undefined;
-        for (const seq of seqs) this.delivered.delete(seq);
-        if (this.deletes.length > 0 && !this.closed)
-          this.deleteTimer = setImmediate(() => void this.flushDeletes());
-      });
+      for (const run of runs) {
+        if (!failed) {
+          try {
+            await this.deleteWhere(run.condition, run.params);
+            this.reserveReleased = false;
+            for (const seq of run.seqs) this.delivered.delete(seq);
+            continue;
+          } catch (err) {
+            failed = true;
+            this.deleteFailedLately = true;
+            this.hooks.onError(err as Error, 'deleting delivered outbox messages', seqs.length);
+            // The ballast gives its room to the deletes, tried again at once.
+            if (isDiskFull(err) && !this.reserveReleased) {
+              this.reserveReleased = released = true;
+              await this.reserve.release();
+            }
+          }
+        }
+        // Tried again shortly (a full disk frees up): never served again meanwhile, and sent
+        // again only if the gateway restarts before the delete goes through.
+        this.deletes.push(...run.seqs);
+      }
+    })().finally(() => {
+      this.deleting = undefined;
+      if (!failed) this.deleteFailedLately = false;
+      if (this.deletes.length === 0 || this.closed) return;
+      if (failed) {
+        this.deleteRetry = setTimeout(() => void this.flushDeletes(), released ? 0 : RETRY_MS);
+        this.deleteRetry.unref();
+      } else this.deleteTimer = setImmediate(() => void this.flushDeletes());
+    });
     return this.deleting;
   }
 
@@ -416,7 +528,7 @@ export class Outbox {
       .then((row) => {
         this.stats.oldestTs = row?.ts;
       })
-      .catch((err: Error) => this.hooks.onError(err, 'reading the outbox head'))
+      .catch((err: Error) => this.hooks.onError(err, 'reading the outbox head', 0))
       .finally(() => (this.headQuery = undefined));
     return this.headQuery;
   }
@@ -434,7 +546,6 @@ export class Outbox {
   }
 
   private drop(count: number, reason: DropReason): void {
-    if (reason !== 'write-failed') this.recent = []; // dropped rows must not be served from memory
     this.stats.dropped[reason] += count;
     this.hooks.onDropped(count, reason);
   }
@@ -458,65 +569,4 @@ export class Outbox {
     }
     return stmt;
   }
-}
-
-function insertParams(chunk: readonly PendingRow[]): SqlParam[] {
-  const params: SqlParam[] = new Array(2 + chunk.length * 4);
-  params[0] = chunk[0]!.seq;
-  params[1] = chunk[0]!.ts;
-  let i = 2;
-  for (const m of chunk) {
-    params[i++] = m.topic;
-    params[i++] = m.payload;
-    params[i++] = m.qos | (m.retain ? 4 : 0);
-    params[i++] = m.props;
-  }
-  return params;
-}
-
-/** Splits seqs into contiguous runs (at least 4 long) and the rest. */
-export function toRanges(seqs: readonly number[]): { ranges: [number, number][]; singles: number[] } {
-  const sorted = [...seqs].sort((a, b) => a - b);
-  const ranges: [number, number][] = [];
-  const singles: number[] = [];
-  let start = 0;
-  for (let i = 1; i <= sorted.length; i++) {
-    if (i < sorted.length && sorted[i] === sorted[i - 1]! + 1) continue;
-    if (i - start >= 4) ranges.push([sorted[start]!, sorted[i - 1]!]);
-    else for (let j = start; j < i; j++) singles.push(sorted[j]!);
-    start = i;
-  }
-  return { ranges, singles };
-}
-
-function fromRow(r: Row): StoredMessage {
-  const msg: StoredMessage = {
-    seq: r.seq,
-    ts: r.ts,
-    topic: r.topic,
-    payload: r.payload,
-    qos: (r.flags & 3) as QoS,
-    retain: (r.flags & 4) !== 0,
-    bytes: r.bytes,
-  };
-  if (r.props !== null) msg.properties = decodeProperties(r.props);
-  return msg;
-}
-
-function encodeProperties(props: MessageProperties | undefined): string | undefined {
-  if (!props || Object.keys(props).length === 0) return undefined;
-  const { correlationData, ...rest } = props;
-  return JSON.stringify(
-    correlationData ? { ...rest, correlationData: correlationData.toString('base64') } : rest,
-  );
-}
-
-function decodeProperties(text: string): MessageProperties {
-  const parsed = JSON.parse(text) as Omit<MessageProperties, 'correlationData'> & {
-    correlationData?: string;
-  };
-  const { correlationData, ...rest } = parsed;
-  return correlationData === undefined
-    ? rest
-    : { ...rest, correlationData: Buffer.from(correlationData, 'base64') };
 }

@@ -1,8 +1,11 @@
 // Persistent MQTT sessions in SQLite (component 'broker'): subscriptions and the QoS 1/2 messages
 // queued or in flight, so they survive a broker restart. Changes are queued in order and written
-// together in one transaction per tick.
+// together in one transaction per tick; those who wait for that commit learn whether it failed.
+import { NotStoredError } from '../broker/api.js';
 import type { Logger } from '../log.js';
 import type { Database, SqlParam, Statement } from './db.js';
+import { FailureLog } from './failure-log.js';
+import { GroupCommit } from './group-commit.js';
 import type { ProtocolVersion } from '../broker/codec.js';
 import type { Outgoing, Session, SessionPersistence, SubscriptionOptions } from '../broker/session.js';
 import { brokerMigrations } from '../broker/store-schema.js';
@@ -60,16 +63,27 @@ interface MessageRow {
   stage: string;
 }
 
+/** Failed changes kept for a retry; past this, the oldest are given up (and counted in the log). */
+const MAX_RETRY_OPS = 100_000;
+const RETRY_MS = 1000;
+
 export class SessionStore implements SessionPersistence {
   private ops: Op[] = [];
-  private scheduled = false;
+  /** The commit the queued ops wait for. */
+  private commit: GroupCommit | null = null;
+  private immediate: NodeJS.Immediate | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
   private statements: Record<Op['sql'], Statement> | null = null;
+  private readonly failures: FailureLog;
+  private closed = false;
 
   private constructor(
     private readonly db: Database,
-    private readonly log: Logger,
-  ) {}
+    log: Logger,
+  ) {
+    this.failures = new FailureLog(log, 'writing MQTT sessions');
+  }
 
   static async open(db: Database, log: Logger): Promise<SessionStore> {
     await db.migrate('broker', brokerMigrations);
@@ -164,35 +178,31 @@ export class SessionStore implements SessionPersistence {
     this.queue('deleteMessage', [clientId, seq]);
   }
 
-  private tickFlush: Promise<void> | null = null;
-
+  /** The commit of every change queued so far; null when none is pending. */
   durable(): Promise<void> | null {
-    if (this.ops.length === 0) return null;
-    // One commit per tick for every caller waiting in it.
-    this.tickFlush ??= new Promise<void>((resolve) =>
-      setImmediate(() => {
-        this.tickFlush = null;
-        void this.flush().then(resolve);
-      }),
-    );
-    return this.tickFlush;
+    return this.ops.length === 0 ? null : this.commit!.promise;
   }
 
   private queue(sql: Op['sql'], params: SqlParam[]): void {
     this.ops.push({ sql, params });
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      void this.flush();
-    });
+    this.commit ??= new GroupCommit();
+    // One commit per tick for every change and every publisher waiting in it.
+    if (!this.immediate && !this.retryTimer) this.immediate = setImmediate(() => void this.flush());
   }
 
-  /** Commits every change queued so far; resolves once they are on disk. */
+  /**
+   * Commits every change queued so far; resolves once they are on disk. A failed commit rejects
+   * what waits for it (a publisher is not acknowledged); its session changes are tried again.
+   */
   flush(): Promise<void> {
+    if (this.immediate) clearImmediate(this.immediate);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.immediate = this.retryTimer = undefined;
     if (this.ops.length === 0) return this.writing;
     const ops = this.ops;
+    const commit = this.commit!;
     this.ops = [];
+    this.commit = null;
     this.writing = this.writing.then(() =>
       this.db
         .transaction(async () => {
@@ -206,15 +216,39 @@ export class SessionStore implements SessionPersistence {
           const statements = this.statements;
           await Promise.all(ops.map((op) => statements[op.sql].run(op.params)));
         })
-        .catch((err: unknown) =>
-          this.log.error({ err, changes: ops.length }, 'writing MQTT sessions failed'),
+        .then(
+          () => {
+            this.failures.succeeded();
+            commit.resolve();
+          },
+          (err: Error) => this.failed(ops, commit, err),
         ),
     );
     return this.writing;
   }
 
+  private failed(ops: Op[], commit: GroupCommit, err: Error): void {
+    this.failures.failed(err, ops.length);
+    commit.reject(new NotStoredError('storage', `session state not stored: ${err.message}`, { cause: err }));
+    if (this.closed) return;
+    // Session records and deletions are tried again, in order. Message rows are not: their
+    // publishers were refused and send them again, and retrying the bulk of a full disk's writes
+    // would take at once whatever room a delete frees elsewhere.
+    const retry = ops.filter((op) => op.sql !== 'saveMessage');
+    this.ops = [...retry, ...this.ops].slice(-MAX_RETRY_OPS);
+    if (this.ops.length === 0) return;
+    this.commit ??= new GroupCommit();
+    if (this.immediate) clearImmediate(this.immediate);
+    this.immediate = undefined;
+    this.retryTimer ??= setTimeout(() => void this.flush(), RETRY_MS);
+    this.retryTimer.unref();
+  }
+
   async close(): Promise<void> {
     await this.flush();
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.failures.flush();
     if (this.statements) await Promise.all(Object.values(this.statements).map((s) => s.finalize()));
     this.statements = null;
   }

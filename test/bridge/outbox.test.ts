@@ -151,4 +151,50 @@ describe('outbox', () => {
     expect(outbox.getStats()).toMatchObject({ messages: 0, bytes: 0 });
     await outbox.close();
   });
+
+  it('answers each append with its group commit: resolved once on disk, rejected when the write failed', async () => {
+    const { opening, dropped, errors } = open('a');
+    const outbox = await opening;
+    const taken = Array.from({ length: 10 }, (_, i) =>
+      outbox.append({ topic: 't', payload: Buffer.from(String(i)), qos: 1, retain: false }),
+    );
+    await Promise.all(taken);
+    expect(outbox.getStats().messages).toBe(10);
+    await db.exec(
+      "CREATE TRIGGER refuse BEFORE INSERT ON outbox_messages BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END",
+    );
+    const refused = outbox.append({ topic: 't', payload: Buffer.from('x'), qos: 1, retain: false });
+    await expect(refused).rejects.toMatchObject({ name: 'NotStoredError', reason: 'storage' });
+    expect(dropped['write-failed']).toBe(1);
+    expect(errors).toHaveLength(1);
+    expect(outbox.getStats().messages).toBe(10); // the failed batch was rolled back whole
+    await db.exec('DROP TRIGGER refuse');
+    await outbox.append({ topic: 't', payload: Buffer.from('y'), qos: 1, retain: false });
+    const all = await outbox.page(0, 100);
+    expect(all.map((m) => m.payload.toString())).toEqual([...'0123456789'.split(''), 'y']);
+    expect(all.map((m) => m.seq)).toEqual(Array.from({ length: 11 }, (_, i) => i + 1)); // no gap
+    await outbox.close();
+  });
+
+  it('keeps a delivered row it could not delete out of every page, and deletes it once it can', async () => {
+    const { opening, errors } = open('a');
+    const outbox = await opening;
+    for (let i = 0; i < 5; i++)
+      outbox.append({ topic: 't', payload: Buffer.from(String(i)), qos: 1, retain: false });
+    await outbox.drain();
+    outbox.forgetRecent();
+    await db.exec(
+      "CREATE TRIGGER keep BEFORE DELETE ON outbox_messages BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END",
+    );
+    outbox.remove(1);
+    outbox.remove(2);
+    await waitFor(() => errors.length > 0, 5000, 'the failed delete');
+    expect((await outbox.page(0, 10)).map((m) => m.seq)).toEqual([3, 4, 5]);
+    // A page whose rows are all delivered is skipped, not mistaken for the end of the outbox.
+    expect((await outbox.page(0, 2)).map((m) => m.seq)).toEqual([3, 4]);
+    await db.exec('DROP TRIGGER keep');
+    await waitFor(() => outbox.getStats().messages === 3, 5000, 'the delete retried');
+    expect((await outbox.page(0, 10)).map((m) => m.seq)).toEqual([3, 4, 5]);
+    await outbox.close();
+  });
 });

@@ -1,7 +1,7 @@
 // PUBLISH from a client (QoS 0, 1, 2 with its acknowledgements) and PUBREL ending a QoS 2 flow.
 import { isUtf8 } from 'node:buffer';
 import type { IPublishPacket, IPubrelPacket } from 'mqtt-packet';
-import type { MessageProperties } from '../api.js';
+import { NotStoredError, type MessageProperties } from '../api.js';
 import { encodeAck, type PublishProperties } from '../codec.js';
 import type { Connection } from '../connection.js';
 import type { BrokerCore } from '../core.js';
@@ -60,24 +60,45 @@ export function handlePublish(core: BrokerCore, conn: Connection, packet: IPubli
   }
 
   const expiry = props?.messageExpiryInterval;
-  core.publish({
-    topic,
-    payload,
-    qos,
-    retain: packet.retain,
-    properties: props ? messageProperties(props) : undefined,
-    origin: { kind: 'client', clientId: conn.clientId, username: conn.username },
-    expiresAt: expiry !== undefined && expiry > 0 ? Date.now() + expiry * 1000 : 0,
-    publisher: session,
+  const commits: Promise<void>[] | undefined = qos === 0 ? undefined : [];
+  core.publish(
+    {
+      topic,
+      payload,
+      qos,
+      retain: packet.retain,
+      properties: props ? messageProperties(props) : undefined,
+      origin: { kind: 'client', clientId: conn.clientId, username: conn.username },
+      expiresAt: expiry !== undefined && expiry > 0 ? Date.now() + expiry * 1000 : 0,
+      publisher: session,
+    },
+    commits,
+  );
+  if (!commits) return;
+  // Acknowledged means stored: every durable destination (persistent sessions, retained store,
+  // bridge outboxes) has the message on disk before the PUBACK/PUBREC leaves.
+  const sessions = core.persistence?.durable();
+  if (sessions) commits.push(sessions);
+  const durable = commits.length === 0 ? null : commits.length === 1 ? commits[0]! : allCommitted(commits);
+  const kind = qos === 1 ? 'puback' : 'pubrec';
+  if (qos === 2) session.awaitingRelease.add(id);
+  conn.writeAck(encodeAck(kind, id, conn.version), durable, (err) => {
+    // Not stored: not acknowledged. A resent QoS 2 message must be taken afresh, not re-acked.
+    if (qos === 2) session.awaitingRelease.delete(id);
+    core.stats.publishNotStored++;
+    if (conn.version !== 5) return null; // MQTT 3.1.1 has no negative PUBACK: the client sends again
+    const quota = err instanceof NotStoredError && err.reason === 'quota';
+    // The reason string only where it fits the client's Maximum Packet Size (MQTT-3.4.2-2).
+    const why =
+      conn.maxPacketSize >= 160
+        ? (err instanceof Error ? err.message : 'not stored').slice(0, 120)
+        : undefined;
+    return encodeAck(kind, id, 5, quota ? Reason.QuotaExceeded : Reason.UnspecifiedError, why);
   });
-  if (qos === 0) return;
-  // A message promised to persistent sessions is acknowledged once it is on disk.
-  const durable = core.persistence?.durable() ?? null;
-  if (qos === 1) conn.writeAck(encodeAck('puback', id, conn.version), durable);
-  else {
-    session.awaitingRelease.add(id);
-    conn.writeAck(encodeAck('pubrec', id, conn.version), durable);
-  }
+}
+
+function allCommitted(commits: Promise<void>[]): Promise<void> {
+  return Promise.all(commits).then(() => undefined);
 }
 
 /** A publish the broker will not take: v5 says why in the ack; v3 gets a plain ack (it has no way to say no). */

@@ -55,13 +55,18 @@ function tlsOptions(listener: ListenerConfig, files: ListenerTls): tls.TlsOption
   };
 }
 
-function listen(server: net.Server, listener: ListenerConfig): Promise<number> {
+/** Errors after the listener opened (accept failing for want of file descriptors...) go to `onError`. */
+function listen(
+  server: net.Server,
+  listener: ListenerConfig,
+  onError: (err: Error) => void,
+): Promise<number> {
   return new Promise((resolve, reject) => {
-    const onError = (err: Error): void => reject(new Error(`${describe(listener)}: ${err.message}`));
-    server.once('error', onError);
+    const onStartError = (err: Error): void => reject(new Error(`${describe(listener)}: ${err.message}`));
+    server.once('error', onStartError);
     server.listen(listener.port, listener.host, () => {
-      server.off('error', onError);
-      server.on('error', () => undefined);
+      server.off('error', onStartError);
+      server.on('error', onError);
       resolve((server.address() as net.AddressInfo).port);
     });
   });
@@ -75,6 +80,7 @@ export async function openListener(
   listener: ListenerConfig,
   broker: BrokerConfig,
   accept: AcceptTransport,
+  onError: (err: Error) => void = () => undefined,
 ): Promise<OpenListener> {
   const policy = listenerPolicy(listener, broker);
   const maxPayload = broker.limits.maxPacketSize + 8;
@@ -124,13 +130,14 @@ export async function openListener(
         }
         accept(new WebSocketTransport(ws, address, cn), policy);
       });
+      // ws re-emits the HTTP server's errors here; that server's own handler reports them.
       wsServer.on('error', () => undefined);
       server = httpServer;
       break;
     }
   }
 
-  const port = await listen(server, listener);
+  const port = await listen(server, listener, onError);
   return {
     protocol: listener.protocol,
     host: listener.host,
