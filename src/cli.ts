@@ -42,6 +42,10 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandMai
     summary: 'install or uninstall the systemd service: install|uninstall [--dry-run]',
     load: async () => (await import('./cli/service.js')).main,
   },
+  doctor: {
+    summary: "check this machine and the config's devices, ports and upstreams [-c FILE]",
+    load: async () => (await import('./cli/doctor.js')).main,
+  },
 };
 
 function usage(): string {
