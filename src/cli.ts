@@ -46,6 +46,14 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandMai
     summary: "check this machine and the config's devices, ports and upstreams [-c FILE]",
     load: async () => (await import('./cli/doctor.js')).main,
   },
+  backup: {
+    summary: 'save config, mappings, PKI and state to FILE (safe while running)',
+    load: async () => (await import('./cli/backup.js')).main,
+  },
+  restore: {
+    summary: 'put back what backup saved: FILE [--force]',
+    load: async () => (await import('./cli/restore.js')).main,
+  },
 };
 
 function usage(): string {
