@@ -1,10 +1,19 @@
 // Runs the `tagwire` command from source as a user would: its own process, folder and environment.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { repoRoot } from '../helpers/demo-config.js';
 
 export const cliSource = path.join(repoRoot, 'src/cli.ts');
-export const tsx = path.join(repoRoot, 'node_modules/.bin/tsx');
+/**
+ * `node --import <tsx loader> src/cli.ts`: the Node running the tests (so a run under Node 24 tests
+ * Node 24), and no tsx wrapper process in between, whose signal relay gives up after 30 ms and
+ * SIGKILLs the gateway on a loaded machine.
+ */
+export const nodeArgs = [
+  '--import',
+  pathToFileURL(path.join(repoRoot, 'node_modules/tsx/dist/loader.mjs')).href,
+];
 
 export interface CliResult {
   code: number | null;
@@ -17,7 +26,7 @@ export interface CliOptions {
   /** Added to (or, with a value undefined, removed from) this process's environment. */
   env?: Record<string, string | undefined>;
   timeoutMs?: number;
-  /** Run this program instead of tsx + the source CLI (an installed or bundled tagwire). */
+  /** Run this program instead of the source CLI (an installed or bundled tagwire). */
   command?: string;
 }
 
@@ -35,7 +44,9 @@ export function envWith(extra: Record<string, string | undefined> = {}): NodeJS.
 }
 
 export function tagwire(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
-  const [command, argv] = options.command ? [options.command, [...args]] : [tsx, [cliSource, ...args]];
+  const [command, argv] = options.command
+    ? [options.command, [...args]]
+    : [process.execPath, [...nodeArgs, cliSource, ...args]];
   return new Promise((resolve, reject) => {
     const child = spawn(command, argv, {
       cwd: options.cwd,

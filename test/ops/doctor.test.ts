@@ -14,7 +14,7 @@ import { simPkiDir, startSim } from '../drivers/opcua/harness.js';
 import { demoConfig, type DemoConfig } from '../helpers/demo-config.js';
 import { startMosquitto, type MosquittoBroker } from '../helpers/mosquitto.js';
 import { freePort, waitFor } from '../helpers/net.js';
-import { cliSource, envWith, tagwire, tsx } from './cli.js';
+import { cliSource, envWith, nodeArgs, tagwire } from './cli.js';
 
 const node20 = process.versions.node.startsWith('20.');
 let demo: DemoConfig;
@@ -189,7 +189,7 @@ describe('tagwire doctor', () => {
 
   it("takes a running gateway's own ports as ours", async () => {
     const running = await demoConfig();
-    const child = spawn(tsx, [cliSource, 'start', '-c', running.file], {
+    const child = spawn(process.execPath, [...nodeArgs, cliSource, 'start', '-c', running.file], {
       env: envWith(),
       stdio: ['ignore', 'pipe', 'ignore'],
     });

@@ -11,7 +11,7 @@ import { silentLogger } from '../../src/log.js';
 import { systemdNotifier, watchdogMs } from '../../src/ops/sd-notify.js';
 import { demoConfig } from '../helpers/demo-config.js';
 import { waitFor } from '../helpers/net.js';
-import { cliSource, envWith, tsx } from './cli.js';
+import { cliSource, envWith, nodeArgs } from './cli.js';
 
 const listenerScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures/notify-listener.py');
 
@@ -92,7 +92,7 @@ describe('tagwire start under a notify socket', () => {
   it('says READY=1 once serving, pings the watchdog, and says STOPPING=1 on SIGTERM', async () => {
     const listener = await notifyListener();
     const demo = await demoConfig();
-    const child = spawn(tsx, [cliSource, 'start', '-c', demo.file], {
+    const child = spawn(process.execPath, [...nodeArgs, cliSource, 'start', '-c', demo.file], {
       env: envWith({ NOTIFY_SOCKET: listener.socket, WATCHDOG_USEC: '1000000' }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
