@@ -1,7 +1,7 @@
 // `tagwire restore FILE [-c CONFIG] [--force]`: puts back what `tagwire backup` saved. Refuses a
 // backup from a newer schema, a running gateway's data folder, and (without --force) existing files.
 import { existsSync } from 'node:fs';
-import { copyFile, cp, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, chown, copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { archived, BACKUP_FORMAT, MANIFEST, tarExtract, type Manifest } from '../ops/backup.js';
@@ -13,6 +13,16 @@ const USAGE = `usage: tagwire restore FILE [-c CONFIG] [--data DIR] [--force]
   Puts back the config, its files and the data folder saved by tagwire backup, where they were
   (or the config at CONFIG, its relative files beside it, and the data in DIR). Stop the gateway
   first. Refuses to overwrite existing files without --force, and a backup from a newer tagwire.`;
+
+const asRoot = process.getuid?.() === 0;
+
+async function chownTree(dir: string, owner: { uid: number; gid: number }): Promise<void> {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const file = path.join(dir, entry.name);
+    await chown(file, owner.uid, owner.gid);
+    if (entry.isDirectory()) await chownTree(file, owner);
+  }
+}
 
 async function readManifest(stage: string, file: string): Promise<Manifest> {
   try {
@@ -99,7 +109,13 @@ export async function main(args: readonly string[]): Promise<number> {
     for (const saved of [manifest.config, ...manifest.files]) {
       const to = saved === manifest.config ? configTo : placeOf(saved);
       await mkdir(path.dirname(to), { recursive: true });
+      // A replaced file keeps its owner and mode (the service reads its config through its group).
+      const before = existsSync(to) ? await stat(to) : undefined;
       await copyFile(path.join(stage, archived(saved)), to);
+      if (before) {
+        await chmod(to, before.mode & 0o7777);
+        if (asRoot) await chown(to, before.uid, before.gid);
+      }
     }
     if (hasData) {
       await mkdir(dataTo, { recursive: true });
@@ -107,6 +123,8 @@ export async function main(args: readonly string[]): Promise<number> {
       for (const db of DATABASE_FILES)
         for (const suffix of ['', '-wal', '-shm']) await rm(path.join(dataTo, db + suffix), { force: true });
       await cp(path.join(stage, 'data'), dataTo, { recursive: true, preserveTimestamps: true });
+      // Restored as root into the service's folder: hand the files to the folder's owner.
+      if (asRoot) await chownTree(dataTo, await stat(dataTo));
     }
     process.stdout.write(
       `restored gateway ${manifest.gatewayId} from ${manifest.createdAt}: ${configTo}, ${manifest.files.length} file(s)${hasData ? `, data into ${dataTo}` : ''}\n`,

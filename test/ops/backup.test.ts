@@ -2,7 +2,18 @@
 // config, mappings, PKI and the SQLite state (a retained message) come back; a backup from a newer
 // schema, a running data folder and existing files (without --force) are refused.
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import mqtt from 'mqtt';
@@ -96,7 +107,21 @@ describe('tagwire backup and restore', () => {
     const overwrite = await tagwire(['restore', archive]);
     expect(overwrite.code).toBe(1);
     expect(overwrite.stderr).toContain('--force');
+    // Restored over a service's files (as root): the config keeps its owner and mode, the data
+    // files go to the data folder's owner.
+    const root = process.getuid?.() === 0;
+    if (root) {
+      chownSync(demo.file, 1, 1);
+      chmodSync(demo.file, 0o640);
+      chownSync(path.join(demo.dir, 'data'), 1, 1);
+    }
     expect((await tagwire(['restore', archive, '--force'])).code).toBe(0);
+    if (root) {
+      expect(statSync(demo.file)).toMatchObject({ uid: 1, gid: 1 });
+      expect(statSync(demo.file).mode & 0o777).toBe(0o640);
+      expect(statSync(path.join(demo.dir, 'data/tagwire.db')).uid).toBe(1);
+      expect(statSync(demo.pkiFile).uid).toBe(1);
+    }
   }, 120_000);
 
   it('refuses a backup from a newer schema and restores nothing', async () => {
