@@ -38,9 +38,12 @@ export const archived = (absolute: string): string => path.join('files', absolut
 export function filesOf(loaded: LoadedConfig): string[] {
   const files = new Set(loaded.mappings.map((m) => m.file));
   const { config } = loaded;
-  for (const holder of [...config.broker.listeners, ...config.bridges] as Array<{
-    tls?: Record<string, unknown>;
-  }>) {
+  const holders = [
+    ...config.broker.listeners,
+    ...config.bridges,
+    ...config.bridges.flatMap((b) => b.addresses ?? []),
+  ] as Array<{ tls?: Record<string, unknown> }>;
+  for (const holder of holders) {
     for (const key of ['ca', 'cert', 'key']) {
       const value = holder.tls?.[key];
       if (typeof value === 'string') files.add(value);

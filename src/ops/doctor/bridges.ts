@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import tls from 'node:tls';
-import type { BridgeConfig } from '../../bridge/config.js';
+import { upstreamAddresses, type BridgeConfig, type UpstreamAddress } from '../../bridge/config.js';
 import { fail, ok, warn, type Finding } from './check.js';
 
 const DEFAULT_PORTS: Record<string, number> = { 'mqtt:': 1883, 'mqtts:': 8883, 'ws:': 80, 'wss:': 443 };
@@ -29,9 +29,13 @@ function connect(options: { host: string; port: number; timeoutMs: number; tls?:
   });
 }
 
-export async function checkBridge(bridge: BridgeConfig): Promise<Finding> {
-  const subject = `bridge ${bridge.name}`;
-  const url = new URL(bridge.url);
+/** One upstream address of a bridge (a bridge with failover has several, each checked). */
+export async function checkUpstream(
+  bridge: BridgeConfig,
+  upstream: UpstreamAddress,
+  subject: string,
+): Promise<Finding> {
+  const url = new URL(upstream.url);
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const port = Number(url.port || DEFAULT_PORTS[url.protocol] || 1883);
   const secure = url.protocol === 'mqtts:' || url.protocol === 'wss:';
@@ -53,14 +57,14 @@ export async function checkBridge(bridge: BridgeConfig): Promise<Finding> {
     );
   }
   const options: tls.ConnectionOptions = {
-    servername: bridge.tls?.servername ?? (net.isIP(host) ? undefined : host),
+    servername: upstream.tls?.servername ?? (net.isIP(host) ? undefined : host),
     rejectUnauthorized: false, // decided below, to say why a certificate does not verify
   };
   try {
-    if (bridge.tls?.ca) options.ca = await readFile(bridge.tls.ca);
-    if (bridge.tls?.cert) options.cert = await readFile(bridge.tls.cert);
-    if (bridge.tls?.key) options.key = await readFile(bridge.tls.key);
-    if (bridge.tls?.passphrase) options.passphrase = bridge.tls.passphrase;
+    if (upstream.tls?.ca) options.ca = await readFile(upstream.tls.ca);
+    if (upstream.tls?.cert) options.cert = await readFile(upstream.tls.cert);
+    if (upstream.tls?.key) options.key = await readFile(upstream.tls.key);
+    if (upstream.tls?.passphrase) options.passphrase = upstream.tls.passphrase;
   } catch (err) {
     return fail(
       subject,
@@ -82,7 +86,7 @@ export async function checkBridge(bridge: BridgeConfig): Promise<Finding> {
   const why = socket.authorizationError;
   const identityError = tls.checkServerIdentity(options.servername ?? host, socket.getPeerCertificate());
   socket.destroy();
-  if (bridge.tls?.rejectUnauthorized === false)
+  if (upstream.tls?.rejectUnauthorized === false)
     return warn(
       subject,
       `${host}:${port} reachable; TLS verification is turned off`,
@@ -104,5 +108,15 @@ export async function checkBridge(bridge: BridgeConfig): Promise<Finding> {
 }
 
 export async function checkBridges(bridges: readonly BridgeConfig[]): Promise<Finding[]> {
-  return Promise.all(bridges.map((b) => checkBridge(b)));
+  const checks = bridges.flatMap((bridge) => {
+    const upstreams = upstreamAddresses(bridge);
+    return upstreams.map((upstream) =>
+      checkUpstream(
+        bridge,
+        upstream,
+        upstreams.length > 1 ? `bridge ${bridge.name} address ${upstream.index}` : `bridge ${bridge.name}`,
+      ),
+    );
+  });
+  return Promise.all(checks);
 }
