@@ -39,7 +39,15 @@ function cliEntry(): string {
 function run(plan: Plan, command: string, args: string[]): void {
   plan.steps.push(`${command} ${args.join(' ')}`);
   if (plan.dryRun) return;
-  execFileSync(command, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  try {
+    execFileSync(command, args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (err as Error).message;
+    throw new Error(
+      `${command} ${args.join(' ')} failed (${why})${command === 'systemctl' ? ': is systemd running this machine?' : ''}; the steps before it are done, run it again once fixed`,
+      { cause: err },
+    );
+  }
 }
 
 function userExists(user: string): boolean {
