@@ -1,7 +1,8 @@
 // `tagwire doctor` against the simulators, Mosquitto and a running gateway: healthy checks say ok,
 // and each check made to fail on purpose says what is wrong and the fix, with the exit codes.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -186,6 +187,53 @@ describe('tagwire doctor', () => {
     expect(out.stderr).toContain('/devices/0/transport/port');
     expect(line(out.stdout, 'config')).toMatch(/^fail .*1 problem\(s\).*tagwire validate/);
   });
+
+  // A serial port this user may not open: the doctor runs as `nobody` against a socat pty (0600).
+  it.runIf(process.getuid?.() === 0 && existsSync('/usr/sbin/runuser'))(
+    'fails a serial port the user may not use, with the group fix',
+    async () => {
+      const ptys = mkdtempSync(path.join(tmpdir(), 'tagwire-pty-'));
+      chmodSync(ptys, 0o755);
+      const tty = path.join(ptys, 'ttyA');
+      const socat = spawn(
+        'socat',
+        [`pty,raw,echo=0,link=${tty}`, `pty,raw,echo=0,link=${path.join(ptys, 'ttyB')}`],
+        {
+          stdio: 'ignore',
+        },
+      );
+      children.push(socat);
+      await waitFor(() => existsSync(tty), 10_000, 'the pty');
+      const site = await demoConfig((config) => {
+        config.devices = [
+          { id: 'meter', driver: 'modbus', transport: { type: 'rtu', path: tty }, unitId: 1 } as never,
+        ];
+        config.mappings = [];
+        config.simulators = { modbus: [], opcua: [] };
+      });
+      chmodSync(site.dir, 0o755);
+      chmodSync(site.file, 0o644);
+      const out = await new Promise<string>((resolve) => {
+        const doctor = spawn(
+          'runuser',
+          ['-u', 'nobody', '--', process.execPath, ...nodeArgs, cliSource, 'doctor', '-c', site.file],
+          {
+            cwd: site.dir,
+            stdio: ['ignore', 'pipe', 'ignore'],
+            env: envWith(),
+          },
+        );
+        let stdout = '';
+        doctor.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+        doctor.once('close', () => resolve(stdout));
+      });
+      expect(line(out, `serial ${tty} (meter)`)).toMatch(
+        /^fail .*not readable and writable by nobody \(owner root:\w+, mode 600\); fix: give the device to group dialout.*add nobody to dialout$/,
+      );
+      socat.kill();
+    },
+    60_000,
+  );
 
   it("takes a running gateway's own ports as ours", async () => {
     const running = await demoConfig();

@@ -43,12 +43,18 @@ export async function checkSerial(device: ModbusDevice): Promise<Finding | undef
       'plug the adapter in and check the path: ls -l /dev/serial/by-id/ names USB adapters stably',
     );
   if (!(await accessible(port))) {
-    const group = await groupName(statSync(port).gid);
+    const info = statSync(port);
+    const group = await groupName(info.gid);
     const user = os.userInfo().username;
+    // Serial adapters are normally root:dialout 0660: membership is the fix. A device its group
+    // cannot use needs a udev rule first.
+    const groupMayUse = (info.mode & 0o060) === 0o060;
     return fail(
       subject,
-      `not readable and writable by ${user}`,
-      `sudo usermod -aG ${group} ${user} (then log in again; the service gets ${group === 'dialout' ? 'it' : 'dialout'} from SupplementaryGroups=dialout)`,
+      `not readable and writable by ${user} (owner ${info.uid === 0 ? 'root' : info.uid}:${group}, mode ${(info.mode & 0o777).toString(8)})`,
+      groupMayUse
+        ? `sudo usermod -aG ${group} ${user} (then log in again; the service gets dialout from SupplementaryGroups=dialout)`
+        : `give the device to group dialout with mode 0660 (a udev rule: SUBSYSTEM=="tty", GROUP="dialout", MODE="0660"), then add ${user} to dialout`,
     );
   }
   return ok(subject, 'present, readable and writable');
