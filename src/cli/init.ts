@@ -41,7 +41,7 @@ export function starterConfig(id: string, passwordHash: string, dataDir: string)
     broker: {
       listeners: [{ protocol: 'mqtt', host: '0.0.0.0', port: 1883 }],
       allowAnonymous: false,
-      users: [{ username: 'admin', passwordHash }],
+      users: [{ username: 'admin', passwordHash, role: 'admin' }],
     },
     devices: [
       {

@@ -17,7 +17,7 @@ interface StarterJson {
   broker: {
     listeners: Array<{ host: string; port: number }>;
     allowAnonymous: boolean;
-    users: Array<{ username: string; passwordHash: string }>;
+    users: Array<{ username: string; passwordHash: string; role?: string }>;
   };
   devices: Array<{ id: string; driver: string; enabled: boolean }>;
   simulators?: unknown;
@@ -45,6 +45,7 @@ describe('tagwire init', () => {
     expect(config.broker.allowAnonymous).toBe(false);
     const admin = config.broker.users.find((u) => u.username === 'admin')!;
     expect(admin.passwordHash).toMatch(/^scrypt\$/);
+    expect(admin).toHaveProperty('role', 'admin');
     expect(await verifyPassword(password, admin.passwordHash)).toBe(true);
     expect(config.devices).toEqual([expect.objectContaining({ id: 'plc1', driver: 'modbus' })]);
 
