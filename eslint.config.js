@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'data/**', 'web/dist/**'] },
+  { ignores: ['node_modules/**', 'dist/**', 'data/**', 'web/dist/**', '.cache/**', 'bundle/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

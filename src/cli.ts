@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `tagwire`: one entry point, one module per command (src/cli/<command>.ts), each `main(args) -> exit code`.
-import { readFileSync } from 'node:fs';
+import { RELEASE } from './version.js';
 
 type CommandMain = (args: readonly string[]) => Promise<number>;
 
@@ -34,6 +34,26 @@ const commands: Record<string, { summary: string; load: () => Promise<CommandMai
     summary: 'print the command audit log [--device ID] [--since TIME]',
     load: async () => (await import('./cli/audit.js')).main,
   },
+  init: {
+    summary: 'write a starter config for a real site [DIR] [--force]',
+    load: async () => (await import('./cli/init.js')).main,
+  },
+  service: {
+    summary: 'install or uninstall the systemd service: install|uninstall [--dry-run]',
+    load: async () => (await import('./cli/service.js')).main,
+  },
+  doctor: {
+    summary: "check this machine and the config's devices, ports and upstreams [-c FILE]",
+    load: async () => (await import('./cli/doctor.js')).main,
+  },
+  backup: {
+    summary: 'save config, mappings, PKI and state to FILE (safe while running)',
+    load: async () => (await import('./cli/backup.js')).main,
+  },
+  restore: {
+    summary: 'put back what backup saved: FILE [--force]',
+    load: async () => (await import('./cli/restore.js')).main,
+  },
 };
 
 function usage(): string {
@@ -49,13 +69,6 @@ function usage(): string {
   ].join('\n');
 }
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
-  return pkg.version;
-}
-
 async function run(argv: readonly string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
@@ -63,7 +76,7 @@ async function run(argv: readonly string[]): Promise<number> {
     return name === undefined ? 1 : 0;
   }
   if (name === '--version' || name === '-v') {
-    process.stdout.write(version() + '\n');
+    process.stdout.write(RELEASE + '\n');
     return 0;
   }
   const command = commands[name];

@@ -16,6 +16,7 @@ import { CommandRouter } from './mapping/commands.js';
 import { TagPublisher } from './mapping/publisher.js';
 import { SparkplugManager } from './sparkplug/manager.js';
 import { AuditLog } from './store/audit.js';
+import { checkDataFolder, recordDataVersion } from './store/data-folder.js';
 import { Database } from './store/db.js';
 import { startSimulators, type RunningSimulator } from './simulators.js';
 import type { DeviceInfo, HttpGateway, Readiness } from './http/context.js';
@@ -23,6 +24,7 @@ import { LatestValues } from './http/latest-values.js';
 import { GatewayMetrics } from './http/metrics.js';
 import { packageVersion } from './http/package-root.js';
 import { HttpServer } from './http/server.js';
+import { RELEASE } from './version.js';
 
 export interface GatewayOptions {
   log: Logger;
@@ -102,6 +104,8 @@ export class Gateway {
   private async startParts(): Promise<void> {
     const { config, mappings } = this.loaded;
     const log = this.options.log;
+    // A data folder from a newer release is refused before anything opens it.
+    await checkDataFolder(this.dataDir, RELEASE);
     // HTTP first: /healthz and /readyz (503 with the step) answer while the rest starts.
     if (config.http.enabled) {
       this.http = new HttpServer({
@@ -172,6 +176,8 @@ export class Gateway {
       dataDir: this.dataDir,
     });
     await this.bridges.start();
+    // Every store has migrated: record the schema so an older release refuses this folder.
+    await recordDataVersion(this.dataDir, RELEASE);
     await this.localBroker.listen();
 
     // Drivers last: by now every sample has somewhere to go. A dead device never blocks this.

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { ConfigError, formatProblem, loadConfig } from '../config/load.js';
 import { AUDIT_OUTCOMES, AuditLog, type AuditEntry, type AuditOutcome } from '../store/audit.js';
 import { Database } from '../store/db.js';
-import { DEFAULT_CONFIG, parse } from './options.js';
+import { configPath, parse } from './options.js';
 
 const USAGE = `usage: tagwire audit [-c FILE | --data DIR] [--device ID] [--outcome O] [--since TIME] [--until TIME] [--limit N] [--json]
   O: ok, refused (by a check, never sent), failed (on the device), unknown (no answer in time: the device may have applied it)
@@ -58,7 +58,7 @@ export function formatEntry(e: AuditEntry): string {
 
 async function dataDirOf(config: string | undefined, data: string | undefined): Promise<string> {
   if (data !== undefined) return path.resolve(data);
-  const loaded = await loadConfig(config ?? DEFAULT_CONFIG);
+  const loaded = await loadConfig(configPath(config));
   return loaded.config.gateway.dataDir;
 }
 

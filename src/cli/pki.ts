@@ -5,7 +5,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pkiPaths, resolvePkiDir, openPki, type PkiPaths } from '../../drivers/opcua/pki.js';
 import { ConfigError, formatProblem, loadConfig } from '../config/load.js';
-import { DEFAULT_CONFIG, parse } from './options.js';
+import { configPath, parse } from './options.js';
 
 const USAGE = `usage: tagwire pki [-c FILE] [--dir PKI_DIR] <command>
   list                 our certificate, then trusted and rejected server certificates
@@ -139,7 +139,7 @@ export async function main(args: readonly string[]): Promise<number> {
     'pki',
     args,
     {
-      config: { type: 'string', short: 'c', default: DEFAULT_CONFIG },
+      config: { type: 'string', short: 'c' },
       dir: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -156,7 +156,7 @@ export async function main(args: readonly string[]): Promise<number> {
   }
   let root: string;
   try {
-    root = values.dir ? path.resolve(values.dir) : await pkiDirFrom(values.config);
+    root = values.dir ? path.resolve(values.dir) : await pkiDirFrom(configPath(values.config));
   } catch (e) {
     if (e instanceof ConfigError) {
       for (const problem of e.problems) err(formatProblem(problem));

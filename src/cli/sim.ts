@@ -2,11 +2,11 @@
 import { ConfigError, formatProblem, loadConfig } from '../config/load.js';
 import { createLogger } from '../log.js';
 import { startSimulators } from '../simulators.js';
-import { DEFAULT_CONFIG, parse } from './options.js';
+import { configPath, parse } from './options.js';
 
 export async function main(args: readonly string[]): Promise<number> {
   const { values } = parse('sim', args, {
-    config: { type: 'string', short: 'c', default: DEFAULT_CONFIG },
+    config: { type: 'string', short: 'c' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -15,7 +15,7 @@ export async function main(args: readonly string[]): Promise<number> {
   }
   let loaded;
   try {
-    loaded = await loadConfig(values.config);
+    loaded = await loadConfig(configPath(values.config));
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     for (const problem of err.problems) process.stderr.write(formatProblem(problem) + '\n');

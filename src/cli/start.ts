@@ -1,14 +1,16 @@
 // `tagwire start [-c FILE]`: validate, start every part, print where things run, stop cleanly on a signal.
 import { ConfigError, formatProblem, loadConfig } from '../config/load.js';
 import { Gateway } from '../gateway.js';
+import { systemdNotifier } from '../ops/sd-notify.js';
+import { DataFolderTooNew } from '../store/data-folder.js';
 import { createLogger } from '../log.js';
 import { banner } from './banner.js';
-import { DEFAULT_CONFIG, parse } from './options.js';
+import { configPath, parse } from './options.js';
 
 export async function main(args: readonly string[]): Promise<number> {
   const startedAt = performance.now();
   const { values } = parse('start', args, {
-    config: { type: 'string', short: 'c', default: DEFAULT_CONFIG },
+    config: { type: 'string', short: 'c' },
     'no-simulators': { type: 'boolean' },
     'no-watch': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -23,7 +25,7 @@ export async function main(args: readonly string[]): Promise<number> {
   }
   let loaded;
   try {
-    loaded = await loadConfig(values.config);
+    loaded = await loadConfig(configPath(values.config));
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     for (const problem of err.problems) process.stderr.write(formatProblem(problem) + '\n');
@@ -40,14 +42,22 @@ export async function main(args: readonly string[]): Promise<number> {
   try {
     await gateway.start();
   } catch (err) {
-    // A port in use or a missing permission is the user's to fix: one line, no stack trace.
+    // A port in use, a missing permission or a too-new data folder is the user's to fix: one
+    // line, no stack trace.
     const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'EADDRINUSE' && code !== 'EACCES' && code !== 'EADDRNOTAVAIL')
-      log.fatal({ err }, 'gateway failed to start');
+    const plain =
+      code === 'EADDRINUSE' ||
+      code === 'EACCES' ||
+      code === 'EADDRNOTAVAIL' ||
+      err instanceof DataFolderTooNew;
+    if (!plain) log.fatal({ err }, 'gateway failed to start');
     process.stderr.write(`tagwire: not started: ${(err as Error).message}\n`);
     return 1;
   }
   process.stdout.write(banner(gateway, performance.now() - startedAt) + '\n');
+  // Under systemd (Type=notify): ready now, then watchdog pings from this event loop.
+  const notifier = systemdNotifier({ log });
+  notifier?.ready(`serving ${loaded.config.devices.length} devices`);
 
   // The first signal stops cleanly; a second one while stopping gives up at once.
   return new Promise<number>((resolve) => {
@@ -58,6 +68,7 @@ export async function main(args: readonly string[]): Promise<number> {
         process.exit(1);
       }
       stopping = true;
+      notifier?.stopping();
       log.info({ signal }, 'stopping');
       gateway.stop().then(
         () => {

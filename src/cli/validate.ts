@@ -1,10 +1,10 @@
 // `tagwire validate [-c FILE]`: every problem in the config and its mappings, one line each.
 import { ConfigError, formatProblem, loadConfig } from '../config/load.js';
-import { DEFAULT_CONFIG, parse } from './options.js';
+import { configPath, parse } from './options.js';
 
 export async function main(args: readonly string[]): Promise<number> {
   const { values } = parse('validate', args, {
-    config: { type: 'string', short: 'c', default: DEFAULT_CONFIG },
+    config: { type: 'string', short: 'c' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -14,7 +14,7 @@ export async function main(args: readonly string[]): Promise<number> {
     return 0;
   }
   try {
-    const loaded = await loadConfig(values.config);
+    const loaded = await loadConfig(configPath(values.config));
     const tags = loaded.mappings.reduce((n, m) => n + m.tags.length, 0);
     process.stdout.write(
       `${loaded.file}: ok (${loaded.config.devices.length} devices, ${loaded.mappings.length} mappings, ${tags} tags)\n`,

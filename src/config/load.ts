@@ -263,6 +263,8 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
 
   const gateway = isObject(config.gateway) ? config.gateway : {};
   if (typeof gateway.dataDir === 'string') gateway.dataDir = path.resolve(dir, gateway.dataDir);
+  // A service sets its data folder (/var/lib/tagwire) in its unit, whatever the config says.
+  if (process.env.TAGWIRE_DATA_DIR) gateway.dataDir = path.resolve(process.env.TAGWIRE_DATA_DIR);
   resolveTlsPaths(config, dir);
   problems.push(...httpProblems(config.http, shownAs));
   const devices = devicesById(config, problems, shownAs);

@@ -66,7 +66,7 @@ export interface AuditFilter {
   limit?: number;
 }
 
-const MIGRATIONS = [
+export const MIGRATIONS = [
   `CREATE TABLE audit (
      id INTEGER PRIMARY KEY,
      ts INTEGER NOT NULL,

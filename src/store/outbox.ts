@@ -63,7 +63,7 @@ export interface OutboxStats {
   committed: number;
 }
 
-const MIGRATIONS = [
+export const MIGRATIONS = [
   `CREATE TABLE outbox_bridges (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
    CREATE TABLE outbox_messages (
      bridge_id INTEGER NOT NULL, seq INTEGER NOT NULL, ts INTEGER NOT NULL,

@@ -1,0 +1,79 @@
+// The data folder's schema version, recorded beside the databases so that an upgrade migrates it
+// forward and a downgrade stops before touching anything: the per-component check in
+// Database.migrate runs only after the database is open and earlier components have migrated.
+import { existsSync } from 'node:fs';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { brokerMigrations } from '../broker/store-schema.js';
+import { MIGRATIONS as auditMigrations } from './audit.js';
+import { MIGRATIONS as outboxMigrations } from './outbox.js';
+
+/** The file in the data folder that names the schema its databases are at. */
+export const DATA_VERSION_FILE = 'tagwire-data.json';
+/** The SQLite files of a data folder (the outbox file only exists once a bridge ran). */
+export const DATABASE_FILES = ['tagwire.db', 'outbox.db'] as const;
+
+export type SchemaVersions = Record<string, number>;
+
+export interface DataVersion {
+  /** Migration steps applied, per component. */
+  schema: SchemaVersions;
+  /** The tagwire release that wrote it: named in the refusal so the user knows what to install. */
+  writtenBy: string;
+}
+
+/** The schema this build of tagwire migrates data folders up to. */
+export function currentSchema(): SchemaVersions {
+  return {
+    broker: brokerMigrations.length,
+    audit: auditMigrations.length,
+    outbox: outboxMigrations.length,
+  };
+}
+
+export class DataFolderTooNew extends Error {}
+
+/** The components where `recorded` is ahead of this build, as "audit 5 > 2". */
+export function newerComponents(recorded: SchemaVersions, known = currentSchema()): string[] {
+  return Object.entries(recorded)
+    .filter(([component, version]) => version > (known[component] ?? 0))
+    .map(([component, version]) => `${component} ${version} > ${known[component] ?? 0}`);
+}
+
+export async function readDataVersion(dataDir: string): Promise<DataVersion | undefined> {
+  const file = path.join(dataDir, DATA_VERSION_FILE);
+  if (!existsSync(file)) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`${file}: unreadable (${(err as Error).message}): restore it from a backup`);
+  }
+  const value = parsed as Partial<DataVersion>;
+  if (typeof value.schema !== 'object' || value.schema === null)
+    throw new Error(`${file}: no "schema" object: restore it from a backup`);
+  return { schema: value.schema, writtenBy: String(value.writtenBy ?? 'an unknown release') };
+}
+
+/**
+ * Refuses a data folder written by a newer tagwire, before anything opens it. A folder without the
+ * file (new, or from a release before it existed) is fine: the migrations bring it up to date.
+ */
+export async function checkDataFolder(dataDir: string, release: string): Promise<void> {
+  const recorded = await readDataVersion(dataDir);
+  if (!recorded) return;
+  const newer = newerComponents(recorded.schema);
+  if (newer.length > 0) {
+    throw new DataFolderTooNew(
+      `data folder ${dataDir} was written by tagwire ${recorded.writtenBy} (schema ${newer.join(', ')}), newer than this tagwire ${release}: install ${recorded.writtenBy} or later, or restore a backup made by ${release}; nothing was changed`,
+    );
+  }
+}
+
+/** Records the schema after the migrations ran (write to a temporary file, then rename). */
+export async function recordDataVersion(dataDir: string, release: string): Promise<void> {
+  const file = path.join(dataDir, DATA_VERSION_FILE);
+  const body: DataVersion = { schema: currentSchema(), writtenBy: release };
+  await writeFile(`${file}.tmp`, JSON.stringify(body, null, 2) + '\n');
+  await rename(`${file}.tmp`, file);
+}
