@@ -53,6 +53,7 @@ export class Gateway {
   private readonly deviceStatus = new Map<string, DeviceStatus>();
   private localBroker?: Broker;
   private watcher?: ConfigWatcher;
+  private statusTimer?: NodeJS.Timeout;
   /** Reloads run one after the other, in the order the edits settled. */
   private reloading: Promise<unknown> = Promise.resolve();
   private http?: HttpServer;
@@ -119,20 +120,33 @@ export class Gateway {
       });
       await this.http.start();
     }
-    this.startingStep = 'opening the store';
-    await mkdir(this.dataDir, { recursive: true });
-    this.db = await Database.open(path.join(this.dataDir, 'tagwire.db'));
-    this.startingStep = 'starting the broker';
-    this.localBroker = new Broker({ config: config.broker, db: this.db, log: log.child({ part: 'broker' }) });
-    // The store and sessions now; the network listeners once everything that takes messages is subscribed.
-    await this.localBroker.open();
+    // The simulators (OPC UA's takes a second or more) start beside the store and the broker.
+    const simulators =
+      this.options.simulators !== false
+        ? startSimulators(config.simulators, log.child({ part: 'sim' })).then((s) => {
+            this.simulators = s;
+          })
+        : Promise.resolve();
+    const storeAndBroker = (async () => {
+      this.startingStep = 'opening the store';
+      await mkdir(this.dataDir, { recursive: true });
+      this.db = await Database.open(path.join(this.dataDir, 'tagwire.db'));
+      this.startingStep = 'starting the broker';
+      this.localBroker = new Broker({
+        config: config.broker,
+        db: this.db,
+        log: log.child({ part: 'broker' }),
+      });
+      // The store and sessions now; the network listeners once everything that takes messages is subscribed.
+      await this.localBroker.open();
+    })();
+    const failed = (await Promise.allSettled([storeAndBroker, simulators])).find(
+      (s): s is PromiseRejectedResult => s.status === 'rejected',
+    );
+    if (failed) throw failed.reason;
     this.startingStep = 'starting the command router and bridges';
 
-    if (this.options.simulators !== false) {
-      this.simulators = await startSimulators(config.simulators, log.child({ part: 'sim' }));
-    }
-
-    this.audit = await AuditLog.open(this.db, {
+    this.audit = await AuditLog.open(this.db!, {
       retentionDays: config.gateway.auditRetentionDays,
       file: path.join(this.dataDir, 'tagwire.db'),
       log: log.child({ part: 'audit' }),
@@ -183,6 +197,8 @@ export class Gateway {
     // Drivers last: by now every sample has somewhere to go. A dead device never blocks this.
     this.startingStep = 'starting the drivers';
     await Promise.all([...this.drivers.values()].map((driver) => driver.start()));
+
+    this.startStatusTimer(config.gateway.statusIntervalSec);
 
     if (this.options.watch) {
       this.watcher = watchConfig(this.current.file, (result) => this.onConfigEdit(result), {
@@ -275,17 +291,32 @@ export class Gateway {
     return driver;
   }
 
+  /** Device status also on a timer, so `$SYS/tagwire/devices/{id}` counters never go stale. */
+  private startStatusTimer(intervalSec: number): void {
+    if (intervalSec <= 0) return;
+    this.statusTimer = setInterval(() => {
+      for (const driver of this.drivers.values()) this.publishDeviceStatus(driver.status());
+    }, intervalSec * 1000);
+    this.statusTimer.unref();
+  }
+
   /** Device health goes to `$SYS/tagwire/devices/{id}`, retained, for dashboards and the plant. */
   private onDeviceStatus(status: DeviceStatus): void {
     const previous = this.deviceStatus.get(status.deviceId);
-    this.deviceStatus.set(status.deviceId, status);
     if (previous?.state !== status.state) this.sparkplug?.onDeviceStatus(status);
     if (previous?.state !== status.state) {
+      // A connected or cleanly stopped device has no error to tell, whatever it last saw.
+      const quiet = status.state === 'connected' || status.state === 'stopped';
       this.options.log.info(
-        { device: status.deviceId, state: status.state, error: status.lastError },
+        { device: status.deviceId, state: status.state, ...(quiet ? {} : { error: status.lastError }) },
         'device state',
       );
     }
+    this.publishDeviceStatus(status);
+  }
+
+  private publishDeviceStatus(status: DeviceStatus): void {
+    this.deviceStatus.set(status.deviceId, status);
     this.localBroker?.publish({
       topic: `$SYS/tagwire/devices/${status.deviceId}`,
       payload: Buffer.from(JSON.stringify(status)),
@@ -371,6 +402,7 @@ export class Gateway {
     this.stage = 'stopping';
     const log = this.options.log;
     this.watcher?.close();
+    clearInterval(this.statusTimer);
     await this.reloading;
     const step = async (what: string, work: () => Promise<void> | void): Promise<void> => {
       try {

@@ -2,7 +2,6 @@
 // with `tagwire sim`. OPC UA's stack is loaded only when an OPC UA simulator is configured.
 import type { GatewayConfig } from './config/types.js';
 import type { Logger } from './log.js';
-import { startModbusSimulator } from '../drivers/modbus/simulator/index.js';
 
 export interface RunningSimulator {
   /** Where clients reach it: `modbus-tcp://127.0.0.1:5020`, `opc.tcp://127.0.0.1:4840`. */
@@ -10,26 +9,35 @@ export interface RunningSimulator {
   close(): Promise<void>;
 }
 
+/**
+ * Starts every simulator at once (OPC UA's takes a second or more to load its stack and address
+ * space; Modbus ones take milliseconds). On any failure the ones that started are closed again.
+ * The result keeps the config's order: Modbus ones first, then OPC UA.
+ */
 export async function startSimulators(
   config: GatewayConfig['simulators'],
   log: Logger,
 ): Promise<RunningSimulator[]> {
-  const running: RunningSimulator[] = [];
-  try {
-    for (const sim of config.modbus ?? []) {
+  const modbus = config.modbus ?? [];
+  const opcua = config.opcua ?? [];
+  const starting: Array<Promise<RunningSimulator>> = [
+    ...modbus.map(async (sim) => {
+      const { startModbusSimulator } = await import('../drivers/modbus/simulator/index.js');
       const server = await startModbusSimulator(sim, log.child({ sim: 'modbus' }));
-      running.push({ address: `modbus-tcp://${server.host}:${server.port}`, close: () => server.close() });
-    }
-    if ((config.opcua ?? []).length > 0) {
+      return { address: `modbus-tcp://${server.host}:${server.port}`, close: () => server.close() };
+    }),
+    ...opcua.map(async (sim) => {
       const { startOpcuaSimulator } = await import('../drivers/opcua/simulator/index.js');
-      for (const sim of config.opcua ?? []) {
-        const server = await startOpcuaSimulator(sim, log.child({ sim: 'opcua' }));
-        running.push({ address: server.endpointUrl, close: () => server.close() });
-      }
-    }
-  } catch (err) {
+      const server = await startOpcuaSimulator(sim, log.child({ sim: 'opcua' }));
+      return { address: server.endpointUrl, close: () => server.close() };
+    }),
+  ];
+  const settled = await Promise.allSettled(starting);
+  const running = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) {
     await Promise.allSettled(running.map((s) => s.close()));
-    throw err;
+    throw failed.reason;
   }
   return running;
 }

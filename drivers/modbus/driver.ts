@@ -61,7 +61,8 @@ export class ModbusDriver implements Driver, LinkListener {
   }
 
   async start(): Promise<void> {
-    const log = this.ctx.log.child({ device: this.deviceId });
+    // The gateway hands us a logger already bound to this device: binding it again repeats the key.
+    const log = this.ctx.log;
     this.state = 'connecting';
     const { link, release } = acquireLink(this.device.transport, this.device, this, log);
     this.link = link;
@@ -81,6 +82,8 @@ export class ModbusDriver implements Driver, LinkListener {
     this.scheduler.stop();
     if (this.unit) this.unit.stopped = true;
     this.state = 'stopped';
+    // A clean stop carries no error: what the unit last refused belongs to the run that ended.
+    if (this.unit) this.unit.lastError = undefined;
     await this.release?.();
     await Promise.allSettled([...this.inFlightScans]);
     this.emitStatus(true);
@@ -266,10 +269,8 @@ export class ModbusDriver implements Driver, LinkListener {
     if (group) {
       const at = group.reads.indexOf(read);
       if (at >= 0) group.reads.splice(at, 1, ...parts);
-      this.ctx.log.info(
-        { device: this.deviceId, address: read.address, parts: parts.length },
-        'modbus read refused; split',
-      );
+      // Expected with gaps in a device's map and handled: the plan keeps the smaller reads.
+      this.ctx.log.debug({ address: read.address, parts: parts.length }, 'modbus read refused; split');
     }
     const samples = await Promise.all(parts.map((part) => this.runRead(part, priority, cancelled, group)));
     return samples.flat();

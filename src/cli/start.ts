@@ -42,15 +42,17 @@ export async function main(args: readonly string[]): Promise<number> {
   try {
     await gateway.start();
   } catch (err) {
-    // A port in use, a missing permission or a too-new data folder is the user's to fix: one
-    // line, no stack trace.
-    const code = (err as NodeJS.ErrnoException).code;
+    // A port in use, a missing permission or a too-new data folder is the user's to fix: the one
+    // clear line below, the stack only at debug level. Anything else is a fault worth its stack.
+    const cause = (err as Error).cause as NodeJS.ErrnoException | undefined;
+    const code = (err as NodeJS.ErrnoException).code ?? cause?.code;
     const plain =
       code === 'EADDRINUSE' ||
       code === 'EACCES' ||
       code === 'EADDRNOTAVAIL' ||
       err instanceof DataFolderTooNew;
-    if (!plain) log.fatal({ err }, 'gateway failed to start');
+    if (plain) log.debug({ err }, 'gateway failed to start');
+    else log.fatal({ err }, 'gateway failed to start');
     process.stderr.write(`tagwire: not started: ${(err as Error).message}\n`);
     return 1;
   }

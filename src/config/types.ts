@@ -15,6 +15,8 @@ export interface GatewayBlock {
   dataDir: string;
   logLevel: LogLevel;
   auditRetentionDays: number;
+  /** Seconds between status publications per device; 0: on state changes only. */
+  statusIntervalSec: number;
 }
 
 /** Keys every device has, whatever its driver. */

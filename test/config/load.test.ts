@@ -270,6 +270,7 @@ describe('loadConfig: a valid config', () => {
       dataDir: path.join(ws.dir, 'data'),
       logLevel: 'info',
       auditRetentionDays: 90,
+      statusIntervalSec: 10,
     });
     expect(config.http).toEqual({
       host: '127.0.0.1',

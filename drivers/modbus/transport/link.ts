@@ -200,10 +200,7 @@ export class ModbusLink {
 
   private onGarbage(kind: GarbageKind, detail: string): void {
     this.counters[kind]++;
-    this.log.debug(
-      { link: this.name, detail },
-      `modbus ${kind === 'crcErrors' ? 'CRC error' : 'garbage'} on the wire`,
-    );
+    this.log.debug({ detail }, `modbus ${kind === 'crcErrors' ? 'CRC error' : 'garbage'} on the wire`);
   }
 
   private async connect(): Promise<void> {
@@ -267,8 +264,8 @@ export class ModbusLink {
     if (this.state === state) return;
     this.state = state;
     if (state === 'disconnected' && this.lastError)
-      this.log.warn({ link: this.name, error: this.lastError }, 'modbus link down');
-    else if (state === 'connected') this.log.info({ link: this.name }, 'modbus link up');
+      this.log.warn({ error: this.lastError }, 'modbus link down');
+    else if (state === 'connected') this.log.info('modbus link up');
     for (const listener of this.listeners) listener.onState(state, this.lastError);
   }
 

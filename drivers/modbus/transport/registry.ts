@@ -1,4 +1,5 @@
 // Devices that name the same transport share one link (one socket or serial port, one queue).
+// The link's log lines carry `link`, bound here once (its calls do not repeat it).
 import type { DriverLogger } from '../../types.js';
 import type { TransportConfig } from '../config.js';
 import { ModbusLink, type LinkListener, type LinkOptions } from './link.js';
@@ -19,7 +20,7 @@ export function acquireLink(
     link = new ModbusLink(transport, options, log.child({ link: key }));
     links.set(key, link);
   } else if (JSON.stringify(link.transport) !== JSON.stringify(transport)) {
-    log.warn({ link: key }, 'devices on one transport disagree on its settings; the first device wins');
+    log.warn({ transport: key }, 'devices on one transport disagree on its settings; the first device wins');
   }
   const shared = link;
   shared.attach(listener);

@@ -62,7 +62,15 @@ function listen(
   onError: (err: Error) => void,
 ): Promise<number> {
   return new Promise((resolve, reject) => {
-    const onStartError = (err: Error): void => reject(new Error(`${describe(listener)}: ${err.message}`));
+    const onStartError = (err: NodeJS.ErrnoException): void =>
+      reject(
+        new Error(
+          err.code === 'EADDRINUSE'
+            ? `${describe(listener)}: port ${listener.port} is already in use on ${listener.host} (EADDRINUSE: another gateway or MQTT broker?)`
+            : `${describe(listener)}: ${err.message}`,
+          { cause: err },
+        ),
+      );
     server.once('error', onStartError);
     server.listen(listener.port, listener.host, () => {
       server.off('error', onStartError);

@@ -1,0 +1,198 @@
+// bench:startup: how long a user waits. Each figure is the median of ROUNDS fresh processes on the
+// demo config moved to free ports and a fresh data directory (no retained values to cheat with):
+//   1. `npm start` on an installed, built checkout until mosquitto_sub prints the first value
+//      (target < 3 s);
+//   2. `npm start` on a config with a typo until it exits with the problem line (target < 1 s);
+//   3. gateway start to ready (the banner) without simulators (target < 0.5 s) and with the demo's
+//      simulators (target < 2 s), plain `node dist/src/cli.js start`;
+//   4. where the demo's time goes: node-opcua's import and the OPC UA simulator's start alone.
+import { spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { demoConfig, repoRoot } from '../test/helpers/demo-config.js';
+
+const ROUNDS = Number(process.env.ROUNDS ?? 5);
+const TIMEOUT_MS = 60_000;
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+interface Timed {
+  ms: number;
+  /** Extra figure the process printed (the banner's own "started in" time). */
+  reported?: number;
+}
+
+/** Spawns `command`, resolves with the time until `done(stdout, stderr)` holds; kills the process group after. */
+function timeUntil(
+  command: string,
+  args: string[],
+  done: (out: string, err: string) => boolean,
+  onStart?: (started: number) => Promise<number>,
+): Promise<Timed> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(command, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let out = '';
+    let err = '';
+    let finished = false;
+    const finish = (result: Timed | Error): void => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      const exited = new Promise<void>((r) =>
+        child.exitCode !== null ? r() : child.once('exit', () => r()),
+      );
+      // npm runs the gateway as a child: signal the whole group, then wait for the exit.
+      try {
+        process.kill(-child.pid!, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+      void exited.then(() => (result instanceof Error ? reject(result) : resolve(result)));
+    };
+    const timer = setTimeout(
+      () => finish(new Error(`${command} ${args.join(' ')}: timed out\n${out}${err}`)),
+      TIMEOUT_MS,
+    );
+    const check = (): void => {
+      if (!onStart && done(out, err)) {
+        const reported = /started in (\d+) ms/.exec(out);
+        finish({ ms: performance.now() - started, ...(reported ? { reported: Number(reported[1]) } : {}) });
+      }
+    };
+    child.stdout.on('data', (c: Buffer) => ((out += c.toString()), check()));
+    child.stderr.on('data', (c: Buffer) => ((err += c.toString()), check()));
+    child.once('exit', () => {
+      check();
+      if (!onStart) finish(new Error(`${command} exited early:\n${out}${err}`));
+    });
+    if (onStart)
+      onStart(started).then(
+        (ms) => finish({ ms }),
+        (e: unknown) => finish(e as Error),
+      );
+  });
+}
+
+/** Runs mosquitto_sub until it connects (the broker may not listen yet); resolves at the first value. */
+async function firstValue(port: number, started: number): Promise<number> {
+  const deadline = started + TIMEOUT_MS;
+  while (performance.now() < deadline) {
+    const at = await new Promise<number | undefined>((resolve) => {
+      const sub = spawn('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(port), '-t', 'acme/#', '-C', '1'], {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      let got: number | undefined;
+      sub.stdout.once('data', () => (got = performance.now()));
+      sub.once('exit', () => resolve(got));
+    });
+    if (at !== undefined) return at - started;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('no value on mosquitto_sub');
+}
+
+async function rounds(
+  what: string,
+  run: () => Promise<Timed>,
+): Promise<{ what: string; ms: number; reported?: number }> {
+  const results: Timed[] = [];
+  for (let i = 0; i < ROUNDS; i++) results.push(await run());
+  const reported = results.flatMap((r) => (r.reported === undefined ? [] : [r.reported]));
+  const row = {
+    what,
+    ms: median(results.map((r) => r.ms)),
+    ...(reported.length ? { reported: median(reported) } : {}),
+  };
+  console.log(
+    `${what}: median ${Math.round(row.ms)} ms` +
+      (row.reported !== undefined ? ` (banner says ${Math.round(row.reported)} ms)` : '') +
+      ` [${results.map((r) => Math.round(r.ms)).join(', ')}]`,
+  );
+  return row;
+}
+
+async function main(): Promise<void> {
+  // An installed checkout: built once (what `npm install` does), then never again while unchanged.
+  const build = spawnSync('node', ['scripts/build-if-stale.mjs'], { cwd: repoRoot, stdio: 'inherit' });
+  if (build.status !== 0) throw new Error('build failed');
+  console.log(
+    `bench:startup: ${ROUNDS} rounds each, Node ${process.version}, ${os.cpus().length} cores, load ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+  const cli = path.join(repoRoot, 'dist/src/cli.js');
+  const banner = (out: string): boolean => /running \(started in \d+ ms\)/.test(out);
+
+  await rounds('npm start -> first value on mosquitto_sub', async () => {
+    const demo = await demoConfig();
+    return timeUntil(
+      'npm',
+      ['start', '--silent', '--', '-c', demo.file],
+      () => false,
+      (started) => firstValue(demo.mqttPort, started),
+    );
+  });
+  await rounds('npm start -> config typo reported', async () => {
+    const demo = await demoConfig((config) => {
+      (config.gateway as Record<string, unknown>).logLevle = 'info';
+    });
+    return timeUntil('npm', ['start', '--silent', '--', '-c', demo.file], (_, err) => /logLevle/.test(err));
+  });
+  await rounds('gateway start to ready, no simulators', async () => {
+    const demo = await demoConfig();
+    return timeUntil('node', [cli, 'start', '--no-simulators', '-c', demo.file], banner);
+  });
+  await rounds('gateway start to ready, the demo (simulators)', async () => {
+    const demo = await demoConfig();
+    return timeUntil('node', [cli, 'start', '-c', demo.file], banner);
+  });
+
+  // Where the demo's time goes: measured in a fresh process each, as the gateway pays it.
+  const probe = path.join(os.tmpdir(), `tagwire-startup-probe-${process.pid}.mjs`);
+  writeFileSync(
+    probe,
+    `const t0 = performance.now();
+const { loadOpcua } = await import(${JSON.stringify(path.join(repoRoot, 'dist/drivers/opcua/load.js'))});
+await loadOpcua();
+const t1 = performance.now();
+const { startOpcuaSimulator } = await import(${JSON.stringify(path.join(repoRoot, 'dist/drivers/opcua/simulator/index.js'))});
+const { withSimulatorDefaults } = await import(${JSON.stringify(path.join(repoRoot, 'dist/drivers/opcua/defaults.js'))});
+const { silentLogger } = await import(${JSON.stringify(path.join(repoRoot, 'dist/src/log.js'))});
+const sim = await startOpcuaSimulator(withSimulatorDefaults({ port: 0 }), silentLogger());
+const t2 = performance.now();
+console.log(JSON.stringify({ importMs: t1 - t0, simulatorMs: t2 - t1 }));
+await sim.close();
+`,
+  );
+  const parts: Array<{ importMs: number; simulatorMs: number }> = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    const run = spawnSync('node', [probe], { encoding: 'utf8' });
+    const line = run.stdout.trim().split('\n').pop() ?? '';
+    parts.push(JSON.parse(line) as { importMs: number; simulatorMs: number });
+  }
+  console.log(
+    `node-opcua import: median ${Math.round(median(parts.map((p) => p.importMs)))} ms; ` +
+      `OPC UA simulator start after it: median ${Math.round(median(parts.map((p) => p.simulatorMs)))} ms`,
+  );
+  console.log(
+    `load after: ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
