@@ -1,9 +1,24 @@
 // The few lines `tagwire start` prints: what runs where, and how to watch and command it.
+// Paths are shown one way everywhere (displayPath: relative to where the user stands when below it).
+import { displayPath } from '../config/load.js';
 import type { MappedTag } from '../config/types.js';
 import type { Gateway } from '../gateway.js';
+import { count } from './words.js';
+
+/** A bridge's upstream without any user:password written into its URL. */
+function upstream(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.username = '';
+    parsed.password = '';
+    return parsed.toString().replace(/\/$/, '');
+  } catch {
+    return url;
+  }
+}
 
 export function banner(gateway: Gateway, startupMs: number): string {
-  const { config, mappings } = gateway.loaded;
+  const { config, mappings, file } = gateway.loaded;
   const listeners = gateway.broker.listening();
   // listening() keeps the config's listener order; the WebSocket path comes from the config.
   const urls = listeners.map((l, i) => {
@@ -11,12 +26,19 @@ export function banner(gateway: Gateway, startupMs: number): string {
     return `${l.protocol}://${l.host}:${l.port}${wsPath}`;
   });
   const tcp = listeners.find((l) => l.protocol === 'mqtt');
+  const tagCount = mappings.reduce((n, m) => n + m.tags.length, 0);
+  const enabled = config.devices.filter((d) => d.enabled !== false);
   const lines = [`tagwire: gateway ${config.gateway.id} running (started in ${Math.round(startupMs)} ms)`];
+  lines.push(
+    `  config      ${displayPath(file)} (${count(enabled.length, 'device')}, ${count(mappings.length, 'mapping')}, ${count(tagCount, 'tag')})`,
+  );
   lines.push(`  broker      ${urls.join(', ') || 'no listeners'}`);
-  const devices = config.devices.filter((d) => d.enabled !== false).map((d) => `${d.id} (${d.driver})`);
   if (gateway.httpAddress)
     lines.push(`  console     ${gateway.httpAddress}  (HTTP API under /api, /metrics)`);
+  const devices = enabled.map((d) => `${d.id} (${d.driver})`);
   lines.push(`  devices     ${devices.join(', ') || 'none'}`);
+  const bridges = config.bridges.map((b) => `${b.name} -> ${upstream(b.url)}`);
+  lines.push(`  bridges     ${bridges.join(', ') || 'none'}`);
   const sims = gateway.simulatorAddresses();
   if (sims.length > 0) lines.push(`  simulators  ${sims.join(', ')}`);
   const firstMapping = mappings[0];
@@ -33,7 +55,7 @@ export function banner(gateway: Gateway, startupMs: number): string {
       );
     }
   }
-  lines.push(`  data        ${config.gateway.dataDir}`);
+  lines.push(`  data        ${displayPath(config.gateway.dataDir)}`);
   lines.push('  stop        Ctrl-C');
   return lines.join('\n');
 }

@@ -6,6 +6,7 @@ import { DataFolderTooNew } from '../store/data-folder.js';
 import { createLogger } from '../log.js';
 import { banner } from './banner.js';
 import { configPath, parse } from './options.js';
+import { count } from './words.js';
 
 export async function main(args: readonly string[]): Promise<number> {
   const startedAt = performance.now();
@@ -29,7 +30,9 @@ export async function main(args: readonly string[]): Promise<number> {
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     for (const problem of err.problems) process.stderr.write(formatProblem(problem) + '\n');
-    process.stderr.write(`tagwire: not started: ${err.problems.length} problem(s) in the configuration\n`);
+    process.stderr.write(
+      `tagwire: not started: ${count(err.problems.length, 'problem')} in the configuration\n`,
+    );
     return 1;
   }
 

@@ -1,6 +1,7 @@
 // `tagwire validate [-c FILE]`: every problem in the config and its mappings, one line each.
-import { ConfigError, formatProblem, loadConfig } from '../config/load.js';
+import { ConfigError, displayPath, formatProblem, loadConfig } from '../config/load.js';
 import { configPath, parse } from './options.js';
+import { count } from './words.js';
 
 export async function main(args: readonly string[]): Promise<number> {
   const { values } = parse('validate', args, {
@@ -17,7 +18,7 @@ export async function main(args: readonly string[]): Promise<number> {
     const loaded = await loadConfig(configPath(values.config));
     const tags = loaded.mappings.reduce((n, m) => n + m.tags.length, 0);
     process.stdout.write(
-      `${loaded.file}: ok (${loaded.config.devices.length} devices, ${loaded.mappings.length} mappings, ${tags} tags)\n`,
+      `${displayPath(loaded.file)}: ok (${count(loaded.config.devices.length, 'device')}, ${count(loaded.mappings.length, 'mapping')}, ${count(tags, 'tag')})\n`,
     );
     return 0;
   } catch (err) {

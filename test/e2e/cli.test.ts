@@ -1,12 +1,12 @@
 // The `tagwire` command as a user runs it: a real process, real signals, real exit codes.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import { demoConfig, repoRoot } from '../helpers/demo-config.js';
 import { run } from '../helpers/mosquitto.js';
-import { waitFor } from '../helpers/net.js';
+import { freePort, waitFor } from '../helpers/net.js';
 
 const cli = path.join(repoRoot, 'src/cli.ts');
 const tsx = path.join(repoRoot, 'node_modules/.bin/tsx');
@@ -76,11 +76,15 @@ describe('tagwire start', () => {
     expect(existsSync(path.join(demo.dir, 'data', 'tagwire.db-wal'))).toBe(false);
   }, 120_000);
 
-  it('stops cleanly on SIGTERM too', async () => {
+  it('stops cleanly on SIGTERM too; the banner lists bridges and counts in words that agree', async () => {
+    const upstreamPort = await freePort();
     const demo = await demoConfig((config) => {
       config.simulators.opcua = [];
       config.devices = config.devices.filter((d) => d.driver !== 'opcua');
       config.mappings = [path.join(repoRoot, 'mappings/press1.json')];
+      config.bridges = [
+        { name: 'plant', url: `mqtt://edge:secret@127.0.0.1:${upstreamPort}`, out: [{ filter: 'acme/#' }] },
+      ];
     });
     const child = spawn(tsx, [cli, 'start', '-c', demo.file], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -89,6 +93,14 @@ describe('tagwire start', () => {
     await waitFor(() => stdout.includes('Ctrl-C'), 90_000, 'the start banner');
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
+    const line = (label: string) => stdout.split('\n').find((l) => l.trimStart().startsWith(`${label} `));
+    expect(line('config')).toMatch(/\(1 device, 1 mapping, 7 tags\)$/);
+    expect(line('devices')).toMatch(/press1 \(modbus\)$/);
+    // The upstream without the credentials written into its URL.
+    expect(line('bridges')).toMatch(new RegExp(`plant -> mqtt://127\\.0\\.0\\.1:${upstreamPort}$`));
+    // One style of path: the config and data folder both outside the working directory, both absolute.
+    expect(line('config')).toContain(demo.file);
+    expect(line('data')).toMatch(new RegExp(`data\\s+${path.join(demo.dir, 'data')}$`));
   }, 120_000);
 });
 
@@ -102,6 +114,19 @@ describe('tagwire', () => {
     const unknown = await tagwire(['frobnicate']);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('unknown command "frobnicate"');
+  });
+
+  it('prints its version from source and from the build', async () => {
+    const { version } = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    const fromSource = await tagwire(['--version']);
+    expect(fromSource.stdout.trim()).toBe(version);
+    expect(fromSource.code).toBe(0);
+    // `npm install` builds dist (the prepare script); bin/tagwire.js is what an installed user runs.
+    const built = await run('node', [path.join(repoRoot, 'bin/tagwire.js'), '--version']);
+    expect(built.stderr).toBe('');
+    expect(built.stdout.trim()).toBe(version);
   });
 
   it('reports a missing config file by name', async () => {
