@@ -4,6 +4,7 @@ import type { TagSample, TagValue } from '../types.js';
 import type { ByteOrder } from './config.js';
 import { INTEGER_RANGE, reorder, type NumericType } from './datatypes.js';
 import type { ResolvedTag } from './tag.js';
+import { shortestFloat32 } from '../float32.js';
 
 /** What one read request returned: register bytes (FC 3/4) or one 0/1 byte per bit (FC 1/2). */
 export interface ReadBlock {
@@ -74,7 +75,7 @@ function decodeElement(tag: ResolvedTag, block: ReadBlock, address: number): Tag
     case 'uint32':
       return scaled(tag, scratch.readUInt32BE(0));
     case 'float32':
-      return scaled(tag, finite(scratch.readFloatBE(0)));
+      return scaled(tag, shortestFloat32(finite(scratch.readFloatBE(0))));
     case 'float64':
       return scaled(tag, finite(scratch.readDoubleBE(0)));
     case 'int64':

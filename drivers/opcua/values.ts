@@ -1,6 +1,7 @@
 // OPC UA values as JSON tag values: 64-bit integers exact (strings beyond 2^53), ByteString as base64,
 // DateTime as ISO 8601, LocalizedText as its text, structures as the JSON node-opcua decodes them to.
 import type { JsonValue, TagSample, TagValue } from '../types.js';
+import { shortestFloat32 } from '../float32.js';
 import { BuiltIn } from './datatypes.js';
 import { qualityOf, type StatusLike } from './quality.js';
 
@@ -35,14 +36,7 @@ export function bigToJson(big: bigint): number | string {
 }
 
 /** The shortest decimal that reads back as the same float32 (21.5, 0.1 rather than 0.10000000149). */
-export function float32ToJson(v: number): number {
-  if (!Number.isFinite(v)) return v;
-  for (let digits = 6; digits < 10; digits++) {
-    const shorter = Number(v.toPrecision(digits));
-    if (Math.fround(shorter) === v) return shorter;
-  }
-  return v;
-}
+export const float32ToJson = shortestFloat32;
 
 class NonFiniteError extends Error {}
 

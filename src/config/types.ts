@@ -109,6 +109,8 @@ export interface MappedTag extends TagConfig {
   enum?: Array<number | string | boolean>;
   rateLimit?: RateLimit;
   description?: string;
+  /** Digits after the decimal point in published values. */
+  decimals?: number;
 }
 
 /** A mapping's Sparkplug B output, with its defaults applied. */

@@ -4,10 +4,20 @@ import type { JsonValue, TagSample, TagValue } from '../../drivers/types.js';
 import type { MessageProperties } from '../broker/api.js';
 import type { LoadedMapping, MappedTag, PayloadFormat } from '../config/types.js';
 
-export function jsonValue(value: TagValue | null): string {
-  if (typeof value === 'number') return Number.isFinite(value) ? String(value) : 'null';
+export function jsonValue(value: TagValue | null, decimals?: number): string {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return 'null';
+    return String(decimals === undefined ? value : rounded(value, decimals));
+  }
   if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (decimals !== undefined && Array.isArray(value))
+    return JSON.stringify(value.map((v) => (typeof v === 'number' ? rounded(v, decimals) : v)));
   return JSON.stringify(value);
+}
+
+/** A tag's `decimals`: 21.456 with 1 is 21.5; -0 prints as 0. */
+function rounded(value: number, decimals: number): number {
+  return Number(value.toFixed(decimals)) + 0;
 }
 
 /** `,"unit":"degC","site":"plant1"}`: what follows quality and reason in a `json` payload. */
@@ -42,11 +52,12 @@ export function tagEncoder(
   tag: MappedTag,
   fields: Readonly<Record<string, JsonValue>>,
 ): TagEncoder {
-  if (format === 'value') return (sample) => Buffer.from(jsonValue(sample.value));
+  const { decimals } = tag;
+  if (format === 'value') return (sample) => Buffer.from(jsonValue(sample.value, decimals));
   const tail = jsonTail(tag, fields);
   const goodTail = `,"quality":"good"${tail}`;
   return (sample) => {
-    const head = `{"value":${jsonValue(sample.value)},"ts":${sample.ts}`;
+    const head = `{"value":${jsonValue(sample.value, decimals)},"ts":${sample.ts}`;
     if (sample.quality === 'good') return Buffer.from(head + goodTail);
     return Buffer.from(`${head},"quality":"${sample.quality}","reason":${reasonOf(sample)}${tail}`);
   };
@@ -54,7 +65,7 @@ export function tagEncoder(
 
 /** One tag inside a `json-device` snapshot. */
 function snapshotEntry(tag: MappedTag, sample: TagSample): string {
-  let entry = `{"value":${jsonValue(sample.value)},"ts":${sample.ts},"quality":"${sample.quality}"`;
+  let entry = `{"value":${jsonValue(sample.value, tag.decimals)},"ts":${sample.ts},"quality":"${sample.quality}"`;
   if (sample.quality !== 'good') entry += `,"reason":${reasonOf(sample)}`;
   if (tag.unit !== undefined) entry += `,"unit":${JSON.stringify(tag.unit)}`;
   return `${entry}}`;

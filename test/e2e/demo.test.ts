@@ -5,6 +5,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { loadConfig } from '../../src/config/load.js';
 import { Gateway } from '../../src/gateway.js';
 import { silentLogger } from '../../src/log.js';
+import { shortestFloat32 } from '../../drivers/float32.js';
 import { demoConfig, type DemoConfig } from '../helpers/demo-config.js';
 import { run } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/net.js';
@@ -14,6 +15,8 @@ const PRESS = 'acme/plant1/line1/press1';
 interface Received {
   topic: string;
   payload: Record<string, unknown>;
+  /** The payload as sent, where the digits of a number show. */
+  text: string;
   retain: boolean;
 }
 
@@ -59,7 +62,9 @@ async function setpointOnDevice(): Promise<number> {
 }
 
 beforeAll(async () => {
-  demo = await demoConfig();
+  demo = await demoConfig((config) => {
+    (config.gateway as Record<string, unknown>).statusIntervalSec = 1;
+  });
   gateway = new Gateway(await loadConfig(demo.file), { log: silentLogger() });
   await gateway.start();
   client = await mqtt.connectAsync(`mqtt://127.0.0.1:${demo.mqttPort}`, {
@@ -70,6 +75,7 @@ beforeAll(async () => {
     received.push({
       topic,
       payload: JSON.parse(payload.toString()) as Record<string, unknown>,
+      text: payload.toString(),
       retain: packet.retain,
     });
   });
@@ -183,6 +189,53 @@ describe('the demo gateway', () => {
     expect(result.ok).toBe(false);
     expect(String(result.error)).toMatch(error);
     expect(await setpointOnDevice()).toBe(before);
+  });
+
+  it('publishes float32 values as the shortest decimal that is the same float32 (Modbus and OPC UA)', async () => {
+    const valueText = (m: Received): string => /"value":([^,}]+)/.exec(m.text)![1]!;
+    const shortest = (text: string): boolean => String(shortestFloat32(Number(text))) === text;
+    // The press temperature is a Modbus float32 that moves: every value published so far.
+    await waitFor(
+      () => received.filter((m) => m.topic === `${PRESS}/temperature`).length >= 2,
+      15_000,
+      'two temperatures',
+    );
+    const temperatures = received.filter((m) => m.topic === `${PRESS}/temperature`).map(valueText);
+    expect(temperatures.filter((t) => !shortest(t))).toEqual([]);
+    expect(temperatures.some((t) => t.includes('.'))).toBe(true);
+    // The oven fan speed is an OPC UA Float: 33.3 becomes 33.29999923706055 on the device.
+    const OVEN = 'acme/plant1/line1/oven1';
+    await client.publishAsync(`${OVEN}/fanSpeed/set`, '{"value":33.3,"requestId":"fan-1"}', { qos: 1 });
+    const result = await waitFor(
+      () =>
+        received.find((m) => m.topic === `${OVEN}/fanSpeed/set/result` && m.payload.requestId === 'fan-1'),
+      30_000,
+      'the fan speed result',
+    );
+    expect(result.payload).toMatchObject({ ok: true, value: 33.3 });
+    const published = await waitFor(
+      () => received.findLast((m) => m.topic === `${OVEN}/fanSpeed` && m.payload.value !== 50),
+      15_000,
+      'the new fan speed',
+    );
+    expect(valueText(published)).toBe('33.3');
+  });
+
+  it('republishes device status on an interval, so its counters move while the state does not', async () => {
+    const sys = await mqtt.connectAsync(`mqtt://127.0.0.1:${demo.mqttPort}`);
+    try {
+      const requests: number[] = [];
+      sys.on('message', (_topic, payload) => {
+        const status = JSON.parse(payload.toString()) as { state: string; requests: number };
+        if (status.state === 'connected') requests.push(status.requests);
+      });
+      await sys.subscribeAsync('$SYS/tagwire/devices/press1');
+      // statusIntervalSec is 1 in this config: three statuses arrive without any state change.
+      await waitFor(() => requests.length >= 3, 15_000, 'three press1 statuses');
+      expect(requests.at(-1)!).toBeGreaterThan(requests[0]!);
+    } finally {
+      await sys.endAsync();
+    }
   });
 
   it('reports device health on $SYS/tagwire/devices', async () => {

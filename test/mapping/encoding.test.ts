@@ -29,6 +29,27 @@ const bad: TagSample = {
 const text = (b: Buffer): string => b.toString('utf8');
 
 describe('payloads', () => {
+  it('decimals: rounds numbers and arrays of numbers in every format; other values as they are', () => {
+    const reading: TagSample = { tag: 'temperature', ts: 1, quality: 'good', value: 200.11174 };
+    expect(JSON.parse(text(tagEncoder('json', tag({ decimals: 2 }), {})(reading))).value).toBe(200.11);
+    expect(text(tagEncoder('value', tag({ decimals: 0 }), {})(reading))).toBe('200');
+    expect(text(tagEncoder('value', tag({ decimals: 1 }), {})({ ...reading, value: [1.25, -0.04, 3] }))).toBe(
+      '[1.3,0,3]',
+    );
+    expect(text(tagEncoder('value', tag({ decimals: 1 }), {})({ ...reading, value: true }))).toBe('true');
+    expect(text(tagEncoder('value', tag(), {})(reading))).toBe('200.11174');
+    const mapping: LoadedMapping = {
+      file: 'm.json',
+      device: 'press1',
+      topic: 'acme/press1',
+      format: 'json-device',
+      fields: {},
+      tags: [tag({ decimals: 1 })],
+    };
+    const snapshot = snapshotPayload(mapping, new Map([['temperature', reading]]));
+    expect(JSON.parse(text(snapshot)).tags.temperature.value).toBe(200.1);
+  });
+
   it('json: the contract payload, reason for bad quality, static fields last', () => {
     const encode = tagEncoder('json', tag({ unit: 'degC' }), { site: 'plant1' });
     expect(JSON.parse(text(encode(good)))).toEqual({

@@ -51,7 +51,10 @@ const SCALARS: Scalar[] = [
   { type: 'uint16', value: 54321, bytes: be(2, (b) => b.writeUInt16BE(54321)) },
   { type: 'int32', value: -123456789, bytes: be(4, (b) => b.writeInt32BE(-123456789)) },
   { type: 'uint32', value: 3456789012, bytes: be(4, (b) => b.writeUInt32BE(3456789012)) },
-  { type: 'float32', value: Math.fround(-1234.567), bytes: be(4, (b) => b.writeFloatBE(-1234.567)) },
+  // A float32 reads as the shortest decimal that is the same float32, not its float64 widening
+  // (-1234.5670166015625).
+  { type: 'float32', value: -1234.567, bytes: be(4, (b) => b.writeFloatBE(-1234.567)) },
+  { type: 'float32', value: 200.11174, bytes: be(4, (b) => b.writeFloatBE(200.1117401123047)) },
   { type: 'float64', value: Math.PI, bytes: be(8, (b) => b.writeDoubleBE(Math.PI)) },
   {
     type: 'int64',
@@ -123,6 +126,9 @@ export function typeCases(base = 1000): TypeCase[] {
     [...wordsOf(floats.subarray(0, 4), 'CDAB'), ...wordsOf(floats.subarray(4), 'CDAB')],
   );
   add({ name: 'uint16_scaled', type: 'uint16', scale: 0.1, offset: -10 }, 113.4, [1234]);
+  const scaledFloat = Buffer.alloc(4);
+  scaledFloat.writeFloatBE(200.11174);
+  add({ name: 'float32_scaled', type: 'float32', scale: 0.1 }, 20.011174, wordsOf(scaledFloat, 'ABCD'));
   // Bits of one register 0b1000_0000_0000_1000: bit 3 and bit 15 set, bit 4 clear.
   cases.push({
     tag: { name: 'bit3', address: `hr:${address}.3`, type: 'bool', pollMs: 200, writable: false },
