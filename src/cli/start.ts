@@ -1,6 +1,5 @@
 // `tagwire start [-c FILE]`: validate, start every part, print where things run, stop cleanly on a signal.
 import { ConfigError, formatProblem, loadConfig } from '../config/load.js';
-import { Gateway } from '../gateway.js';
 import { systemdNotifier } from '../ops/sd-notify.js';
 import { DataFolderTooNew } from '../store/data-folder.js';
 import { createLogger } from '../log.js';
@@ -37,6 +36,8 @@ export async function main(args: readonly string[]): Promise<number> {
   }
 
   const log = createLogger(loaded.config.gateway.logLevel);
+  // Loaded once the config is known good: a config slip is reported without loading the gateway.
+  const { Gateway } = await import('../gateway.js');
   const gateway = new Gateway(loaded, {
     log,
     simulators: !values['no-simulators'],

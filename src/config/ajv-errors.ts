@@ -113,6 +113,18 @@ export function knownKeys(
   return out;
 }
 
+/** The schema's own words for a failed `pattern`, if it has them. */
+export function patternWords(schema: unknown): string | undefined {
+  if (!schema || typeof schema !== 'object') return undefined;
+  const custom = (schema as SchemaObject).errorMessage;
+  if (typeof custom === 'string') return custom;
+  if (custom && typeof custom === 'object') {
+    const words = (custom as Record<string, unknown>).pattern;
+    if (typeof words === 'string') return words;
+  }
+  return undefined;
+}
+
 function message(e: AjvError): string {
   const p = e.params;
   switch (e.keyword) {
@@ -139,8 +151,14 @@ function message(e: AjvError): string {
       return `must have at least ${String(p.limit)} item${p.limit === 1 ? '' : 's'}`;
     case 'maxItems':
       return `must have at most ${String(p.limit)} items`;
-    case 'pattern':
-      return `${describeValue(e.data)} does not match the pattern ${String(p.pattern)}`;
+    case 'pattern': {
+      // Words beside the pattern in the schema (`"errorMessage": { "pattern": "must be ..." }`, the
+      // ajv-errors form); a raw regular expression says nothing to most readers.
+      const words = patternWords(e.parentSchema);
+      return words
+        ? `${words}, got ${describeValue(e.data)}`
+        : `${describeValue(e.data)} does not have the expected form (${String(p.pattern)})`;
+    }
     case 'format':
       return `must be a valid ${String(p.format)}, got ${describeValue(e.data)}`;
     default:

@@ -9,6 +9,7 @@ import { ajvProblems } from './ajv-errors.js';
 import { parseJson, readJsonFile } from './json.js';
 import { httpProblems } from './http-checks.js';
 import { ConfigError, pointerOf, type ConfigProblem } from './problems.js';
+import { checkableMapping, originalPointer } from './partial.js';
 import { instancesOf, resolveMapping, type RawMapping, type TagChecker } from './resolve.js';
 import { gatewayValidator, mappingValidator } from './schema.js';
 import type { DeviceConfig, GatewayConfig, LoadedMapping } from './types.js';
@@ -135,6 +136,7 @@ async function loadMapping(
     problems.push(read.problem);
     return { mappings: [], shownAs };
   }
+  problems.push(...read.duplicates);
   if (!isObject(read.value)) {
     problems.push({ file: shownAs, pointer: '/', message: 'a mapping file must hold a JSON object' });
     return { mappings: [], shownAs };
@@ -153,6 +155,12 @@ async function loadMapping(
   let valid = true;
   let raw: unknown = read.value;
   const seen = new Set<string>();
+  const report = (p: ConfigProblem): void => {
+    const key = `${p.pointer}\u0000${p.message}`;
+    if (!seen.has(key)) problems.push(p);
+    seen.add(key);
+  };
+  const schemaErrors: NonNullable<ReturnType<typeof mappingValidator>['errors']> = [];
   for (const driver of drivers) {
     const candidate = structuredClone(read.value);
     const validate = mappingValidator(driver);
@@ -161,13 +169,25 @@ async function loadMapping(
       continue;
     }
     valid = false;
-    for (const p of ajvProblems(validate.errors ?? [], shownAs)) {
-      const key = `${p.pointer}\u0000${p.message}`;
-      if (!seen.has(key)) problems.push(p);
-      seen.add(key);
-    }
+    schemaErrors.push(...(validate.errors ?? []));
+    for (const p of ajvProblems(validate.errors ?? [], shownAs)) report(p);
   }
   if (!valid) {
+    // The semantic checks still run on what passed the schema (unknown keys set aside).
+    const checkable = checkableMapping(read.value, schemaErrors);
+    const validate = checkable && [...drivers].map(mappingValidator).find((v) => v(checkable.mapping));
+    if (checkable && validate) {
+      const partial = resolveMapping(checkable.mapping as unknown as RawMapping, {
+        shownAs,
+        file,
+        gatewayId,
+        devices,
+        checkerOf,
+      });
+      for (const p of partial.problems)
+        report({ ...p, pointer: originalPointer(p.pointer, checkable.originalIndex) });
+      return { mappings: [], shownAs };
+    }
     // Still name an unknown device: it is often the one mistake behind the others.
     const partial = read.value as unknown as RawMapping;
     for (const inst of instancesOf({
@@ -175,7 +195,7 @@ async function loadMapping(
       instances: Array.isArray(partial.instances) ? partial.instances : undefined,
     })) {
       if (typeof inst.device === 'string' && !devices.has(inst.device)) {
-        problems.push({
+        report({
           file: shownAs,
           pointer: inst.pointer,
           message: `device "${inst.device}" is not defined in gateway.config.json`,
@@ -256,7 +276,7 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
   // No `http` block, no HTTP server: a config written before the HTTP API does not start
   // listening on port 8080 after an upgrade. `"http": {}` serves on 127.0.0.1:8080.
   if (config.http === undefined) config.http = { enabled: false };
-  const problems: ConfigProblem[] = [];
+  const problems: ConfigProblem[] = [...read.duplicates];
   const validate = gatewayValidator();
   if (!validate(config)) problems.push(...ajvProblems(validate.errors ?? [], shownAs));
   else bridgeProblems(config, shownAs, problems);

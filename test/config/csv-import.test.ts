@@ -70,7 +70,12 @@ describe('CSV import', () => {
         { line: 5, message: 'column "scale": "abc" is not a number' },
         { line: 5, message: 'column "writable": "maybe" is not yes/no, true/false, 1/0 or R/RW' },
         { line: 6, message: 'duplicate tag name "a" (first on line 2)' },
-        { line: 7, message: expect.stringMatching(/^column "address": "xx:1" does not match the pattern/) },
+        {
+          line: 7,
+          message: expect.stringMatching(
+            /^column "address": must be a Modbus address: .*\("hr:100"\).*\("hr:100\.3"\).*"40101".*got "xx:1"$/,
+          ),
+        },
       ],
     });
   });
