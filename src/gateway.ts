@@ -182,14 +182,7 @@ export class Gateway {
     });
     await this.sparkplug.start(mappings);
 
-    this.bridges = new BridgeManager({
-      bridges: config.bridges,
-      gatewayId: config.gateway.id,
-      broker: this.broker,
-      log: log.child({ part: 'bridge' }),
-      dataDir: this.dataDir,
-    });
-    await this.bridges.start();
+    await this.rebuildBridges(this.loaded);
     // Every store has migrated: record the schema so an older release refuses this folder.
     await recordDataVersion(this.dataDir, RELEASE);
     await this.localBroker.listen();
@@ -223,19 +216,19 @@ export class Gateway {
   /**
    * Applies a new config without a restart where it can: only devices whose driver config or tags
    * changed are rebuilt; mapping and command changes apply in place (retained messages of removed
-   * tags are cleared). Broker, bridge, http and simulator blocks apply at the next restart.
+   * tags are cleared). Bridges are rebuilt; broker, http and simulator blocks apply at the next restart.
    */
   async reload(next: LoadedConfig): Promise<ConfigDiff> {
     if (this.stage !== 'running') throw new Error(`gateway cannot reload while ${this.stage}`);
     const diff = diffConfig(this.current, next);
     if (diff.empty) return diff;
     const log = this.options.log;
-    if (diff.restartNeeded) {
-      const blocks = Object.entries(diff.restart)
-        .filter(([, changed]) => changed)
-        .map(([block]) => block);
-      log.warn({ blocks }, 'these config blocks changed and apply at the next restart');
-    }
+    // Bridges are rebuilt in place (their outboxes are on disk: nothing queued is lost).
+    const blocks = Object.entries(diff.restart)
+      .filter(([block, changed]) => changed && block !== 'bridges')
+      .map(([block]) => block);
+    if (blocks.length > 0) log.warn({ blocks }, 'these config blocks changed and apply at the next restart');
+    if (diff.restart.bridges) await this.rebuildBridges(next);
     const rebuilt = [...diff.devices.removed, ...diff.devices.changed];
     await Promise.all(
       rebuilt.map(async (id) => {
@@ -271,6 +264,19 @@ export class Gateway {
       'config reloaded',
     );
     return diff;
+  }
+
+  /** (Re)starts the bridges of `loaded`, after stopping the running ones. */
+  private async rebuildBridges(loaded: LoadedConfig): Promise<void> {
+    await this.bridges?.stop();
+    this.bridges = new BridgeManager({
+      bridges: loaded.config.bridges,
+      gatewayId: loaded.config.gateway.id,
+      broker: this.broker,
+      log: this.options.log.child({ part: 'bridge' }),
+      dataDir: this.dataDir,
+    });
+    await this.bridges.start();
   }
 
   private createDriver(device: DeviceConfig, mappings: readonly LoadedMapping[]): Driver | undefined {

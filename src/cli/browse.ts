@@ -1,6 +1,7 @@
 // `tagwire browse URL`: walks an OPC UA server's address space and prints (or writes) a mapping
 // skeleton for the user to trim: variables with node ids, types, units, writable where the server allows.
 import fs from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { browseSkeleton } from '../../drivers/opcua/browse.js';
 import { explainConnectError } from '../../drivers/opcua/errors.js';
@@ -11,7 +12,8 @@ import { parse } from './options.js';
 const USAGE = `usage: tagwire browse opc.tcp://host:port [options]
   --root NODE            where to start (default i=85, the Objects folder)
   --depth N              levels to walk below the root (default 6)
-  --out FILE             write the mapping there instead of printing it
+  --out FILE             write the mapping there instead of printing it (an existing file only with --force)
+  --force                replace the --out file if it exists
   --device ID            the mapping's device id (default opcua1)
   --topic TOPIC          the mapping's base topic (default site/<device>)
   --include-server       also walk the standard Server object (diagnostics, hundreds of nodes)
@@ -47,6 +49,7 @@ export async function main(args: readonly string[]): Promise<number> {
       root: { type: 'string', default: 'i=85' },
       depth: { type: 'string' },
       out: { type: 'string', short: 'o' },
+      force: { type: 'boolean', short: 'f' },
       device: { type: 'string', default: 'opcua1' },
       topic: { type: 'string' },
       'include-server': { type: 'boolean', default: false },
@@ -78,6 +81,11 @@ export async function main(args: readonly string[]): Promise<number> {
     throw new Error(`browse: --security-policy is one of ${POLICIES.join(', ')}`);
   if ((values.username === undefined) !== (values.password === undefined))
     throw new Error('browse: give --username and --password together');
+  // Checked before connecting: a mapping someone wrote by hand is not replaced by surprise.
+  if (values.out !== undefined && existsSync(values.out) && !values.force) {
+    process.stderr.write(`tagwire browse: ${values.out} exists; --force replaces it\n`);
+    return 1;
+  }
   const depth = positiveInt(values.depth, 6, '--depth');
   const maxNodes = positiveInt(values['max-nodes'], 5000, '--max-nodes');
   const timeoutMs = positiveInt(values.timeout, 10_000, '--timeout');
@@ -129,7 +137,7 @@ export async function main(args: readonly string[]): Promise<number> {
       const note = truncated ? ` (stopped at --max-nodes ${maxNodes})` : '';
       if (values.out) {
         await fs.mkdir(path.dirname(path.resolve(values.out)), { recursive: true });
-        await fs.writeFile(values.out, json);
+        await fs.writeFile(values.out, json, { flag: values.force ? 'w' : 'wx' });
         process.stderr.write(
           `tagwire browse: ${tags.length} variables (${writable} writable)${note} -> ${values.out}\n`,
         );

@@ -8,6 +8,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { Gateway } from '../../src/gateway.js';
 import { silentLogger } from '../../src/log.js';
 import { demoConfig, repoRoot, type DemoConfig } from '../helpers/demo-config.js';
+import { run, startMosquitto } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/net.js';
 
 const PRESS = 'acme/plant1/line1/press1';
@@ -147,4 +148,24 @@ describe('hot reload', () => {
     // A new driver: its connection state changed after the edit.
     expect(status!.since).toBeGreaterThanOrEqual(editedAt);
   });
+
+  it('starts a bridge added to the config while running, as README says (no second start)', async () => {
+    const upstream = await startMosquitto();
+    try {
+      const config = JSON.parse(readFileSync(demo.file, 'utf8')) as Record<string, unknown>;
+      config.bridges = [
+        { name: 'plant', url: `mqtt://127.0.0.1:${upstream.port}`, out: [{ filter: 'acme/#' }] },
+      ];
+      writeFileSync(demo.file, JSON.stringify(config, null, 2));
+      const out = await run(
+        'mosquitto_sub',
+        ['-h', '127.0.0.1', '-p', String(upstream.port), '-t', 'acme/#', '-v', '-C', '2', '-W', '30'],
+        40_000,
+      );
+      expect(out.stdout.trim().split('\n')).toHaveLength(2);
+      expect(out.stdout).toContain(`${PRESS}/`);
+    } finally {
+      await upstream.stop();
+    }
+  }, 60_000);
 });

@@ -90,6 +90,19 @@ describe('tagwire browse', { timeout: 60_000 }, () => {
     expect(checked.code).toBe(0);
   });
 
+  it('refuses to overwrite an existing file without --force, and replaces it with --force', async () => {
+    const out = path.join(dir, 'mine.json');
+    fs.writeFileSync(out, '{"hand": "written"}');
+    const args = [sim.endpointUrl, '--root', 'ns=2;s=Oven', '--depth', '1', '--out', out];
+    const refused = await capture(() => browse([...args, '--pki', path.join(dir, 'pki')]));
+    expect(refused.code).toBe(1);
+    expect(refused.err).toBe(`tagwire browse: ${out} exists; --force replaces it\n`);
+    expect(fs.readFileSync(out, 'utf8')).toBe('{"hand": "written"}');
+    const forced = await capture(() => browse([...args, '--force', '--pki', path.join(dir, 'pki')]));
+    expect(forced.code, forced.err).toBe(0);
+    expect((JSON.parse(fs.readFileSync(out, 'utf8')) as Skeleton).tags.length).toBeGreaterThan(5);
+  });
+
   it('prints to stdout, from a root and to a depth', async () => {
     const res = await capture(() =>
       browse([sim.endpointUrl, '--root', 'ns=2;s=Oven', '--depth', '1', '--pki', path.join(dir, 'pki')]),
