@@ -7,7 +7,7 @@
 //      simulators (target < 2 s), plain `node dist/src/cli.js start`;
 //   4. where the demo's time goes: node-opcua's import and the OPC UA simulator's start alone.
 import { spawn, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { demoConfig, repoRoot } from '../test/helpers/demo-config.js';
@@ -23,6 +23,8 @@ function median(values: number[]): number {
 
 interface Timed {
   ms: number;
+  /** CPU time (user + system) the process had used at that moment: what a quiet machine's wait would be near. */
+  cpuMs?: number;
   /** Extra figure the process printed (the banner's own "started in" time). */
   reported?: number;
 }
@@ -61,8 +63,14 @@ function timeUntil(
     );
     const check = (): void => {
       if (!onStart && done(out, err)) {
+        const ms = performance.now() - started;
         const reported = /started in (\d+) ms/.exec(out);
-        finish({ ms: performance.now() - started, ...(reported ? { reported: Number(reported[1]) } : {}) });
+        const cpuMs = cpuOf(child.pid!);
+        finish({
+          ms,
+          ...(reported ? { reported: Number(reported[1]) } : {}),
+          ...(cpuMs !== undefined ? { cpuMs } : {}),
+        });
       }
     };
     child.stdout.on('data', (c: Buffer) => ((out += c.toString()), check()));
@@ -77,6 +85,17 @@ function timeUntil(
         (e: unknown) => finish(e as Error),
       );
   });
+}
+
+/** CPU milliseconds (user + system) a live process has used, from /proc (Linux). */
+function cpuOf(pid: number): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    // After the command name: field 14 (utime) and 15 (stime) of stat(5) are at 11 and 12 here.
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Runs mosquitto_sub until it connects (the broker may not listen yet); resolves at the first value. */
@@ -104,6 +123,7 @@ async function rounds(
   const results: Timed[] = [];
   for (let i = 0; i < ROUNDS; i++) results.push(await run());
   const reported = results.flatMap((r) => (r.reported === undefined ? [] : [r.reported]));
+  const cpu = results.flatMap((r) => (r.cpuMs === undefined ? [] : [r.cpuMs]));
   const row = {
     what,
     ms: median(results.map((r) => r.ms)),
@@ -112,6 +132,7 @@ async function rounds(
   console.log(
     `${what}: median ${Math.round(row.ms)} ms` +
       (row.reported !== undefined ? ` (banner says ${Math.round(row.reported)} ms)` : '') +
+      (cpu.length ? `, CPU used by then ${Math.round(median(cpu))} ms` : '') +
       ` [${results.map((r) => Math.round(r.ms)).join(', ')}]`,
   );
   return row;
