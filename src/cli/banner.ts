@@ -1,21 +1,10 @@
 // The few lines `tagwire start` prints: what runs where, and how to watch and command it.
 // Paths are shown one way everywhere (displayPath: relative to where the user stands when below it).
+import { displayUrl, upstreamAddresses } from '../bridge/config.js';
 import { displayPath } from '../config/load.js';
 import type { MappedTag } from '../config/types.js';
 import type { Gateway } from '../gateway.js';
 import { count } from './words.js';
-
-/** A bridge's upstream without any user:password written into its URL. */
-function upstream(url: string): string {
-  try {
-    const parsed = new URL(url);
-    parsed.username = '';
-    parsed.password = '';
-    return parsed.toString().replace(/\/$/, '');
-  } catch {
-    return url;
-  }
-}
 
 export function banner(gateway: Gateway, startupMs: number): string {
   const { config, mappings, file } = gateway.loaded;
@@ -37,7 +26,15 @@ export function banner(gateway: Gateway, startupMs: number): string {
     lines.push(`  console     ${gateway.httpAddress}  (HTTP API under /api, /metrics)`);
   const devices = enabled.map((d) => `${d.id} (${d.driver})`);
   lines.push(`  devices     ${devices.join(', ') || 'none'}`);
-  const bridges = config.bridges.map((b) => `${b.name} -> ${upstream(b.url)}`);
+  // Upstreams without any user:password written into a URL; backups after the primary.
+  const bridges = config.bridges.map(
+    (b) =>
+      `${b.name} -> ${
+        upstreamAddresses(b)
+          .map((a) => displayUrl(a.url))
+          .join(' | ') || 'no address'
+      }`,
+  );
   lines.push(`  bridges     ${bridges.join(', ') || 'none'}`);
   const sims = gateway.simulatorAddresses();
   if (sims.length > 0) lines.push(`  simulators  ${sims.join(', ')}`);
