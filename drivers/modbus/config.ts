@@ -100,6 +100,7 @@ export interface ModbusSimulatorConfig {
 }
 
 const ajv = new Ajv2020({ useDefaults: true, allErrors: true, strict: true });
+ajv.addKeyword('errorMessage'); // words for a failed pattern (src/config/ajv-errors.ts)
 ajv.addSchema(deviceSchema);
 ajv.addSchema(tagSchema);
 ajv.addSchema(simulatorSchema);

@@ -124,6 +124,7 @@ let validator: ((data: unknown) => boolean) & {
 export function parseBridgeConfig(input: unknown, where = 'bridge'): BridgeConfig {
   if (!validator) {
     const ajv = new Ajv2020({ useDefaults: true, allErrors: true, strict: true });
+    ajv.addKeyword('errorMessage'); // words for a failed pattern (src/config/ajv-errors.ts)
     validator = ajv.compile(schema);
   }
   const copy: unknown = structuredClone(input);

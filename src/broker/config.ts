@@ -112,7 +112,10 @@ export function parseBrokerConfig(raw: unknown = {}): BrokerConfig {
     const { Ajv2020 } = createRequire(import.meta.url)(
       'ajv/dist/2020.js',
     ) as typeof import('ajv/dist/2020.js');
-    validator = new Ajv2020({ useDefaults: true, allErrors: true, strict: true }).compile(schema) as Validate;
+    // `errorMessage` holds the words for a failed pattern (src/config/ajv-errors.ts): an annotation here.
+    const ajv = new Ajv2020({ useDefaults: true, allErrors: true, strict: true });
+    ajv.addKeyword('errorMessage');
+    validator = ajv.compile(schema) as Validate;
   }
   const copy: unknown = structuredClone(raw);
   if (!validator(copy)) {

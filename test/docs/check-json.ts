@@ -69,7 +69,14 @@ function caseOf(value: Json): Case | string {
         .filter((v) => !builtIn.has(v))
         .map((v) => [v, v]),
     );
-    return { config: { ...base(), devices: ids.map((id) => device(id, driver, { vars })) }, mapping: value };
+    // A Sparkplug output through a bridge names a bridge of the config.
+    const sparkplug = isObject(value.sparkplug) ? value.sparkplug : {};
+    const bridges =
+      typeof sparkplug.bridge === 'string' ? [{ name: sparkplug.bridge, url: 'mqtt://127.0.0.1:1884' }] : [];
+    return {
+      config: { ...base(), bridges, devices: ids.map((id) => device(id, driver, { vars })) },
+      mapping: value,
+    };
   }
   if ('name' in value && 'address' in value) {
     const driver = driverOfTags([value]);
