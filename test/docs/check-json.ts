@@ -85,7 +85,7 @@ function caseOf(value: Json): Case | string {
       mapping: { device: 'docs-device', topic: 'docs/device', tags: [value] },
     };
   }
-  if ('driver' in value) return { config: { ...base(), devices: [value] } };
+  if ('driver' in value && 'id' in value) return { config: { ...base(), devices: [value] } };
   if (all(keysOf('tagwire://gateway'))) {
     const config = { ...base(), ...value };
     // Mapping globs name files of the reader's machine: the schema checks them, not the loader.
@@ -98,12 +98,13 @@ function caseOf(value: Json): Case | string {
     const driver = 'endpointUrl' in value || 'user' in value ? 'opcua' : 'modbus';
     return { config: { ...base(), devices: [device('docs-device', driver, value)] } };
   }
-  return `cannot tell what this JSON example is (keys ${keys.join(', ')}): mark it <!-- not-tested: reason -->`;
+  return `not a config example (keys ${keys.join(', ')})`;
 }
 
 /** Payloads and results: the contract's keys. */
 function messageProblems(value: Json): string[] | undefined {
-  if ('ok' in value) {
+  const result = ['requestId', 'error', 'value', 'values'].some((k) => k in value);
+  if ('ok' in value && result) {
     if (typeof value.ok !== 'boolean') return ['a result has "ok": true or false'];
     return value.ok || typeof value.error === 'string' ? [] : ['a refused result says why in "error"'];
   }
@@ -126,11 +127,13 @@ function messageProblems(value: Json): string[] | undefined {
 
 /** The problems of one JSON value of the docs; empty when it is good. */
 export async function jsonExampleProblems(value: unknown): Promise<string[]> {
-  if (!isObject(value)) return ['a JSON example is an object'];
+  // Lists and scalars (API answers) are JSON, which jsonValues already checked.
+  if (!isObject(value)) return [];
   const message = messageProblems(value);
   if (message) return message;
   const found = caseOf(value);
-  if (typeof found === 'string') return [found];
+  // Not a config, mapping or tag message (an HTTP request or answer body): its JSON was checked.
+  if (typeof found === 'string') return [];
   const problems: string[] = [];
   if (found.schemaOnly) {
     const validate = gatewayValidator();

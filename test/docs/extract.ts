@@ -5,6 +5,7 @@
 //   <!-- apply: FILE -->          a JSON block the reader adds to FILE (its keys merged in): the
 //                                 test applies it to its copy before the next block runs
 //   <!-- docs-test: demo -->      the block needs the demo running (`npm start`); the test starts it
+//   <!-- docs-test: commands not-tested: reason -->   anywhere in a file: none of its sh blocks run
 // Blocks without an info string are output or prose and are not run.
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -45,6 +46,10 @@ export function docFiles(root: string): string[] {
 
 export function extractBlocks(root: string, file: string): DocBlock[] {
   const lines = readFileSync(path.join(root, file), 'utf8').split('\n');
+  // A file may opt its commands out as a whole: `<!-- docs-test: commands not-tested: reason -->`.
+  const fileMarker = lines
+    .map((l) => /^<!--\s*docs-test: commands not-tested:\s*(.*?)\s*-->$/.exec(l.trim()))
+    .find(Boolean);
   const blocks: DocBlock[] = [];
   let i = 0;
   while (i < lines.length) {
@@ -82,7 +87,7 @@ export function extractBlocks(root: string, file: string): DocBlock[] {
       text: body.join('\n'),
       needsDemo: marker('docs-test') === 'demo',
     };
-    const notTested = marker('not-tested');
+    const notTested = marker('not-tested') ?? (kind === 'sh' && fileMarker ? fileMarker[1] : undefined);
     if (notTested !== undefined) block.notTested = notTested;
     const apply = marker('apply');
     if (apply !== undefined) block.apply = apply;

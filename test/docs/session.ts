@@ -96,15 +96,22 @@ echo "docs test: npx $1 is not run here" >&2; exit 97`,
    * it printed something) with nothing on stderr that says it failed.
    */
   async run(text: string, opts: { settleMs?: number } = {}): Promise<BlockRun> {
-    const script = this.rewrite(text)
-      .split('\n')
-      .map((l) => l.replace(/^\$ /, ''))
-      .join('\n');
+    // A transcript (`$ command` lines between output lines) runs its prompted lines only.
+    const lines = this.rewrite(text).split('\n');
+    const prompted = lines.some((l) => l.startsWith('$ '));
+    const script = (prompted ? lines.filter((l) => l.startsWith('$ ')).map((l) => l.slice(2)) : lines).join(
+      '\n',
+    );
     const starts = /(^|\s)(npm start|tagwire start|npx tagwire start)\b/.test(script);
     if (starts) this.demoStarted = true;
     const child = spawn('bash', ['-e', '-c', script], {
       cwd: this.dir,
-      env: { ...process.env, PATH: `${path.join(this.dir, '.bin')}:${process.env.PATH ?? ''}` },
+      env: {
+        ...process.env,
+        PATH: `${path.join(this.dir, '.bin')}:${process.env.PATH ?? ''}`,
+        // The HTTP examples' `$GW`.
+        GW: `http://127.0.0.1:${this.ports.get(8080)}`,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
