@@ -185,7 +185,7 @@ export class Gateway {
     await this.rebuildBridges(this.loaded);
     // Every store has migrated: record the schema so an older release refuses this folder.
     await recordDataVersion(this.dataDir, RELEASE);
-    await this.localBroker.listen();
+    await this.broker.listen();
 
     // Drivers last: by now every sample has somewhere to go. A dead device never blocks this.
     this.startingStep = 'starting the drivers';
