@@ -279,6 +279,7 @@ describe('loadConfig: a valid config', () => {
       port: 0,
       enabled: true,
       allowAnonymous: false,
+      anonymousRole: 'operator',
       metrics: { anonymous: false },
       tokens: [],
       sessionIdleMin: 30,
