@@ -7,6 +7,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { bridgeEntry } from '../../src/http/routes/status.js';
 import { startMosquitto, type MosquittoBroker } from '../helpers/mosquitto.js';
 import { freePort, waitFor } from '../helpers/net.js';
 import { collect, startLocal, type Collector, type LocalGateway } from './helpers/local.js';
@@ -165,6 +166,12 @@ describe('bridge failover', () => {
       `failover: ${[...flow.counts.values()].reduce((a, b) => a + b)} messages, ${both} on both brokers`,
     );
     expect(status().dropped).toBe(0);
+    // The HTTP API's bridge view says the same.
+    expect(bridgeEntry(status())).toMatchObject({
+      url: `mqtt://127.0.0.1:${backup.port}`,
+      address: { index: 1, primary: false, url: `mqtt://127.0.0.1:${backup.port}` },
+      lastSwitch: { from: `mqtt://127.0.0.1:${primary.port}`, to: `mqtt://127.0.0.1:${backup.port}` },
+    });
     const sys = new Map<string, string>();
     gateway.broker.subscribe('$SYS/broker/bridges/plant/address/#', (m) =>
       sys.set(m.topic, m.payload.toString()),

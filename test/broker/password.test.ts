@@ -65,6 +65,6 @@ describe('tagwire passwd', () => {
   it('rejects unknown arguments with exit code 2', async () => {
     const res = await runPasswd('', ['--bogus']);
     expect(res.code).toBe(2);
-    expect(res.stderr).toContain('unexpected argument "--bogus"');
+    expect(res.stderr).toContain("Unknown option '--bogus'");
   });
 });

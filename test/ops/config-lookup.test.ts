@@ -19,7 +19,9 @@ beforeAll(async () => {
   }
 }, 120_000);
 
-const validated = (stdout: string): string => /^(\S+): ok/.exec(stdout)?.[1] ?? stdout;
+/** The config `validate` read, made absolute (it names a file below the working folder relatively). */
+const validated = (stdout: string, cwd: string): string =>
+  path.resolve(cwd, /^(\S+): ok/.exec(stdout)?.[1] ?? stdout);
 
 describe('config lookup', () => {
   const env = () => ({
@@ -32,12 +34,12 @@ describe('config lookup', () => {
       cwd: site('cwd'),
       env: env(),
     });
-    expect(validated(out.stdout)).toBe(path.join(site('explicit'), 'gateway.config.json'));
+    expect(validated(out.stdout, site('cwd'))).toBe(path.join(site('explicit'), 'gateway.config.json'));
   });
 
   it('then TAGWIRE_CONFIG', async () => {
     const out = await tagwire(['validate'], { cwd: site('cwd'), env: env() });
-    expect(validated(out.stdout)).toBe(path.join(site('env'), 'gateway.config.json'));
+    expect(validated(out.stdout, site('cwd'))).toBe(path.join(site('env'), 'gateway.config.json'));
   });
 
   it('then ./gateway.config.json', async () => {
@@ -45,7 +47,7 @@ describe('config lookup', () => {
       cwd: site('cwd'),
       env: { TAGWIRE_SYSTEM_CONFIG_DIR: site('etc') },
     });
-    expect(validated(out.stdout)).toBe(path.join(site('cwd'), 'gateway.config.json'));
+    expect(validated(out.stdout, site('cwd'))).toBe(path.join(site('cwd'), 'gateway.config.json'));
   });
 
   it('then the system config, with its mappings found beside it from any folder', async () => {
@@ -53,8 +55,10 @@ describe('config lookup', () => {
       cwd: site('elsewhere') + '/mappings',
       env: { TAGWIRE_SYSTEM_CONFIG_DIR: site('etc') },
     });
-    expect(validated(out.stdout)).toBe(path.join(site('etc'), 'gateway.config.json'));
-    expect(out.stdout).toContain('1 mappings, 3 tags');
+    expect(validated(out.stdout, site('elsewhere') + '/mappings')).toBe(
+      path.join(site('etc'), 'gateway.config.json'),
+    );
+    expect(out.stdout).toContain('1 mapping, 3 tags');
     expect(out.code).toBe(0);
   });
 

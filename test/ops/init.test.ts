@@ -50,7 +50,7 @@ describe('tagwire init', () => {
     expect(config.devices).toEqual([expect.objectContaining({ id: 'plc1', driver: 'modbus' })]);
 
     const validate = await tagwire(['validate'], { cwd: path.join(dir, 'site') });
-    expect(validate.stdout).toMatch(/ok \(1 devices, 1 mappings, 3 tags\)/);
+    expect(validate.stdout).toMatch(/ok \(1 device, 1 mapping, 3 tags\)/);
     expect(validate.code).toBe(0);
   });
 

@@ -124,7 +124,7 @@ describe('npm package', () => {
     const init = await runIn(bin, ['init', 'site'], { cwd: elsewhere, env });
     expect(init.code).toBe(0);
     const validate = await runIn(bin, ['validate'], { cwd: path.join(elsewhere, 'site'), env });
-    expect(validate.stdout).toContain('ok (1 devices, 1 mappings, 3 tags)');
+    expect(validate.stdout).toContain('ok (1 device, 1 mapping, 3 tags)');
     expect(validate.code).toBe(0);
     const demo = await runIn(bin, ['validate', '-c', path.join(pkgDir, 'gateway.config.json')], {
       cwd: elsewhere,

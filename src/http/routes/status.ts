@@ -21,6 +21,9 @@ export function bridgeEntry(b: BridgeStatus): Record<string, unknown> {
     connected: b.connected,
     since: b.since,
     url: safeUrl(b.url),
+    // Which upstream address is in use (failover), since when, and the last switch with its reason.
+    address: b.address,
+    ...(b.lastSwitch && { lastSwitch: b.lastSwitch }),
     ...(b.lastError && { lastError: `${b.lastError.kind}: ${b.lastError.message}` }),
     outbox: { depth: b.outbox.messages, bytes: b.outbox.bytes, oldestAgeSec: b.outbox.oldestAgeSec },
     inflight: b.inflight,

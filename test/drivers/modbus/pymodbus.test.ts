@@ -148,21 +148,30 @@ describe('modbus driver against pymodbus', () => {
     ]);
     await driver.write('setpoint', 1);
     const before = driver.status().requests;
+    // Refused before anything is sent: the outcome is known.
     expect(await driver.write('setpoint', 4000)).toEqual({
       ok: false,
+      outcome: 'refused',
       error: expect.stringMatching(/raw 40000.*int16 range/),
     });
     expect(await driver.write('setpoint', 'hot')).toEqual({
       ok: false,
+      outcome: 'refused',
       error: expect.stringMatching(/takes a number/),
     });
     expect(await driver.write('coil', 2)).toEqual({
       ok: false,
+      outcome: 'refused',
       error: expect.stringMatching(/true or false/),
     });
-    expect(await driver.write('ro', 1)).toEqual({ ok: false, error: 'tag ro is not writable' });
+    expect(await driver.write('ro', 1)).toEqual({
+      ok: false,
+      outcome: 'refused',
+      error: 'tag ro is not writable',
+    });
     expect(await driver.write('nope', 1)).toEqual({
       ok: false,
+      outcome: 'refused',
       error: expect.stringMatching(/unknown tag nope/),
     });
     expect(driver.status().requests).toBe(before);
