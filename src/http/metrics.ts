@@ -97,37 +97,12 @@ export class GatewayMetrics {
       });
     }
 
-    const perDevice = (
-      name: string,
-      help: string,
-      kind: 'gauge' | 'counter',
-      read: (d: DeviceInfo) => number | undefined,
-    ): void => {
-      const options = { name, help, labelNames: ['device'] as const, registers };
-      const fill = (metric: Gauge<'device'> | Counter<'device'>): void => {
-        metric.reset();
-        for (const d of source.devices()) {
-          const value = read(d);
-          if (value === undefined) continue;
-          if (metric instanceof Gauge) metric.set({ device: d.deviceId }, value);
-          else metric.inc({ device: d.deviceId }, value);
-        }
-      };
-      if (kind === 'gauge')
-        new Gauge({
-          ...options,
-          collect() {
-            fill(this);
-          },
-        });
-      else
-        new Counter({
-          ...options,
-          collect() {
-            fill(this);
-          },
-        });
-    };
+    const perDevice = seriesPer(
+      registers,
+      'device',
+      () => source.devices(),
+      (d) => d.deviceId,
+    );
     perDevice('tagwire_device_connected', '1 when the device is connected', 'gauge', (d) =>
       d.state === 'connected' ? 1 : 0,
     );
@@ -183,35 +158,12 @@ export class GatewayMetrics {
       registers,
     });
 
-    const perBridge = (
-      name: string,
-      help: string,
-      kind: 'gauge' | 'counter',
-      read: (b: BridgeStatus) => number,
-    ): void => {
-      const options = { name, help, labelNames: ['bridge'] as const, registers };
-      const fill = (metric: Gauge<'bridge'> | Counter<'bridge'>): void => {
-        metric.reset();
-        for (const b of source.bridges()) {
-          if (metric instanceof Gauge) metric.set({ bridge: b.name }, read(b));
-          else metric.inc({ bridge: b.name }, read(b));
-        }
-      };
-      if (kind === 'gauge')
-        new Gauge({
-          ...options,
-          collect() {
-            fill(this);
-          },
-        });
-      else
-        new Counter({
-          ...options,
-          collect() {
-            fill(this);
-          },
-        });
-    };
+    const perBridge = seriesPer(
+      registers,
+      'bridge',
+      () => source.bridges(),
+      (b) => b.name,
+    );
     perBridge('tagwire_bridge_connected', '1 when the upstream is connected', 'gauge', (b) =>
       b.connected ? 1 : 0,
     );
@@ -248,4 +200,42 @@ export class GatewayMetrics {
   get contentType(): string {
     return this.registry.contentType;
   }
+}
+
+/**
+ * A maker of gauges and counters with one series per item (a device, a bridge), refilled from
+ * `items` at each scrape; `read` giving undefined leaves an item out.
+ */
+function seriesPer<T>(
+  registers: Registry[],
+  label: string,
+  items: () => readonly T[],
+  key: (item: T) => string,
+): (name: string, help: string, kind: 'gauge' | 'counter', read: (item: T) => number | undefined) => void {
+  return (name, help, kind, read) => {
+    const options = { name, help, labelNames: [label], registers };
+    const fill = (metric: Gauge | Counter): void => {
+      metric.reset();
+      for (const item of items()) {
+        const value = read(item);
+        if (value === undefined) continue;
+        if (metric instanceof Gauge) metric.set({ [label]: key(item) }, value);
+        else metric.inc({ [label]: key(item) }, value);
+      }
+    };
+    if (kind === 'gauge')
+      new Gauge({
+        ...options,
+        collect() {
+          fill(this);
+        },
+      });
+    else
+      new Counter({
+        ...options,
+        collect() {
+          fill(this);
+        },
+      });
+  };
 }
