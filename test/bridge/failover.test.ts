@@ -120,6 +120,19 @@ describe('bridge failover', () => {
 
   const status = () => gateway!.manager.status()[0]!;
 
+  /** A TCP server that accepts and never answers, counting the connections it got. */
+  async function silentServer(): Promise<{ port: number; readonly accepted: number }> {
+    const server = net.createServer((socket) => {
+      counter.accepted++;
+      socket.on('error', () => undefined);
+    });
+    const counter = { port: 0, accepted: 0 };
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    counter.port = (server.address() as net.AddressInfo).port;
+    return counter;
+  }
+
   it('moves a steady QoS 1 flow to the backup when the primary is killed, losing nothing', async () => {
     const primary = await mosquitto();
     const backup = await mosquitto();
@@ -287,15 +300,8 @@ describe('bridge failover', () => {
   });
 
   it('takes a primary that accepts TCP but never answers CONNECT as down, and stays on the backup', async () => {
-    const blackhole = net.createServer(() => undefined); // accepts, never answers
-    servers.push(blackhole);
-    let accepted = 0;
-    blackhole.on('connection', (socket) => {
-      accepted++;
-      socket.on('error', () => undefined);
-    });
-    await new Promise<void>((resolve) => blackhole.listen(0, '127.0.0.1', resolve));
-    const silentPort = (blackhole.address() as net.AddressInfo).port;
+    const silent = await silentServer();
+    const silentPort = silent.port;
     const backup = await mosquitto();
     const onBackup = await collector(backup.port);
     gateway = await startLocal([
@@ -314,21 +320,14 @@ describe('bridge failover', () => {
     await waitFor(() => firsts(onBackup, 'line/a').length === 100, 10_000, 'every message on the backup');
     expect(firsts(onBackup, 'line/a')).toEqual(Array.from({ length: 100 }, (_, i) => i));
     // The primary was checked again and again (a connect each time), and never taken as back.
-    await waitFor(() => accepted >= 4, 10_000, 'several checks of the silent primary');
+    await waitFor(() => silent.accepted >= 4, 10_000, 'several checks of the silent primary');
     expect(status().address?.index).toBe(1);
     expect(status().lastError).toBeUndefined();
   });
 
   it('stays on the backup when returnToPrimary is off (a cluster of equals): the primary is not checked', async () => {
-    const watched = net.createServer(() => undefined);
-    servers.push(watched);
-    let accepted = 0;
-    watched.on('connection', (socket) => {
-      accepted++;
-      socket.on('error', () => undefined);
-    });
-    await new Promise<void>((resolve) => watched.listen(0, '127.0.0.1', resolve));
-    const silentPort = (watched.address() as net.AddressInfo).port;
+    const silent = await silentServer();
+    const silentPort = silent.port;
     const backup = await mosquitto();
     const onBackup = await collector(backup.port);
     gateway = await startLocal([
@@ -339,14 +338,14 @@ describe('bridge failover', () => {
       ),
     ]);
     await waitFor(() => status().address?.index === 1, 10_000, 'the bridge on the backup');
-    const triedAtStart = accepted;
+    const triedAtStart = silent.accepted;
     for (let i = 0; i < 200; i++) {
       gateway.broker.publish({ topic: 'line/a', payload: Buffer.from(String(i)), qos: 1, retain: false });
       if (i % 20 === 19) await new Promise((resolve) => setTimeout(resolve, 50));
     }
     await waitFor(() => firsts(onBackup, 'line/a').length === 200, 10_000, 'every message on the backup');
     // Half a second of traffic is 2-3 check periods: with returnToPrimary on, the primary would have been tried.
-    expect(accepted).toBe(triedAtStart);
+    expect(silent.accepted).toBe(triedAtStart);
     expect(status().address?.index).toBe(1);
   });
 
