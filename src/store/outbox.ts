@@ -91,6 +91,7 @@ const RETRY_MS = 1000;
  */
 const DELETE_LINGER_MS = 100;
 const DELETE_BATCH = 2000;
+const DELETE_RECHECK_MS = 10;
 /** Rows just committed, kept so the cursor does not read back from disk what it was just handed. */
 const RECENT_MAX = 10_000;
 
@@ -306,10 +307,14 @@ export class Outbox {
     );
   }
 
-  /** The linger is over: a group commit under way (or due) takes the deletes, else they go alone. */
+  /**
+   * The linger is over: the next group commit takes the deletes when one is under way or queued
+   * (looked at again shortly, in case none comes), else they go alone.
+   */
   private deletesDue(): void {
     this.deleteTimer = undefined;
-    if (this.canCarryDeletes() && (this.flushing || this.pending.length > 0)) this.scheduleDeletes();
+    if (this.canCarryDeletes() && (this.flushing || this.pending.length > 0))
+      this.deleteTimer = setTimeout(() => this.deletesDue(), DELETE_RECHECK_MS);
     else void this.flushDeletes();
   }
 
