@@ -3,9 +3,11 @@
 // bridge (`connection`, `topic ... out 1`) forwards to the same upstream. A consumer on the upstream
 // times each run from the first publish to the last arrival. Rounds alternate; the ratio is printed.
 // Run: npm run bench:bridge-peer   (BENCH_MESSAGES, BENCH_INFLIGHT, BENCH_ROUNDS)
+// BENCH_BASELINE=/path/to/another/checkout adds that tagwire (e.g. main) to every round, for a
+// before/after under the same load; BENCH_GATEWAY_ARGS adds node flags to tagwire (`--cpu-prof`).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
@@ -18,17 +20,32 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
+/** CPU time (user + system) a process has used so far, ms. */
+function cpuMs(pid: number): number {
+  // After the command name, utime and stime (fields 14 and 15 of proc(5)) are at 11 and 12.
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks of 10 ms
+}
+
+interface Result {
+  rate: number;
+  /** CPU of the bridging process (tagwire, or the local Mosquitto) per 1000 messages, ms. */
+  cpuPer1000: number;
+}
+
 /** tagwire alone in its own process: a broker listener and one bridge to the upstream. */
 async function startTagwire(
   dir: string,
   upstreamPort: number,
+  checkout = root,
+  id = 'bench',
 ): Promise<{ port: number; child: ChildProcess }> {
   const port = await freePort();
-  const file = path.join(dir, 'gateway.config.json');
+  const file = path.join(dir, `${id}.config.json`);
   writeFileSync(
     file,
     JSON.stringify({
-      gateway: { id: 'bench', dataDir: path.join(dir, 'data'), logLevel: 'warn' },
+      gateway: { id, dataDir: path.join(dir, `${id}-data`), logLevel: 'warn' },
       broker: {
         listeners: [{ protocol: 'mqtt', host: '127.0.0.1', port }],
         allowAnonymous: true,
@@ -47,8 +64,19 @@ async function startTagwire(
       ],
     }),
   );
-  const args = ['--import', 'tsx', path.join(root, 'src/cli.ts'), 'start', '-c', file, '--no-watch'];
-  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  // BENCH_GATEWAY_ARGS: extra node flags for the gateway, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
+  const extra = (process.env.BENCH_GATEWAY_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const args = [
+    ...extra,
+    '--import',
+    'tsx',
+    path.join(checkout, 'src/cli.ts'),
+    'start',
+    '-c',
+    file,
+    '--no-watch',
+  ];
+  const child = spawn(process.execPath, args, { cwd: checkout, stdio: ['ignore', 'ignore', 'inherit'] });
   await waitForPort(port, '127.0.0.1', 60_000);
   return { port, child };
 }
@@ -67,14 +95,20 @@ async function startMosquittoBridge(dir: string, upstreamPort: number): Promise<
   return startMosquitto({ extraConfig: config });
 }
 
-/** Publishes MESSAGES at QoS 1 with INFLIGHT in flight; resolves with ms until the last one is upstream. */
-async function run(port: number, consumer: { received: number }, label: string): Promise<number> {
+/** Publishes MESSAGES at QoS 1 with INFLIGHT in flight, until the last one is upstream. */
+async function run(
+  port: number,
+  bridgePid: number,
+  consumer: { received: number },
+  label: string,
+): Promise<Result> {
   const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
     reconnectPeriod: 0,
     clientId: `pub-${label}`,
   });
   const payload = Buffer.from('{"value":21.5,"ts":1763726400123,"quality":"good","unit":"degC"}');
   const base = consumer.received;
+  const cpuBefore = cpuMs(bridgePid);
   const start = performance.now();
   let sent = 0;
   let acked = 0;
@@ -93,8 +127,9 @@ async function run(port: number, consumer: { received: number }, label: string):
   });
   await waitFor(() => consumer.received - base >= MESSAGES, 120_000, `${label}: every message upstream`);
   const ms = performance.now() - start;
+  const cpu = cpuMs(bridgePid) - cpuBefore;
   await client.endAsync();
-  return ms;
+  return { rate: (MESSAGES * 1000) / ms, cpuPer1000: (cpu * 1000) / MESSAGES };
 }
 
 async function main(): Promise<void> {
@@ -106,34 +141,76 @@ async function main(): Promise<void> {
   await sub.subscribeAsync('bench/#', { qos: 1 });
   const tagwire = await startTagwire(dir, upstream.port);
   const peer = await startMosquittoBridge(dir, upstream.port);
+  const baselineRoot = process.env.BENCH_BASELINE;
+  const baseline = baselineRoot
+    ? await startTagwire(dir, upstream.port, baselineRoot, 'baseline')
+    : undefined;
   await new Promise((resolve) => setTimeout(resolve, 1000)); // both bridges connected
 
-  const ours: number[] = [];
-  const theirs: number[] = [];
+  const load = () => loadavg()[0]!.toFixed(1);
+  const loadBefore = load();
+  const ours: Result[] = [];
+  const theirs: Result[] = [];
+  const ratios: number[] = [];
+  const ourRun = (label: string) => run(tagwire.port, tagwire.child.pid!, consumer, `tagwire-${label}`);
+  const theirRun = (label: string) => run(peer.port, peer.process.pid!, consumer, `mosquitto-${label}`);
+  const baseRuns: Result[] = [];
+  const baseRun = async (label: string) => {
+    if (!baseline) return;
+    const r = await run(baseline.port, baseline.child.pid!, consumer, `baseline-${label}`);
+    if (label !== 'warmup') baseRuns.push(r);
+    console.log(`    baseline ${Math.round(r.rate)} msg/s (${r.cpuPer1000.toFixed(0)} ms CPU per 1000)`);
+  };
   // Warm-up of each, not counted.
-  await run(tagwire.port, consumer, 'tagwire-warmup');
-  await run(peer.port, consumer, 'mosquitto-warmup');
+  await ourRun('warmup');
+  await baseRun('warmup');
+  await theirRun('warmup');
   for (let round = 0; round < ROUNDS; round++) {
-    const a = (MESSAGES * 1000) / (await run(tagwire.port, consumer, `tagwire-${round}`));
-    const b = (MESSAGES * 1000) / (await run(peer.port, consumer, `mosquitto-${round}`));
+    // Who goes first alternates too, so a load that drifts during a round favours neither.
+    let a: Result;
+    let b: Result;
+    if (round % 2 === 0) {
+      a = await ourRun(String(round));
+      await baseRun(String(round));
+      b = await theirRun(String(round));
+    } else {
+      b = await theirRun(String(round));
+      await baseRun(String(round));
+      a = await ourRun(String(round));
+    }
     ours.push(a);
     theirs.push(b);
+    ratios.push(a.rate / b.rate);
     console.log(
-      `  round ${round + 1}: tagwire ${Math.round(a)} msg/s, Mosquitto bridge ${Math.round(b)} msg/s`,
+      `  round ${round + 1}: tagwire ${Math.round(a.rate)} msg/s (${a.cpuPer1000.toFixed(0)} ms CPU per 1000), ` +
+        `Mosquitto bridge ${Math.round(b.rate)} msg/s (${b.cpuPer1000.toFixed(0)} ms CPU per 1000), ratio ${(a.rate / b.rate).toFixed(2)}x`,
     );
   }
-  const t = median(ours);
-  const m = median(theirs);
+  const t = median(ours.map((r) => r.rate));
+  const m = median(theirs.map((r) => r.rate));
   console.log(
-    `bridge vs Mosquitto's bridge, ${MESSAGES} msgs QoS 1 in and out, ${INFLIGHT} in flight, same upstream Mosquitto, ${ROUNDS} alternating rounds`,
+    `bridge vs Mosquitto's bridge, ${MESSAGES} msgs QoS 1 in and out, ${INFLIGHT} in flight, same upstream Mosquitto, ${ROUNDS} alternating rounds, load average ${loadBefore} -> ${load()}`,
   );
   console.log(
-    `  tagwire: ${Math.round(t)} msg/s; Mosquitto 2 bridge: ${Math.round(m)} msg/s; ratio ${(t / m).toFixed(2)}x (median)`,
+    `  tagwire: ${Math.round(t)} msg/s, ${median(ours.map((r) => r.cpuPer1000)).toFixed(0)} ms CPU per 1000 msgs; ` +
+      `Mosquitto 2 bridge: ${Math.round(m)} msg/s, ${median(theirs.map((r) => r.cpuPer1000)).toFixed(0)} ms CPU per 1000 msgs`,
+  );
+  if (baseline)
+    console.log(
+      `  baseline (${baselineRoot}): ${Math.round(median(baseRuns.map((r) => r.rate)))} msg/s, ` +
+        `${median(baseRuns.map((r) => r.cpuPer1000)).toFixed(0)} ms CPU per 1000 msgs`,
+    );
+  console.log(
+    `  ratio ${median(ratios).toFixed(2)}x (median of the rounds' ratios; ${(t / m).toFixed(2)}x of the median rates)`,
   );
 
   await sub.endAsync();
   tagwire.child.kill('SIGTERM');
   await new Promise((resolve) => tagwire.child.once('exit', resolve));
+  if (baseline) {
+    baseline.child.kill('SIGTERM');
+    await new Promise((resolve) => baseline.child.once('exit', resolve));
+  }
   await peer.stop();
   await upstream.stop();
   rmSync(dir, { recursive: true, force: true });

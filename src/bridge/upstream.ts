@@ -328,6 +328,8 @@ export class Upstream {
       connectTimeout: cfg.connectTimeoutSec * 1000,
       resubscribe: false,
       log: () => undefined, // MQTT.js's debug tracing costs time on every packet
+      // Keep alive by the clock, not re-armed on every acknowledgement (a timer reset per PUBACK).
+      reschedulePings: false,
     };
     if (address.username !== undefined) options.username = address.username;
     if (address.password !== undefined) options.password = address.password;

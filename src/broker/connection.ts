@@ -35,6 +35,15 @@ const HIGH_WATER_BYTES = 1024 * 1024;
 const HELD_PACKETS_LIMIT = 1000;
 const HELD_BYTES_LIMIT = 16 * 1024 * 1024;
 
+/** Acknowledgements waiting for the same commit, written together once it resolves. */
+interface AckGroup {
+  durable: Promise<void> | null;
+  acks: { bytes: Buffer; refused: ((err: unknown) => Buffer | null) | undefined }[];
+  /** The commit resolved (or failed) and the acks were written: later ones need a new group. */
+  settled: boolean;
+  done: Promise<void>;
+}
+
 export class Connection implements SessionLink {
   state: ConnectionState = 'awaiting-connect';
   version: ProtocolVersion = 4;
@@ -232,28 +241,42 @@ export class Connection implements SessionLink {
     while (this.held.length > 0 && this.state === 'open') this.host.dispatch(this, this.held.shift()!);
   }
 
-  private ackChain: Promise<void> | null = null;
+  /** The last link of the acknowledgement chain, and the acks it will write. */
+  private ackTail: AckGroup | null = null;
 
   /**
    * Writes an acknowledgement once `durable` (pending commits) resolves; acks stay in the order
    * their packets came (MQTT-4.6.0-2) because later ones wait behind earlier ones. When `durable`
-   * rejects, `refused` says what to write instead (null: nothing, the client sends again).
+   * rejects, `refused` says what to write instead (null: nothing, the client sends again). Acks in
+   * a row that wait for the same commit (a group commit's batch) share one link of the chain.
    */
   writeAck(bytes: Buffer, durable: Promise<void> | null, refused?: (err: unknown) => Buffer | null): void {
-    if (!durable && !this.ackChain) return this.write(bytes);
-    const chain: Promise<void> = (this.ackChain ?? Promise.resolve())
+    const tail = this.ackTail;
+    if (!durable && !tail) return this.write(bytes);
+    if (tail && !tail.settled && tail.durable === durable) {
+      tail.acks.push({ bytes, refused });
+      return;
+    }
+    const group: AckGroup = { durable, acks: [{ bytes, refused }], settled: false, done: null! };
+    group.done = (tail?.done ?? Promise.resolve())
       .then(() => durable ?? undefined)
       .then(
-        () => this.write(bytes),
+        () => {
+          group.settled = true;
+          for (const ack of group.acks) this.write(ack.bytes);
+        },
         (err: unknown) => {
-          const instead = refused ? refused(err) : null;
-          if (instead) this.write(instead);
+          group.settled = true;
+          for (const ack of group.acks) {
+            const instead = ack.refused ? ack.refused(err) : null;
+            if (instead) this.write(instead);
+          }
         },
       )
       .then(() => {
-        if (this.ackChain === chain) this.ackChain = null;
+        if (this.ackTail === group) this.ackTail = null;
       });
-    this.ackChain = chain;
+    this.ackTail = group;
   }
 
   write(bytes: Buffer): void {

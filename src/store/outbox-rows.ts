@@ -54,6 +54,37 @@ export function toRanges(seqs: readonly number[]): { ranges: [number, number][];
   return { ranges, singles };
 }
 
+/** One DELETE's WHERE clause (after `bridge_id = ?`), its parameters and the seqs it covers. */
+export interface DeleteRun {
+  condition: string;
+  params: number[];
+  seqs: number[];
+}
+
+/**
+ * The DELETE statements for delivered `seqs`: contiguous runs as ranges of at most `rangeChunk`
+ * seqs, the rest as lists of at most `listChunk`.
+ */
+export function deleteRuns(seqs: readonly number[], rangeChunk: number, listChunk: number): DeleteRun[] {
+  const { ranges, singles } = toRanges(seqs);
+  const runs: DeleteRun[] = [];
+  for (const [first, last] of ranges) {
+    for (let from = first; from <= last; from += rangeChunk) {
+      const to = Math.min(last, from + rangeChunk - 1);
+      runs.push({
+        condition: 'seq BETWEEN ? AND ?',
+        params: [from, to],
+        seqs: Array.from({ length: to - from + 1 }, (_, i) => from + i),
+      });
+    }
+  }
+  for (let i = 0; i < singles.length; i += listChunk) {
+    const chunk = singles.slice(i, i + listChunk);
+    runs.push({ condition: `seq IN (${chunk.map(() => '?').join(',')})`, params: chunk, seqs: chunk });
+  }
+  return runs;
+}
+
 export function fromRow(r: Row): StoredMessage {
   const msg: StoredMessage = {
     seq: r.seq,

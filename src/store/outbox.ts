@@ -7,11 +7,11 @@ import type { Database, SqlParam, Statement } from './db.js';
 import { DiskReserve } from './disk-reserve.js';
 import { GroupCommit } from './group-commit.js';
 import {
+  deleteRuns,
   encodeProperties,
   fromRow,
   insertParams,
   isDiskFull,
-  toRanges,
   type PendingRow,
   type Row,
 } from './outbox-rows.js';
@@ -83,6 +83,15 @@ const DELETE_CHUNK = 500;
 const MAX_FLUSH = 5000; // rows per group commit, so one commit never grows without bound
 const MAX_PENDING = 100_000; // rows held in memory while the disk falls behind
 const RETRY_MS = 1000;
+/**
+ * Acknowledged rows are deleted in batches: once this many wait, or the oldest waited this long.
+ * A group commit due then carries them (same transaction, no sync of their own); otherwise they go
+ * alone. Not every commit carries them: a transaction costs three more round trips to SQLite's
+ * thread than the lone INSERT that a commit is otherwise.
+ */
+const DELETE_LINGER_MS = 100;
+const DELETE_BATCH = 2000;
+const DELETE_RECHECK_MS = 10;
 /** Rows just committed, kept so the cursor does not read back from disk what it was just handed. */
 const RECENT_MAX = 10_000;
 
@@ -112,7 +121,9 @@ export class Outbox {
   private flushTimer: NodeJS.Immediate | NodeJS.Timeout | undefined;
   private deletes: number[] = [];
   private deleting: Promise<void> | undefined;
-  private deleteTimer: NodeJS.Immediate | undefined;
+  private deleteTimer: NodeJS.Timeout | undefined;
+  /** When the oldest queued delete was queued (performance.now()). */
+  private deletesSince = 0;
   private ageTimer: NodeJS.Timeout | undefined;
   private headQuery: Promise<void> | undefined;
   private headTimer: NodeJS.Timeout | undefined;
@@ -271,10 +282,45 @@ export class Outbox {
 
   /** Marks messages delivered; they are deleted in batches. */
   remove(seq: number): void {
+    if (this.deletes.length === 0) this.deletesSince = performance.now();
     this.deletes.push(seq);
     this.delivered.add(seq);
-    if (!this.deleteTimer && !this.deleting && !this.deleteRetry)
-      this.deleteTimer = setImmediate(() => void this.flushDeletes());
+    if (this.deletes.length >= DELETE_BATCH && this.deleteTimer) {
+      clearTimeout(this.deleteTimer);
+      this.deleteTimer = undefined;
+    }
+    this.scheduleDeletes();
+  }
+
+  private scheduleDeletes(): void {
+    if (this.deleteTimer || this.deleting || this.deleteRetry || this.closed) return;
+    if (this.deletes.length === 0) return;
+    const waited = performance.now() - this.deletesSince;
+    const delay = this.deletes.length >= DELETE_BATCH ? 0 : Math.max(0, DELETE_LINGER_MS - waited);
+    this.deleteTimer = setTimeout(() => this.deletesDue(), delay);
+  }
+
+  private deletesAreDue(): boolean {
+    return (
+      this.deletes.length >= DELETE_BATCH ||
+      (this.deletes.length > 0 && performance.now() - this.deletesSince >= DELETE_LINGER_MS)
+    );
+  }
+
+  /**
+   * The linger is over: the next group commit takes the deletes when one is under way or queued
+   * (looked at again shortly, in case none comes), else they go alone.
+   */
+  private deletesDue(): void {
+    this.deleteTimer = undefined;
+    if (this.canCarryDeletes() && (this.flushing || this.pending.length > 0))
+      this.deleteTimer = setTimeout(() => this.deletesDue(), DELETE_RECHECK_MS);
+    else void this.flushDeletes();
+  }
+
+  /** Deletes ride with inserts unless the last delete failed: then they go alone, in small pieces. */
+  private canCarryDeletes(): boolean {
+    return !this.deleteFailedLately && !this.reserveReleased;
   }
 
   /**
@@ -302,6 +348,8 @@ export class Outbox {
     await this.drain();
     if (this.deleteRetry) clearTimeout(this.deleteRetry);
     this.deleteRetry = undefined;
+    if (this.deleteTimer) clearTimeout(this.deleteTimer);
+    this.deleteTimer = undefined;
     if (this.headTimer) clearTimeout(this.headTimer);
     this.closed = true;
     await Promise.all([this.pageStatement, ...this.insertStatements.values()].map((s) => s.finalize()));
@@ -353,13 +401,26 @@ export class Outbox {
       m.seq = this.nextSeq++;
       m.ts = now;
     }
+    // Acknowledged rows go in the same transaction: one sync for both.
+    const carried = this.canCarryDeletes() && this.deletesAreDue() ? this.takeDeletes() : [];
+    let removed: { count: number; bytes: number } | undefined;
     try {
-      await this.db.transaction(async () => {
-        for (let done = 0; done < rows.length; done += INSERT_CHUNK) {
-          const chunk = rows.slice(done, done + INSERT_CHUNK);
-          await this.insertStatement(chunk.length).run(insertParams(chunk));
+      if (carried.length === 0) await this.insertRows(rows);
+      else {
+        try {
+          removed = await this.db.transaction(async () => {
+            await this.insertRows(rows);
+            return this.deleteSeqs(carried);
+          });
+        } catch {
+          // Nothing of it was applied. The rows go again alone; the deletes take their own path,
+          // which copes with a full disk.
+          this.requeueDeletes(carried);
+          this.deleteFailedLately = true;
+          this.scheduleDeletes();
+          await this.insertRows(rows);
         }
-      });
+      }
     } catch (err) {
       // Rolled back: nothing of the batch is stored, and its publishers are told so.
       if (this.nextSeq === firstSeq + rows.length) this.nextSeq = firstSeq;
@@ -370,6 +431,10 @@ export class Outbox {
       batch.commit.reject(new NotStoredError(full ? 'quota' : 'storage', message, { cause: err }));
       this.hooks.onError(err as Error, 'writing the outbox', rows.length);
       return;
+    }
+    if (removed) {
+      for (const seq of carried) this.delivered.delete(seq);
+      this.removed(removed.count, removed.bytes);
     }
     if (this.stats.messages === 0) this.stats.oldestTs = rows[0]!.ts;
     for (const m of rows) this.stats.bytes += m.bytes;
@@ -384,6 +449,49 @@ export class Outbox {
         this.hooks.onError(err, 'dropping the oldest outbox messages', 0),
       );
     }
+  }
+
+  /**
+   * Inserts `rows` (consecutive seqs): one statement, atomic by itself, when it fits; otherwise
+   * several in one transaction (joining the caller's, when there is one).
+   */
+  private async insertRows(rows: readonly PendingRow[]): Promise<void> {
+    if (rows.length <= INSERT_CHUNK) {
+      await this.insertStatement(rows.length).run(insertParams(rows));
+      return;
+    }
+    await this.db.transaction(async () => {
+      for (let done = 0; done < rows.length; done += INSERT_CHUNK) {
+        const chunk = rows.slice(done, done + INSERT_CHUNK);
+        await this.insertStatement(chunk.length).run(insertParams(chunk));
+      }
+    });
+  }
+
+  private requeueDeletes(seqs: readonly number[]): void {
+    if (this.deletes.length === 0) this.deletesSince = performance.now();
+    this.deletes.push(...seqs);
+  }
+
+  /** The queued deletes, handed over to the caller (and the linger timer stopped). */
+  private takeDeletes(): number[] {
+    const seqs = this.deletes;
+    this.deletes = [];
+    if (this.deleteTimer) clearTimeout(this.deleteTimer);
+    this.deleteTimer = undefined;
+    return seqs;
+  }
+
+  /** Deletes delivered rows inside the caller's transaction; the counters are the caller's to update. */
+  private async deleteSeqs(seqs: readonly number[]): Promise<{ count: number; bytes: number }> {
+    let count = 0;
+    let bytes = 0;
+    for (const run of deleteRuns(seqs, Number.MAX_SAFE_INTEGER, DELETE_CHUNK)) {
+      const rows = await this.deleteRows(run.condition, run.params);
+      count += rows.length;
+      for (const r of rows) bytes += r.bytes;
+    }
+    return { count, bytes };
   }
 
   private async dropOldest(): Promise<void> {
@@ -428,6 +536,7 @@ export class Outbox {
   }
 
   private async flushDeletes(): Promise<void> {
+    if (this.deleteTimer) clearTimeout(this.deleteTimer);
     this.deleteTimer = undefined;
     if (this.deleteRetry) clearTimeout(this.deleteRetry);
     this.deleteRetry = undefined;
@@ -441,25 +550,8 @@ export class Outbox {
       // Each statement commits on its own. After a delete failed (a full disk), ranges are cut
       // into small statements too, so each needs little room in the WAL; otherwise a range is one
       // statement, one commit.
-      const { ranges, singles } = toRanges(seqs);
-      const runs: { condition: string; params: number[]; seqs: number[] }[] = [];
-      const rangeChunk =
-        this.reserveReleased || this.deleteFailedLately ? DELETE_CHUNK : Number.MAX_SAFE_INTEGER;
-      for (const [first, last] of ranges) {
-        for (let from = first; from <= last; from += rangeChunk) {
-          const to = Math.min(last, from + rangeChunk - 1);
-          runs.push({
-            condition: 'seq BETWEEN ? AND ?',
-            params: [from, to],
-            seqs: Array.from({ length: to - from + 1 }, (_, i) => from + i),
-          });
-        }
-      }
-      for (let i = 0; i < singles.length; i += DELETE_CHUNK) {
-        const chunk = singles.slice(i, i + DELETE_CHUNK);
-        runs.push({ condition: `seq IN (${chunk.map(() => '?').join(',')})`, params: chunk, seqs: chunk });
-      }
-      for (const run of runs) {
+      const rangeChunk = this.canCarryDeletes() ? Number.MAX_SAFE_INTEGER : DELETE_CHUNK;
+      for (const run of deleteRuns(seqs, rangeChunk, DELETE_CHUNK)) {
         if (!failed) {
           try {
             await this.deleteWhere(run.condition, run.params);
@@ -479,7 +571,7 @@ export class Outbox {
         }
         // Tried again shortly (a full disk frees up): never served again meanwhile, and sent
         // again only if the gateway restarts before the delete goes through.
-        this.deletes.push(...run.seqs);
+        this.requeueDeletes(run.seqs);
       }
     })().finally(() => {
       this.deleting = undefined;
@@ -488,25 +580,34 @@ export class Outbox {
       if (failed) {
         this.deleteRetry = setTimeout(() => void this.flushDeletes(), released ? 0 : RETRY_MS);
         this.deleteRetry.unref();
-      } else this.deleteTimer = setImmediate(() => void this.flushDeletes());
+      } else this.scheduleDeletes();
     });
     return this.deleting;
   }
 
   /** Deletes this bridge's rows matching `condition`; keeps the counters exact. Returns the count. */
   private async deleteWhere(condition: string, params: readonly SqlParam[]): Promise<number> {
-    const rows = await this.db.all<{ bytes: number }>(
+    const rows = await this.deleteRows(condition, params);
+    let bytes = 0;
+    for (const r of rows) bytes += r.bytes;
+    this.removed(rows.length, bytes);
+    return rows.length;
+  }
+
+  private deleteRows(condition: string, params: readonly SqlParam[]): Promise<{ bytes: number }[]> {
+    return this.db.all<{ bytes: number }>(
       `DELETE FROM outbox_messages WHERE bridge_id = ? AND ${condition} RETURNING bytes`,
       [this.bridgeId, ...params],
     );
-    if (rows.length === 0) return 0;
-    let bytes = 0;
-    for (const r of rows) bytes += r.bytes;
-    this.stats.messages -= rows.length;
+  }
+
+  /** Counts rows gone from the store (delivered, dropped or expired). */
+  private removed(count: number, bytes: number): void {
+    if (count === 0) return;
+    this.stats.messages -= count;
     this.stats.bytes -= bytes;
     if (this.stats.messages === 0) this.stats.oldestTs = undefined;
     else this.scheduleHeadRefresh();
-    return rows.length;
   }
 
   /** The oldest message's time, re-read at most a few times a second (it only feeds the status). */

@@ -197,4 +197,51 @@ describe('outbox', () => {
     expect((await outbox.page(0, 10)).map((m) => m.seq)).toEqual([3, 4, 5]);
     await outbox.close();
   });
+
+  /** Holds the event loop, so timers due meanwhile fire only after it. */
+  function hold(ms: number): void {
+    const until = performance.now() + ms;
+    while (performance.now() < until);
+  }
+
+  it('a group commit carries the deletes that are due, in its own transaction', async () => {
+    const { opening, errors } = open('a');
+    const outbox = await opening;
+    for (let i = 0; i < 5; i++)
+      outbox.append({ topic: 't', payload: Buffer.from(String(i)), qos: 1, retain: false });
+    await outbox.drain();
+    outbox.remove(1);
+    outbox.remove(2);
+    hold(150); // the deletes are due before the next commit starts
+    await outbox.append({ topic: 't', payload: Buffer.from('5'), qos: 1, retain: false });
+    // Counted as the commit resolved: the deletes went with it, not on their own later.
+    expect(outbox.getStats().messages).toBe(4);
+    outbox.forgetRecent();
+    expect((await outbox.page(0, 10)).map((m) => m.seq)).toEqual([3, 4, 5, 6]);
+    expect(errors).toEqual([]);
+    await outbox.close();
+    expect((await open('a').opening).getStats().messages).toBe(4);
+  });
+
+  it('a delete that fails inside a group commit costs the commit nothing: its rows go alone', async () => {
+    const { opening, errors, dropped } = open('a');
+    const outbox = await opening;
+    for (let i = 0; i < 5; i++)
+      outbox.append({ topic: 't', payload: Buffer.from(String(i)), qos: 1, retain: false });
+    await outbox.drain();
+    outbox.forgetRecent();
+    await db.exec(
+      "CREATE TRIGGER keep BEFORE DELETE ON outbox_messages BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END",
+    );
+    outbox.remove(1);
+    outbox.remove(2);
+    hold(150);
+    await outbox.append({ topic: 't', payload: Buffer.from('5'), qos: 1, retain: false });
+    expect(dropped['write-failed']).toBeUndefined();
+    await waitFor(() => errors.length > 0, 5000, 'the delete on its own fails too');
+    expect((await outbox.page(0, 10)).map((m) => m.seq)).toEqual([3, 4, 5, 6]);
+    await db.exec('DROP TRIGGER keep');
+    await waitFor(() => outbox.getStats().messages === 4, 5000, 'the delete retried');
+    await outbox.close();
+  });
 });
