@@ -16,12 +16,22 @@ export type TrieEntry =
   | { kind: 'local'; handler: LocalHandler }
   | { kind: 'durable'; handler: DurableHandler };
 
-/** Topics whose matching entries are remembered; cleared whenever a subscription changes. */
-const MATCH_CACHE_LIMIT = 10_000;
+/**
+ * Topics whose matching entries are remembered; cleared whenever a subscription changes. Sized
+ * for a gateway's tag topics (100k tags publish 100k topics a second): a smaller cache that a
+ * cycle of more topics than it holds empties over and over matched every message in the trie
+ * again and kept turning its arrays into old-space garbage.
+ */
+const MATCH_CACHE_LIMIT = 200_000;
+/** And at most this many topic characters, so clients publishing long random topics stay bounded. */
+const MATCH_CACHE_CHARS = 8 * 1024 * 1024;
+/** What a topic nobody subscribes to matches: shared, so such topics cost no array each. */
+const NO_ENTRIES: TrieEntry[] = [];
 
 export class Router {
   private readonly trie = new SubscriptionTrie<object, TrieEntry>();
   private readonly matches = new Map<string, TrieEntry[]>();
+  private cachedChars = 0;
   private mark = 0;
 
   constructor(private readonly log: Logger) {}
@@ -35,13 +45,18 @@ export class Router {
     return { trieNodes: this.trie.nodeCount(), cachedTopics: this.matches.size };
   }
 
-  add(filter: string, key: object, entry: TrieEntry): boolean {
+  private clearMatches(): void {
     this.matches.clear();
+    this.cachedChars = 0;
+  }
+
+  add(filter: string, key: object, entry: TrieEntry): boolean {
+    this.clearMatches();
     return this.trie.add(filter, key, entry);
   }
 
   remove(filter: string, key: object): boolean {
-    this.matches.clear();
+    this.clearMatches();
     return this.trie.remove(filter, key);
   }
 
@@ -50,9 +65,11 @@ export class Router {
     if (!entries) {
       const found: TrieEntry[] = [];
       this.trie.match(topic, (_key, entry) => found.push(entry));
-      if (this.matches.size >= MATCH_CACHE_LIMIT) this.matches.clear();
-      this.matches.set(topic, found);
-      entries = found;
+      entries = found.length === 0 ? NO_ENTRIES : found;
+      if (this.matches.size >= MATCH_CACHE_LIMIT || this.cachedChars + topic.length > MATCH_CACHE_CHARS)
+        this.clearMatches();
+      this.matches.set(topic, entries);
+      this.cachedChars += topic.length;
     }
     return entries;
   }

@@ -1,6 +1,7 @@
 // The latest sample of every tag, kept as driver batches arrive: /api/tags reads it, /api/events
 // streams its changes, /metrics counts samples per device. One map write per sample.
 import type { TagSample } from '../../drivers/types.js';
+import { keepSample } from '../mapping/sample-record.js';
 
 export type ChangeListener = (device: string, batch: readonly TagSample[]) => void;
 
@@ -15,7 +16,12 @@ export class LatestValues {
       tags = new Map();
       this.byDevice.set(device, tags);
     }
-    for (const sample of batch) tags.set(sample.tag, sample);
+    // Kept as records updated in place, not the driver's objects (see mapping/sample-record.ts).
+    for (const sample of batch) {
+      const kept = tags.get(sample.tag);
+      const record = keepSample(kept, sample);
+      if (record !== kept) tags.set(sample.tag, record);
+    }
     this.samples.set(device, (this.samples.get(device) ?? 0) + batch.length);
     for (const listener of this.listeners) listener(device, batch);
   }

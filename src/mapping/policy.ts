@@ -2,10 +2,14 @@
 // hold it for later (minimum interval), or let it pass. Timers live in the publisher.
 import type { TagSample, TagValue } from '../../drivers/types.js';
 import type { PublishPolicy } from '../config/types.js';
+import { keepSample } from './sample-record.js';
 
 export interface PolicyState {
   readonly policy: PublishPolicy;
-  /** The newest sample received (published or not). */
+  /**
+   * The newest sample received (published or not): a record updated in place, never the driver's
+   * object, so that object dies young (see sample-record.ts).
+   */
   latest?: TagSample;
   /** What was last published, and when (wall clock, ms). */
   published?: { value: TagValue | null; quality: TagSample['quality']; at: number };
@@ -41,7 +45,7 @@ export type Decision = 'publish' | 'hold' | 'skip';
 
 /** What to do with a new sample. Records it as the latest; the caller calls `markPublished` when it publishes. */
 export function onSample(state: PolicyState, sample: TagSample, now: number): Decision {
-  state.latest = sample;
+  state.latest = keepSample(state.latest, sample);
   const last = state.published;
   if (!last) return 'publish';
   // A quality change is news whatever the policy says.

@@ -1,5 +1,6 @@
 // TagPublisher: driver sample batches in, broker messages out. Applies each tag's publish policy,
 // encodes the payload of its mapping's format and hands the whole batch to the broker in one call.
+import { createHash } from 'node:crypto';
 import type { TagSample } from '../../drivers/types.js';
 import type { BrokerMessage, LocalBroker, MessageProperties, Origin } from '../broker/api.js';
 import type { LoadedMapping, MappedTag } from '../config/types.js';
@@ -46,8 +47,14 @@ export interface TagPublisherOptions {
   log: Logger;
 }
 
+/**
+ * What a tag's publishing depends on, to tell an unchanged tag on reload: a digest of it, not the
+ * JSON itself, which every tag kept for the gateway's life (some 300 bytes a tag, 6 MB at 20k).
+ */
 function signatureOf(mapping: LoadedMapping, tag: MappedTag): string {
-  return JSON.stringify([mapping.format, mapping.fields, tag]);
+  return createHash('sha1')
+    .update(JSON.stringify([mapping.format, mapping.fields, tag]))
+    .digest('base64');
 }
 
 export class TagPublisher {

@@ -99,6 +99,9 @@ it('keeps the newest QoS 0 messages for a subscriber that stopped reading', asyn
   expect(topics.length).toBeLessThan(total); // some were dropped...
   expect(topics.slice(-10)).toEqual(Array.from({ length: 10 }, (_, i) => total - 10 + i)); // ...never the newest
   expect([...topics].sort((x, y) => x - y)).toEqual(topics); // and order is kept
+  // Every message is either delivered or counted as dropped ($SYS/broker/messages/dropped).
+  const stats = (b.broker as unknown as { core: { stats: { messagesDropped: number } } }).core.stats;
+  expect(stats.messagesDropped).toBe(total - topics.length);
 });
 
 it('limits CONNECT attempts per address (v5 0x9F)', async () => {

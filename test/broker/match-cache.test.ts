@@ -1,0 +1,41 @@
+import { expect, it } from 'vitest';
+import type { RoutedMessage } from '../../src/broker/message.js';
+import { Router } from '../../src/broker/router.js';
+import { silentLogger } from '../../src/log.js';
+
+function message(topic: string): RoutedMessage {
+  return {
+    topic,
+    payload: Buffer.from('v'),
+    qos: 0,
+    retain: false,
+    properties: undefined,
+    origin: { kind: 'internal', component: 'test' },
+    expiresAt: 0,
+    publisher: null,
+  };
+}
+
+it('keeps the matches of a gateway-sized cycle of topics (50,000 tags) cached', () => {
+  const router = new Router(silentLogger());
+  const seen: string[] = [];
+  router.add('plant/#', {}, { kind: 'local', handler: (m) => seen.push(m.topic) });
+  for (let round = 0; round < 2; round++)
+    for (let i = 0; i < 50_000; i++) router.route(message(`plant/d${i % 50}/t${i}`));
+  expect(seen).toHaveLength(100_000);
+  expect(router.footprint().cachedTopics).toBe(50_000);
+  // Topics nobody subscribes to are cached too, and a subscription change empties the cache.
+  router.route(message('other/x'));
+  expect(router.footprint().cachedTopics).toBe(50_001);
+  router.remove('plant/#', {});
+  expect(router.footprint().cachedTopics).toBe(0);
+});
+
+it('bounds the cache by topic characters, so long random topics cannot fill memory', () => {
+  const router = new Router(silentLogger());
+  const long = 'x'.repeat(60_000);
+  for (let i = 0; i < 400; i++) router.route(message(`${long}/${i}`));
+  // 400 topics of 60k characters are 24M characters; the cache holds at most 8M of them.
+  expect(router.footprint().cachedTopics).toBeLessThan(140);
+  expect(router.footprint().cachedTopics).toBeGreaterThan(0);
+});
