@@ -25,6 +25,8 @@ interface Timed {
   ms: number;
   /** CPU time (user + system) the process had used at that moment: what a quiet machine's wait would be near. */
   cpuMs?: number;
+  /** CPU time of the main thread alone (the OPC UA simulator works in a thread of its own). */
+  mainCpuMs?: number;
   /** Extra figure the process printed (the banner's own "started in" time). */
   reported?: number;
 }
@@ -66,10 +68,12 @@ function timeUntil(
         const ms = performance.now() - started;
         const reported = /started in (\d+) ms/.exec(out);
         const cpuMs = cpuOf(child.pid!);
+        const mainCpuMs = cpuOf(child.pid!, child.pid!);
         finish({
           ms,
           ...(reported ? { reported: Number(reported[1]) } : {}),
           ...(cpuMs !== undefined ? { cpuMs } : {}),
+          ...(mainCpuMs !== undefined ? { mainCpuMs } : {}),
         });
       }
     };
@@ -87,10 +91,11 @@ function timeUntil(
   });
 }
 
-/** CPU milliseconds (user + system) a live process has used, from /proc (Linux). */
-function cpuOf(pid: number): number | undefined {
+/** CPU milliseconds (user + system) a live process (or one of its threads) has used, from /proc (Linux). */
+function cpuOf(pid: number, thread?: number): number | undefined {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    const file = thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`;
+    const fields = readFileSync(file, 'utf8').split(') ')[1]!.split(' ');
     // After the command name: field 14 (utime) and 15 (stime) of stat(5) are at 11 and 12 here.
     return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
   } catch {
@@ -124,6 +129,7 @@ async function rounds(
   for (let i = 0; i < ROUNDS; i++) results.push(await run());
   const reported = results.flatMap((r) => (r.reported === undefined ? [] : [r.reported]));
   const cpu = results.flatMap((r) => (r.cpuMs === undefined ? [] : [r.cpuMs]));
+  const mainCpu = results.flatMap((r) => (r.mainCpuMs === undefined ? [] : [r.mainCpuMs]));
   const row = {
     what,
     ms: median(results.map((r) => r.ms)),
@@ -133,6 +139,7 @@ async function rounds(
     `${what}: median ${Math.round(row.ms)} ms` +
       (row.reported !== undefined ? ` (banner says ${Math.round(row.reported)} ms)` : '') +
       (cpu.length ? `, CPU used by then ${Math.round(median(cpu))} ms` : '') +
+      (mainCpu.length ? ` (main thread ${Math.round(median(mainCpu))} ms)` : '') +
       ` [${results.map((r) => Math.round(r.ms)).join(', ')}]`,
   );
   return row;

@@ -18,7 +18,7 @@ import { SparkplugManager } from './sparkplug/manager.js';
 import { AuditLog } from './store/audit.js';
 import { checkDataFolder, recordDataVersion } from './store/data-folder.js';
 import { Database } from './store/db.js';
-import { startSimulators, type RunningSimulator } from './simulators.js';
+import { SimulatorGroup } from './simulator-group.js';
 import type { DeviceInfo, HttpGateway, Readiness } from './http/context.js';
 import { LatestValues } from './http/latest-values.js';
 import { GatewayMetrics } from './http/metrics.js';
@@ -28,8 +28,11 @@ import { RELEASE } from './version.js';
 
 export interface GatewayOptions {
   log: Logger;
-  /** Run the config's `simulators` block inside the gateway (the demo). Default true. */
-  simulators?: boolean;
+  /**
+   * Run the config's `simulators` block inside the gateway (the demo). Default true. A group already
+   * started (by `tagwire start`, before it loaded this module) is adopted: the gateway stops it.
+   */
+  simulators?: boolean | SimulatorGroup;
   /** Apply edits of the config and mapping files while running. Default false. */
   watch?: boolean;
   /** Quiet time after the last file event before a reload (ms). */
@@ -44,7 +47,7 @@ export class Gateway {
   private stage: Stage = 'created';
   private db?: Database;
   private audit?: AuditLog;
-  private simulators: RunningSimulator[] = [];
+  private simulators?: SimulatorGroup;
   private publisher?: TagPublisher;
   private router?: CommandRouter;
   private bridges?: BridgeManager;
@@ -105,6 +108,15 @@ export class Gateway {
   private async startParts(): Promise<void> {
     const { config, mappings } = this.loaded;
     const log = this.options.log;
+    // The simulators start first, beside everything else (OPC UA's takes a second or more, in
+    // its own thread); a driver waits only for the simulators of its own kind.
+    const sims = this.options.simulators;
+    this.simulators =
+      sims instanceof SimulatorGroup
+        ? sims
+        : sims !== false
+          ? SimulatorGroup.start(config.simulators, log.child({ part: 'sim' }))
+          : undefined;
     // A data folder from a newer release is refused before anything opens it.
     await checkDataFolder(this.dataDir, RELEASE);
     // HTTP first: /healthz and /readyz (503 with the step) answer while the rest starts.
@@ -120,30 +132,17 @@ export class Gateway {
       });
       await this.http.start();
     }
-    // The simulators (OPC UA's takes a second or more) start beside the store and the broker.
-    const simulators =
-      this.options.simulators !== false
-        ? startSimulators(config.simulators, log.child({ part: 'sim' })).then((s) => {
-            this.simulators = s;
-          })
-        : Promise.resolve();
-    const storeAndBroker = (async () => {
-      this.startingStep = 'opening the store';
-      await mkdir(this.dataDir, { recursive: true });
-      this.db = await Database.open(path.join(this.dataDir, 'tagwire.db'));
-      this.startingStep = 'starting the broker';
-      this.localBroker = new Broker({
-        config: config.broker,
-        db: this.db,
-        log: log.child({ part: 'broker' }),
-      });
-      // The store and sessions now; the network listeners once everything that takes messages is subscribed.
-      await this.localBroker.open();
-    })();
-    const failed = (await Promise.allSettled([storeAndBroker, simulators])).find(
-      (s): s is PromiseRejectedResult => s.status === 'rejected',
-    );
-    if (failed) throw failed.reason;
+    this.startingStep = 'opening the store';
+    await mkdir(this.dataDir, { recursive: true });
+    this.db = await Database.open(path.join(this.dataDir, 'tagwire.db'));
+    this.startingStep = 'starting the broker';
+    this.localBroker = new Broker({
+      config: config.broker,
+      db: this.db,
+      log: log.child({ part: 'broker' }),
+    });
+    // The store and sessions now; the network listeners once everything that takes messages is subscribed.
+    await this.localBroker.open();
     this.startingStep = 'starting the command router and bridges';
 
     this.audit = await AuditLog.open(this.db!, {
@@ -187,9 +186,18 @@ export class Gateway {
     await recordDataVersion(this.dataDir, RELEASE);
     await this.broker.listen();
 
-    // Drivers last: by now every sample has somewhere to go. A dead device never blocks this.
-    this.startingStep = 'starting the drivers';
-    await Promise.all([...this.drivers.values()].map((driver) => driver.start()));
+    // Drivers last: by now every sample has somewhere to go. A dead device never blocks this; a
+    // device of a kind the config simulates starts once those simulators listen. Ready means every
+    // simulator is up and every driver started (connecting in the background).
+    this.startingStep = 'starting the drivers and simulators';
+    const driverOf = new Map(config.devices.map((d) => [d.id, d.driver]));
+    await Promise.all([
+      ...[...this.drivers].map(async ([id, driver]) => {
+        await this.simulators?.ready(driverOf.get(id)!);
+        await driver.start();
+      }),
+      this.simulators?.all(),
+    ]);
 
     this.startStatusTimer(config.gateway.statusIntervalSec);
 
@@ -332,7 +340,7 @@ export class Gateway {
   }
 
   simulatorAddresses(): string[] {
-    return this.simulators.map((s) => s.address);
+    return this.simulators?.addresses() ?? [];
   }
 
   private clearDeviceStatus(id: string): void {
@@ -426,7 +434,7 @@ export class Gateway {
     await step('mapping', () => this.publisher?.stop());
     await step('bridges', () => this.bridges?.stop());
     await step('broker', () => this.localBroker?.stop());
-    await step('simulators', () => Promise.all(this.simulators.map((s) => s.close())).then(() => undefined));
+    await step('simulators', () => this.simulators?.close());
     await step('audit log', () => this.audit?.close());
     await step('database', () => this.db?.close());
     this.stage = 'stopped';

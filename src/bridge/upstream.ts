@@ -3,9 +3,17 @@
 // and can say why each attempt failed. While on a backup it checks the primary and moves back.
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { createRequire } from 'node:module';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import type { Logger } from '../log.js';
 import { displayUrl, upstreamAddresses, type BridgeConfig, type UpstreamAddress } from './config.js';
+
+type Mqtt = typeof import('mqtt');
+let mqttModule: Mqtt | undefined;
+/** MQTT.js, loaded at the first connect: a gateway without bridges or Sparkplug upstreams skips its ~60 ms import. */
+function mqtt(): Mqtt {
+  return (mqttModule ??= createRequire(import.meta.url)('mqtt') as Mqtt);
+}
 
 export type FailureKind =
   'refused' | 'bad-credentials' | 'tls' | 'unreachable' | 'timeout' | 'closed' | 'protocol';
@@ -167,7 +175,7 @@ export class Upstream {
       this.failed(address, { kind: 'tls', message: (err as Error).message, at: Date.now() }, false);
       return;
     }
-    const client = mqtt.connect(address.url, options);
+    const client = mqtt().connect(address.url, options);
     this.client = client;
     this.forcedFailure = undefined;
     let connected = false;
@@ -272,7 +280,7 @@ export class Upstream {
       this.scheduleProbe();
       return;
     }
-    const probe = mqtt.connect(primary.url, options);
+    const probe = mqtt().connect(primary.url, options);
     this.probe = probe;
     const timeout = setTimeout(() => probe.end(true), this.cfg.connectTimeoutSec * 1000);
     let answered = false;

@@ -3,7 +3,10 @@
 // Tahu's own payload package builds on; we take it directly, at its current major, with only the
 // messages an edge node sends and reads (no templates, data sets or extensions), instead of Tahu's
 // package, which pins protobufjs 6 and `long` 4. Tests decode what we send with Tahu's package.
-import protobuf from 'protobufjs';
+import { createRequire } from 'node:module';
+import type protobufModule from 'protobufjs';
+
+type Protobuf = typeof protobufModule;
 
 /** Sparkplug B data type ids (the spec's DataType enum). */
 export const DataType = {
@@ -81,8 +84,16 @@ const descriptor = {
   },
 };
 
-const root = protobuf.Root.fromJSON(descriptor);
-const PayloadType = root.lookupType('Payload');
+// protobufjs and the schema are loaded on first use: a gateway without Sparkplug never pays the
+// ~50 ms of their import at start.
+let loaded: { protobuf: Protobuf; Payload: protobufModule.Type } | undefined;
+function schema(): { protobuf: Protobuf; Payload: protobufModule.Type } {
+  if (!loaded) {
+    const protobuf = createRequire(import.meta.url)('protobufjs') as Protobuf;
+    loaded = { protobuf, Payload: protobuf.Root.fromJSON(descriptor).lookupType('Payload') };
+  }
+  return loaded;
+}
 
 /** A metric or property value as the gateway holds it; 64-bit integers beyond 2^53 as bigint. */
 export type SparkplugValue = number | bigint | boolean | string | Uint8Array | null;
@@ -156,10 +167,10 @@ function toWire(type: DataTypeId, value: Exclude<SparkplugValue, null>): unknown
   }
 }
 
-function longFromBigInt(n: bigint): protobuf.Long {
+function longFromBigInt(n: bigint): protobufModule.Long {
   const low = Number(n & 0xffffffffn) | 0;
   const high = Number((n >> 32n) & 0xffffffffn) | 0;
-  return new protobuf.util.Long(low, high, true);
+  return new (schema().protobuf.util.Long)(low, high, true);
 }
 
 function propertySet(properties: Record<string, PropertyValue>): Wire {
@@ -191,7 +202,8 @@ function metricToWire(m: Metric): Wire {
 export function encodePayload(payload: Payload): Buffer {
   const wire: Wire = { timestamp: payload.timestamp, metrics: payload.metrics.map(metricToWire) };
   if (payload.seq !== undefined) wire.seq = payload.seq;
-  return Buffer.from(PayloadType.encode(PayloadType.fromObject(wire)).finish());
+  const { Payload } = schema();
+  return Buffer.from(Payload.encode(Payload.fromObject(wire)).finish());
 }
 
 /** A received metric (NCMD/DCMD): name or alias, and the value of whichever field is set. */
@@ -207,7 +219,8 @@ export function decodePayload(bytes: Uint8Array): {
   seq?: number;
   metrics: ReceivedMetric[];
 } {
-  const object = PayloadType.toObject(PayloadType.decode(bytes), { longs: String, bytes: Buffer }) as {
+  const { Payload } = schema();
+  const object = Payload.toObject(Payload.decode(bytes), { longs: String, bytes: Buffer }) as {
     timestamp?: string;
     seq?: string;
     metrics?: Record<string, unknown>[];
