@@ -8,11 +8,22 @@ import type { TagSample } from '../types.js';
 
 type Opcua = typeof import('node-opcua');
 
+/**
+ * At most this many values per publish response; the server sends the rest in the next ones at once.
+ * node-opcua decodes a whole response into objects (DataValue, Variant, two Dates per value) before
+ * dispatching any: 10,000 values in one response outlived several young-generation collections, were
+ * promoted, and grew the old space by about 6 MB/s until a full GC (RSS 230-290 MB at 10,000 items
+ * every 100 ms). A thousand at a time die young: RSS stays flat (about 150 MB) at the same rate.
+ */
+export const MAX_NOTIFICATIONS_PER_PUBLISH = 1000;
+
 export interface SubscriptionEvents {
   samples(samples: TagSample[]): void;
   notifications(count: number): void;
   /** One CreateMonitoredItems call made (batches stay within the per-call limit). */
   monitorCall(items: number): void;
+  /** One publish response with data received (at most MAX_NOTIFICATIONS_PER_PUBLISH values). */
+  publishResponse(): void;
 }
 
 /** Tags with the same monitoring parameters go into one CreateMonitoredItems call (up to the limit). */
@@ -61,7 +72,7 @@ export class TagSubscription {
         keepAlive * 10,
         Math.ceil(device.sessionTimeoutMs / device.publishingIntervalMs),
       ),
-      maxNotificationsPerPublish: 0,
+      maxNotificationsPerPublish: MAX_NOTIFICATIONS_PER_PUBLISH,
       publishingEnabled: true,
       priority: 10,
     });
@@ -72,6 +83,7 @@ export class TagSubscription {
     };
     sub.on('keepalive', alive);
     sub.on('raw_notification', alive);
+    sub.on('received_notifications', () => this.events.publishResponse());
 
     const groups = new Map<string, TagPlan[]>();
     for (const p of this.plans) {
