@@ -14,6 +14,7 @@ import { withDeviceDefaults } from '../drivers/opcua/defaults.js';
 import type { DriverLogger, TagConfig } from '../drivers/types.js';
 import { silentLogger } from '../src/log.js';
 import { bundleBench } from './bundle.js';
+import { record, type Figures } from './results.js';
 
 const MEASURE_MS = Number(process.env.BENCH_MEASURE_MS ?? 10_000);
 const WRITES = Number(process.env.BENCH_WRITES ?? 200);
@@ -334,6 +335,19 @@ async function main() {
       `${(w.min / PEER.write.min).toFixed(2)}/${(w.avg / PEER.write.avg).toFixed(2)}/${(w.max / PEER.write.max).toFixed(2)}, ` +
       `Write service ${(ws.min / PEER.write.min).toFixed(2)}/${(ws.avg / PEER.write.avg).toFixed(2)}/${(ws.max / PEER.write.max).toFixed(2)}`,
   );
+  const figures: Figures = {
+    write: { avgMs: w.avg, p99Ms: w.p99 },
+    writeService: { avgMs: ws.avg, p99Ms: ws.p99 },
+  };
+  for (const r of rows)
+    figures[`${r.points}x${r.intervalMs}`] = {
+      notificationsPerSec: r.notificationsPerSec,
+      cpuPct: r.cpuPctOneCore,
+      cpuUsPerNotification: r.cpuUsPerNotification,
+      rssMb: r.rssMb,
+      setupMs: r.setupMs,
+    };
+  record('opcua', figures);
   fs.rmSync(dataDir, { recursive: true, force: true });
 }
 

@@ -1,14 +1,14 @@
-// Publish responses stay small: with more changed items than MAX_NOTIFICATIONS_PER_PUBLISH, the server
+// Publish responses stay small: with more changed items than notificationsPerPublish(), the server
 // splits each round into several responses (so the decoded values die young), and every value arrives.
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OpcuaDriver } from '../../../drivers/opcua/driver.js';
 import type { RunningOpcuaSimulator } from '../../../drivers/opcua/simulator/index.js';
-import { MAX_NOTIFICATIONS_PER_PUBLISH } from '../../../drivers/opcua/subscription.js';
+import { notificationsPerPublish } from '../../../drivers/opcua/subscription.js';
 import { waitFor } from '../../helpers/net.js';
 import { makeDriver, recorder, simPkiDir, startSim, tag, tempDir } from './harness.js';
 
-const POINTS = 2500;
+const POINTS = 5000;
 let sim: RunningOpcuaSimulator;
 let driver: OpcuaDriver | undefined;
 const dataDir = tempDir('tagwire-opcua-publish-size-');
@@ -24,7 +24,7 @@ afterAll(async () => {
 });
 
 describe('publish response size', { timeout: 120_000 }, () => {
-  it(`splits a round of ${POINTS} changes into responses of at most ${MAX_NOTIFICATIONS_PER_PUBLISH}`, async () => {
+  it(`splits a round of ${POINTS} changes into responses of at most ${notificationsPerPublish(POINTS)}`, async () => {
     const rec = recorder();
     const tags = Array.from({ length: POINTS }, (_, i) =>
       tag(`p${i}`, `ns=2;s=Load.${i}`, { type: 'Double', pollMs: 500, samplingIntervalMs: 0 }),
@@ -48,7 +48,7 @@ describe('publish response size', { timeout: 120_000 }, () => {
     const after = counters();
     const values = after.notifications! - before.notifications!;
     const responses = after.publishResponses! - before.publishResponses!;
-    expect(responses).toBeGreaterThanOrEqual(Math.ceil(values / MAX_NOTIFICATIONS_PER_PUBLISH));
+    expect(responses).toBeGreaterThanOrEqual(Math.ceil(values / notificationsPerPublish(POINTS)));
     // Every item kept changing: the split loses nothing.
     const changed = new Set(rec.samples.slice(from).map((s) => s.tag));
     expect(changed.size).toBe(POINTS);
