@@ -207,6 +207,7 @@ async function main(): Promise<void> {
         'Idle MQTT clients (connected, no subscription; 1 device of 1,000 tags running)',
         'clients',
         clientRows,
+        1000,
       );
       figures.idleClients = Object.fromEntries(clientRows.map((r) => [String(r.n), { ...r.step }]));
       for (const c of clients.splice(0)) c.close();
