@@ -123,8 +123,11 @@ function growth(rows: { n: number; step: Step }[], per: number, unit: string): s
     const a = rows[i - 1]!;
     const b = rows[i]!;
     const dn = b.n - a.n;
+    const cpu = ((b.step.cpuPct - a.step.cpuPct) / dn) * per;
+    const rss = ((b.step.rssMb - a.step.rssMb) / dn) * per;
+    const signed = (x: number, digits: number) => `${x >= 0 ? '+' : ''}${x.toFixed(digits)}`;
     parts.push(
-      `${a.n}->${b.n}: +${(((b.step.cpuPct - a.step.cpuPct) / dn) * per).toFixed(2)}% CPU and +${(((b.step.rssMb - a.step.rssMb) / dn) * per).toFixed(2)} MB per ${per === 1 ? '' : `${per} `}${unit}`,
+      `${a.n}->${b.n}: ${signed(cpu, 2)}% CPU and ${signed(rss, 2)} MB per ${per === 1 ? '' : `${per} `}${unit}`,
     );
   }
   return parts.join('; ');
