@@ -6,6 +6,7 @@
 import { startMosquitto, type MosquittoBroker } from '../test/helpers/mosquitto.js';
 import { freePort, sleep, waitFor } from '../test/helpers/net.js';
 import { collect, startLocal, type Collector } from '../test/bridge/helpers/local.js';
+import { record } from './results.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const RATE = Number(process.env.BENCH_RATE ?? 2000);
@@ -116,6 +117,13 @@ async function main(): Promise<void> {
   );
   console.log(`  duplicates per planned return: max ${Math.max(...returnDuplicates)}`);
   console.log(`  messages: ${sent} sent, ${lost} lost`);
+  record('bridge-failover', {
+    switchMedianMs: percentile(failovers, 50),
+    duplicatesPerSwitchMax: Math.max(...failoverDuplicates),
+    returnMedianMs: percentile(returns, 50),
+    duplicatesPerReturnMax: Math.max(...returnDuplicates),
+    lost,
+  });
 
   await onPrimary.close();
   await onBackup.close();

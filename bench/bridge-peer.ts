@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { startMosquitto, type MosquittoBroker } from '../test/helpers/mosquitto.js';
 import { freePort, waitFor, waitForPort } from '../test/helpers/net.js';
+import { record } from './results.js';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 20_000);
 const INFLIGHT = Number(process.env.BENCH_INFLIGHT ?? 100);
@@ -203,6 +204,7 @@ async function main(): Promise<void> {
   console.log(
     `  ratio ${median(ratios).toFixed(2)}x (median of the rounds' ratios; ${(t / m).toFixed(2)}x of the median rates)`,
   );
+  record('bridge-peer', { tagwireMsgPerSec: Math.round(t), mosquittoMsgPerSec: Math.round(m), ratio: t / m });
 
   await sub.endAsync();
   tagwire.child.kill('SIGTERM');

@@ -14,6 +14,7 @@ import { silentLogger } from '../src/log.js';
 import { Database } from '../src/store/db.js';
 import { startMosquitto, type MosquittoBroker } from '../test/helpers/mosquitto.js';
 import { freePort, sleep, waitFor } from '../test/helpers/net.js';
+import { record } from './results.js';
 
 const BACKLOG = Number(process.env.BENCH_BACKLOG ?? 1_000_000);
 const LIVE = Number(process.env.BENCH_LIVE ?? 200_000);
@@ -202,6 +203,15 @@ async function main(): Promise<void> {
     console.log(
       `drain:                    ${drainRate} msg/s (includes reconnect); RSS peak while draining ${mb(rssPeak)} MB`,
     );
+    record('bridge', {
+      liveMsgPerSec: liveRate,
+      mqttJsAloneMsgPerSec: baseline,
+      networkPublisherMsgPerSec: netRate,
+      fillMsgPerSec: fillRate,
+      diskBytesPerMessage: Math.round(diskPerMessage),
+      rssGrowthMbWithBacklog: Number(mb(rssFull - rssStart)),
+      drainMsgPerSec: drainRate,
+    });
     console.log(
       `targets: live > 20000 msg/s: ${liveRate > 20_000 ? 'met' : 'NOT met'}; drain > 20000 msg/s: ${drainRate > 20_000 ? 'met' : 'NOT met'}; RSS flat: ${rssFull - rssStart < 64 * 1048576 ? 'yes' : 'NO'} (+${mb(rssFull - rssStart)} MB for ${BACKLOG} waiting)`,
     );

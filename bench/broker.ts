@@ -8,6 +8,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BenchClient, PublishTemplate, type Qos } from './broker-client.js';
+import { record, type Figures } from './results.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const IDLE_CONNECTIONS = Number(process.env.BENCH_IDLE ?? 10_000);
@@ -311,6 +312,7 @@ async function main(): Promise<void> {
       `node ${process.version}, ${ROUNDS} alternating rounds per row, ${PAYLOAD}-byte payloads, MQTT 3.1.1`,
     );
     const rows: string[] = [];
+    const figures: Figures = {};
     rows.push(
       '| load | broker | msg/s | CPU s / 1M msg | peak RSS MB | p50 ms | p99 ms | lost | client CPU | msg/s ratio | p99 ratio |',
     );
@@ -337,6 +339,12 @@ async function main(): Promise<void> {
       const m = summary('mosquitto');
       const line = (name: string, s: typeof t, ratio: string, p99ratio: string) =>
         `| ${flow.name} | ${name} | ${fmt(s.msgsPerSec)} | ${fmt(s.cpu, 2)} | ${fmt(s.rss, 1)} | ${fmt(s.p50, 2)} | ${fmt(s.p99, 2)} | ${s.lost} | ${fmt(s.load, 2)} | ${ratio} | ${p99ratio} |`;
+      figures[flow.name] = {
+        msgsPerSec: t.msgsPerSec,
+        p99Ms: t.p99,
+        rssMb: t.rss,
+        ratio: t.msgsPerSec / m.msgsPerSec,
+      };
       rows.push(line('tagwire', t, fmt(t.msgsPerSec / m.msgsPerSec, 2), fmt(t.p99 / m.p99, 2)));
       rows.push(line('mosquitto', m, '', ''));
       console.log(rows.at(-2));
@@ -345,6 +353,12 @@ async function main(): Promise<void> {
     const idleOurs = await idleConnections(ours, IDLE_CONNECTIONS);
     const idleTheirs = await idleConnections(theirs, IDLE_CONNECTIONS);
     console.log('\n' + rows.join('\n'));
+    figures.idle = {
+      rssMb: idleRss.tagwire,
+      rssMbWithIdleConnections: idleOurs.rssMb,
+      mosquittoRssMb: idleTheirs.rssMb,
+    };
+    record('broker', figures);
     console.log('\n| memory | tagwire | mosquitto |');
     console.log('|---|---:|---:|');
     console.log(

@@ -9,6 +9,7 @@ import { loadConfig } from '../src/config/load.js';
 import { Gateway } from '../src/gateway.js';
 import { silentLogger } from '../src/log.js';
 import { freePort, sleep, waitFor } from '../test/helpers/net.js';
+import { record } from './results.js';
 
 const TAGS = Number(process.env.TAGS ?? 10_000);
 const REQUESTS = Number(process.env.REQUESTS ?? 200);
@@ -134,6 +135,13 @@ async function main(): Promise<void> {
       `  GET /metrics (${(scrape.bytes / 1024).toFixed(1)} KB)  p50 ${scrape.p50.toFixed(2)} ms  p99 ${scrape.p99.toFixed(2)} ms; ` +
         `CPU ${perScrape.toFixed(2)} ms per scrape = ${(perScrape / 10).toFixed(2)}% of a core at one scrape/s (target < 1%)`,
     );
+    record('http', {
+      apiTags: { p50Ms: all.p50, p99Ms: all.p99, cpuMs: all.cpuMs },
+      apiTagsPage: { p50Ms: page.p50, p99Ms: page.p99 },
+      apiTagsSearch: { p50Ms: search.p50, p99Ms: search.p99 },
+      metricsScrape: { p99Ms: scrape.p99, cpuMs: perScrape },
+      backgroundCpuPct: idleRate * 100,
+    });
     console.log(
       `  gateway background CPU while polling ${TAGS} tags: ${(idleRate * 100).toFixed(1)}% of a core`,
     );

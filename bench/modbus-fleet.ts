@@ -11,6 +11,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import mqtt from 'mqtt';
+import { record } from './results.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const CACHE = path.join(ROOT, '.cache');
@@ -355,6 +356,13 @@ async function main(): Promise<void> {
       `Load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}.`,
     );
     console.log('Target: < 25% of a core and < 200 MB with the subscriber, every sample delivered.');
+    const figures = (w: typeof alone) => ({ cpuPct: w.cpuPct, rssAvgMb: w.rssAvgMb, rssPeakMb: w.rssPeakMb });
+    record('modbus-fleet', {
+      noSubscriber: figures(alone),
+      withSubscriber: { ...figures(withSub), delivered: withSub.delivered },
+      afterSubscriber: figures(after),
+      mosquittoRelay: figures(relay),
+    });
   } finally {
     if (gateway) await stop(gateway);
     await Promise.all(servers.map(stop));

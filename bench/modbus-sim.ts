@@ -9,6 +9,7 @@ import { ModbusLink } from '../drivers/modbus/transport/link.js';
 import type { DriverLogger } from '../drivers/types.js';
 import { silentLogger } from '../src/log.js';
 import { freePort, waitForPort } from '../test/helpers/net.js';
+import { record } from './results.js';
 
 const quiet: DriverLogger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
 const DURATION_MS = Number(process.env.BENCH_SIM_MS ?? 3000);
@@ -65,6 +66,12 @@ async function main(): Promise<void> {
   const [, o1, o16] = rows[0]!;
   const [, t1, t16] = rows[1]!;
   console.log(`| ratio | ${(o1 / t1).toFixed(1)}x | ${(o16 / t16).toFixed(1)}x |`);
+  record('modbus-sim', {
+    oneInFlightPerSec: Math.round(o1),
+    sixteenInFlightPerSec: Math.round(o16),
+    ratio1: o1 / t1,
+    ratio16: o16 / t16,
+  });
   await ours.close();
   await new Promise<void>((resolve) => theirs.close(() => resolve()));
   process.exit(0);

@@ -15,6 +15,7 @@ import { silentLogger } from '../src/log.js';
 import { modbusDeviceConfig } from '../drivers/modbus/config.js';
 import { modbusDriver } from '../drivers/modbus/index.js';
 import type { Driver, DriverContext, DriverLogger, TagConfig, TagSample } from '../drivers/types.js';
+import { record, type Figures } from './results.js';
 
 const TAGS_PER_DEVICE = 1000;
 const SIZES = (process.env.BENCH_SIZES ?? '1000,10000,100000').split(',').map(Number);
@@ -214,6 +215,7 @@ async function main(): Promise<void> {
 
   const baseRss = process.memoryUsage().rss / 2 ** 20;
   const rows: string[] = [];
+  const figures: Figures = {};
   for (const tags of SIZES) {
     const devices = tags / TAGS_PER_DEVICE;
     // Steady states first: the scan-time reads hold every sample of five scans at once, and the
@@ -221,6 +223,14 @@ async function main(): Promise<void> {
     const alone = await measureSteady(ports, devices, undefined, () => 0);
     const e2e = await measureSteady(ports, devices, broker, subscriber.received);
     const { planned, scanMs } = await measureScan(ports, devices);
+    figures[`tags${tags}`] = {
+      driverCpuPct: alone.cpuPct,
+      driverRssMb: alone.rssMb,
+      endToEndCpuPct: e2e.cpuPct,
+      endToEndRssMb: e2e.rssMb,
+      deliveredPerSec: e2e.deliveredPerSec,
+      requestsPerScan: planned,
+    };
     rows.push(
       `| ${tags} | ${devices} | ${planned} | ${tags} | ${scanMs.toFixed(1)} | ${alone.cpuPct.toFixed(1)} | ${alone.rssMb.toFixed(0)} | ${alone.samplesPerSec.toFixed(0)} | ${e2e.cpuPct.toFixed(1)} | ${e2e.rssMb.toFixed(0)} | ${e2e.samplesPerSec.toFixed(0)} | ${e2e.deliveredPerSec.toFixed(0)} | ${alone.overruns}/${e2e.overruns} |`,
     );
@@ -246,6 +256,7 @@ async function main(): Promise<void> {
     'NeuronEX (published): 10k tags at 1 s: 3% of 4 cores (12% of one core), 199 MB; 100k: 30% of 4 cores (120% of one core), 497 MB.',
   );
   console.log('Target: 100k tags at 1 s under 50% of one core and under 250 MB, end to end.');
+  record('modbus', figures);
   subscriber.stop();
   await broker.stop();
   sims.stdin.end();

@@ -1,6 +1,7 @@
 // OPC UA benchmark: notifications/s, CPU and RSS of the driver (the gateway's OPC UA side) for 1k and
 // 10k monitored items at 100 ms and 1 s, and write round-trip times. The server runs in a child
-// process (node-opcua's, the simulator) so only the gateway side is measured here.
+// process (node-opcua's, the simulator) and the driver in another (bench/opcua-gateway.ts, bundled, plain
+// node, as the built gateway runs), so the figures are the gateway side alone.
 // Peer figures (NeuronEX): 10k points at 100 ms for 36% of 4 cores and 199 MB; writes 6/12/19 ms.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -12,6 +13,8 @@ import { OpcuaDriver } from '../drivers/opcua/driver.js';
 import { withDeviceDefaults } from '../drivers/opcua/defaults.js';
 import type { DriverLogger, TagConfig } from '../drivers/types.js';
 import { silentLogger } from '../src/log.js';
+import { bundleBench } from './bundle.js';
+import { record, type Figures } from './results.js';
 
 const MEASURE_MS = Number(process.env.BENCH_MEASURE_MS ?? 10_000);
 const WRITES = Number(process.env.BENCH_WRITES ?? 200);
@@ -76,13 +79,7 @@ async function stopServer(proc: ChildProcess): Promise<void> {
   await gone;
 }
 
-function makeDriver(
-  url: string,
-  tags: TagConfig[],
-  publishingIntervalMs: number,
-  dataDir: string,
-  onSamples: (batch: readonly { tag: string }[]) => void,
-) {
+function makeDriver(url: string, tags: TagConfig[], publishingIntervalMs: number, dataDir: string) {
   return new OpcuaDriver(
     withDeviceDefaults({
       id: 'bench',
@@ -93,7 +90,7 @@ function makeDriver(
     }),
     tags,
     {
-      onSamples,
+      onSamples: () => undefined,
       onStatus: () => undefined,
       log: silentLogger() as unknown as DriverLogger,
       dataDir,
@@ -128,70 +125,94 @@ interface Row {
   setupMs: number;
 }
 
+interface GatewayStat {
+  count: number;
+  seen: number;
+  rss: number;
+  heapUsed: number;
+  cpuUs: number;
+}
+
+/** The driver in its own plain-node process (bench/opcua-gateway.ts): the gateway side alone. */
+function startGateway(url: string, points: number, intervalMs: number, dataDir: string) {
+  const proc = spawn(
+    process.execPath,
+    [gatewayScript(), url, String(points), String(intervalMs), process.env.BENCH_QUEUE ?? '10', dataDir],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let last: GatewayStat = { count: 0, seen: 0, rss: 0, heapUsed: 0, cpuUs: 0 };
+  let rssMax = 0;
+  let buffered = '';
+  proc.stdout!.on('data', (c: Buffer) => {
+    buffered += c.toString();
+    const lines = buffered.split('\n');
+    buffered = lines.pop()!;
+    for (const line of lines) {
+      const f = line.split(' ');
+      if (f[0] !== 'STAT') continue;
+      const [count, seen, rss, heapUsed, , cpuUs] = f.slice(1).map(Number) as number[];
+      last = { count: count!, seen: seen!, rss: rss!, heapUsed: heapUsed!, cpuUs: cpuUs! };
+      rssMax = Math.max(rssMax, rss!);
+    }
+  });
+  return {
+    proc,
+    stat: () => last,
+    /** Peak RSS since the last call. */
+    takeRssMax: () => {
+      const peak = rssMax;
+      rssMax = 0;
+      return peak;
+    },
+  };
+}
+
+let bundled: string | undefined;
+const gatewayScript = () => (bundled ??= bundleBench('opcua-gateway'));
+
 async function subscriptionRun(points: number, intervalMs: number, dataDir: string): Promise<Row> {
   const server = await startServer(points, intervalMs);
   const { proc, url } = server;
+  const gateway = startGateway(url, points, intervalMs, dataDir);
   try {
-    const tags: TagConfig[] = Array.from({ length: points }, (_, i) => ({
-      name: `p${i}`,
-      address: `ns=2;s=Load.${i}`,
-      type: 'Double',
-      pollMs: intervalMs,
-      writable: false,
-      // Report on change (the server has no per-item sampling timer); the publishing interval paces delivery.
-      samplingIntervalMs: 0,
-      // Values changing between two publishes are queued, not dropped: every change counts.
-      queueSize: Number(process.env.BENCH_QUEUE ?? 10),
-    }));
-    let count = 0;
-    const seen = new Set<string>();
-    let allSeen = false;
-    const driver = makeDriver(url, tags, intervalMs, dataDir, (batch) => {
-      count += batch.length;
-      // Setup is complete once every item delivered its first value.
-      if (!allSeen) {
-        for (const s of batch) seen.add(s.tag);
-        allSeen = seen.size === points;
-      }
-    });
     const t0 = Date.now();
-    await driver.start();
     const deadline = Date.now() + 180_000;
-    while (!allSeen && Date.now() < deadline) await sleep(50);
-    if (!allSeen) throw new Error(`only ${seen.size}/${points} items delivered within 180 s`);
+    while (gateway.stat().seen < points && Date.now() < deadline) {
+      if (gateway.proc.exitCode !== null) throw new Error(`gateway exited ${gateway.proc.exitCode}`);
+      await sleep(50);
+    }
+    if (gateway.stat().seen < points)
+      throw new Error(`only ${gateway.stat().seen}/${points} items delivered within 180 s`);
     const setupMs = Date.now() - t0;
     await sleep(2000); // settle
-    global.gc?.();
-    const cpu0 = process.cpuUsage();
+    const s0 = gateway.stat();
     const server0 = procCpuSeconds(proc.pid);
     const rounds0 = server.rounds();
-    const c0 = count;
     const w0 = performance.now();
-    let rssMax = 0;
-    const rssTimer = setInterval(() => (rssMax = Math.max(rssMax, process.memoryUsage().rss)), 250);
+    gateway.takeRssMax();
     await sleep(MEASURE_MS);
-    clearInterval(rssTimer);
+    const s1 = gateway.stat();
     const wall = performance.now() - w0;
-    const cpu = process.cpuUsage(cpu0);
+    const rssMax = gateway.takeRssMax();
+    const cpuUs = s1.cpuUs - s0.cpuUs;
+    const delivered = s1.count - s0.count;
     const serverCpu = procCpuSeconds(proc.pid) - server0;
     const produced = (server.rounds() - rounds0) * points;
-    const heap = process.memoryUsage().heapUsed;
-    const row: Row = {
+    return {
       points,
       intervalMs,
       expectedPerSec: Math.round((points * 1000) / intervalMs),
       producedPerSec: Math.round((produced * 1000) / wall),
-      notificationsPerSec: Math.round(((count - c0) * 1000) / wall),
-      cpuPctOneCore: Math.round(((cpu.user + cpu.system) / 1000 / wall) * 1000) / 10,
+      notificationsPerSec: Math.round((delivered * 1000) / wall),
+      cpuPctOneCore: Math.round((cpuUs / 1000 / wall) * 1000) / 10,
       rssMb: Math.round(rssMax / 1048576),
-      heapMb: Math.round(heap / 1048576),
+      heapMb: Math.round(s1.heapUsed / 1048576),
       serverCpuPctOneCore: Math.round((serverCpu / (wall / 1000)) * 1000) / 10,
-      cpuUsPerNotification: Math.round(((cpu.user + cpu.system) / Math.max(1, count - c0)) * 100) / 100,
+      cpuUsPerNotification: Math.round((cpuUs / Math.max(1, delivered)) * 100) / 100,
       setupMs,
     };
-    await driver.stop();
-    return row;
   } finally {
+    await stopServer(gateway.proc);
     await stopServer(proc);
   }
 }
@@ -224,7 +245,6 @@ async function writeRun(dataDir: string) {
       ],
       1000,
       dataDir,
-      () => undefined,
     );
     await driver.start();
     const deadline = Date.now() + 60_000;
@@ -315,6 +335,19 @@ async function main() {
       `${(w.min / PEER.write.min).toFixed(2)}/${(w.avg / PEER.write.avg).toFixed(2)}/${(w.max / PEER.write.max).toFixed(2)}, ` +
       `Write service ${(ws.min / PEER.write.min).toFixed(2)}/${(ws.avg / PEER.write.avg).toFixed(2)}/${(ws.max / PEER.write.max).toFixed(2)}`,
   );
+  const figures: Figures = {
+    write: { avgMs: w.avg, p99Ms: w.p99 },
+    writeService: { avgMs: ws.avg, p99Ms: ws.p99 },
+  };
+  for (const r of rows)
+    figures[`${r.points}x${r.intervalMs}`] = {
+      notificationsPerSec: r.notificationsPerSec,
+      cpuPct: r.cpuPctOneCore,
+      cpuUsPerNotification: r.cpuUsPerNotification,
+      rssMb: r.rssMb,
+      setupMs: r.setupMs,
+    };
+  record('opcua', figures);
   fs.rmSync(dataDir, { recursive: true, force: true });
 }
 

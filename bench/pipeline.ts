@@ -13,6 +13,9 @@ import { silentLogger } from '../src/log.js';
 import { TagPublisher } from '../src/mapping/publisher.js';
 import { freePort, waitFor } from '../test/helpers/net.js';
 import { connect, simDevice, startStack } from '../test/mapping/stack.js';
+import { record, type Figures } from './results.js';
+
+const figures: Figures = {};
 
 const TAGS = 1000;
 const ROUNDS = Number(process.env.ROUNDS ?? 400);
@@ -113,6 +116,7 @@ async function samplesPerSecond(): Promise<void> {
   console.log(
     `  process CPU: ${(((cpu.user + cpu.system) / 1000 / delivered) * 100).toFixed(0)}% of one core`,
   );
+  figures.samples = { perSecond: Math.round(throughMapping), perCpuSecond: Math.round(perCpuSecond) };
   console.log(
     `  target: over 200,000 samples/s on one core -> ${perCpuSecond > 200_000 ? 'met' : 'NOT met'} per CPU-second (${throughMapping > 200_000 ? 'met' : 'not met'} in wall time, which counts time other processes took the core)`,
   );
@@ -181,6 +185,7 @@ async function commandRoundTrip(): Promise<void> {
     console.log(
       `  of which in the router (checks, Modbus write and read-back, from the audit log): p50 ${percentile(inRouter, 50).toFixed(2)} ms, p99 ${percentile(inRouter, 99).toFixed(2)} ms`,
     );
+    figures.command = { p50Ms: p50, p99Ms: p99, routerP99Ms: percentile(inRouter, 99) };
     console.log(`  target p50 < 3 ms, p99 < 10 ms -> ${p50 < 3 && p99 < 10 ? 'met' : 'NOT met'}`);
     console.log(`  vs NeuronEX (OPC UA writes, published 6/12/19 ms): p50 ratio ${(p50 / 6).toFixed(2)}x`);
   } finally {
@@ -198,3 +203,4 @@ console.log(
 );
 await samplesPerSecond();
 await commandRoundTrip();
+record('pipeline', figures);

@@ -15,6 +15,7 @@ import type { History } from '../src/sparkplug/history.js';
 import { LocalLink } from '../src/sparkplug/link.js';
 import { EdgeNode } from '../src/sparkplug/node.js';
 import { Database } from '../src/store/db.js';
+import { record } from './results.js';
 
 const TAGS = Number(process.env.BENCH_TAGS ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -112,6 +113,11 @@ async function main(): Promise<void> {
   console.log(
     `  bytes for ${TAGS} changed values: Sparkplug DDATA ${Math.round(perDdata).toLocaleString('en')} (one message), JSON ${jsonBytes.toLocaleString('en')} (${TAGS} messages): ${(jsonBytes / perDdata).toFixed(1)}x smaller`,
   );
+  record('sparkplug', {
+    metricsPerSec: Math.round((metrics * 1000) / ms),
+    metricsPerCpuSecond: Math.round((metrics * 1000) / cpuMs),
+    jsonToDdataBytes: jsonBytes / perDdata,
+  });
   await node.stop();
   await broker.stop();
   await db.close();

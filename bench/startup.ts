@@ -11,6 +11,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { demoConfig, repoRoot } from '../test/helpers/demo-config.js';
+import { record, type Figures } from './results.js';
+
+/** Median milliseconds of each measured step, by its description. */
+const figures: Figures = {};
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const TIMEOUT_MS = 60_000;
@@ -135,6 +139,7 @@ async function rounds(
     ms: median(results.map((r) => r.ms)),
     ...(reported.length ? { reported: median(reported) } : {}),
   };
+  figures[what] = row.ms;
   console.log(
     `${what}: median ${Math.round(row.ms)} ms` +
       (row.reported !== undefined ? ` (banner says ${Math.round(row.reported)} ms)` : '') +
@@ -209,6 +214,9 @@ await sim.close();
     `node-opcua import: median ${Math.round(median(parts.map((p) => p.importMs)))} ms; ` +
       `OPC UA simulator start after it: median ${Math.round(median(parts.map((p) => p.simulatorMs)))} ms`,
   );
+  figures['node-opcua import'] = median(parts.map((p) => p.importMs));
+  figures['OPC UA simulator start'] = median(parts.map((p) => p.simulatorMs));
+  record('startup', figures);
   console.log(
     `load after: ${os
       .loadavg()

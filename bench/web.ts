@@ -13,6 +13,7 @@ import { freePort, sleep, waitFor } from '../test/helpers/net.js';
 import type { Browser } from 'playwright-core';
 import { demoConfig, repoRoot } from '../test/helpers/demo-config.js';
 import { launchChromium } from '../test/web/harness.js';
+import { record } from './results.js';
 
 const TAGS = Number(process.env.TAGS ?? 10_000);
 const WINDOW_MS = Number(process.env.WINDOW_MS ?? 15_000);
@@ -300,6 +301,13 @@ async function main(): Promise<void> {
       `  gateway CPU:            ${fmt(idle * 100)}% of a core without the console, ${fmt(withConsole * 100)}% with it open (medians of ${CPU_ROUNDS} x ${CPU_WINDOW_MS / 1000} s each): +${fmt(added * 100)}%  target < 5%`,
     );
     if (errors.length > 0) console.log(`  console errors: ${errors.join('; ')}`);
+    record('web', {
+      bundleKbGzipped: bundle.gzipKB,
+      firstLiveValueMs: firstLiveMs,
+      frameP95Ms: percentile(frames, 95),
+      tabMemoryMb: heapMB,
+      consoleAddsCpuPct: added * 100,
+    });
     await context.close();
   } finally {
     await browser.close();

@@ -55,6 +55,7 @@ export class OpcuaDriver implements Driver {
     sessions: 0,
     pollOverruns: 0,
     monitorCalls: 0,
+    publishResponses: 0,
   };
 
   private opcua?: Opcua;
@@ -333,6 +334,9 @@ export class OpcuaDriver implements Driver {
       },
       monitorCall: () => {
         this.counters.monitorCalls++;
+      },
+      publishResponse: () => {
+        this.counters.publishResponses++;
       },
     });
   }

@@ -1,6 +1,7 @@
 // node-opcua, loaded on first use (it costs a second or two and ~100 MB), with its own console output
 // routed into our logger at debug level: the driver reports what matters in its own words.
 import { format } from 'node:util';
+import { installFastDateTimeDecoder } from './datetime.js';
 
 export type Opcua = typeof import('node-opcua');
 
@@ -14,6 +15,7 @@ let sink: DebugSink | undefined;
 export function loadOpcua(log?: DebugSink): Promise<Opcua> {
   if (log && !sink) sink = log;
   loading ??= import('node-opcua').then((opcua) => {
+    installFastDateTimeDecoder();
     const route =
       (level: 'warning' | 'error') =>
       (...args: unknown[]) =>

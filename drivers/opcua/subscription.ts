@@ -8,11 +8,27 @@ import type { TagSample } from '../types.js';
 
 type Opcua = typeof import('node-opcua');
 
+/**
+ * Values per publish response: a quarter of the subscription's items, at least 1000; the server sends
+ * the rest at once on the next queued Publish requests (node-opcua keeps five in the pipeline, so a
+ * whole round still goes out without waiting for a round trip). node-opcua decodes a whole response
+ * into objects (DataValue, Variant, two Dates per value) before dispatching any: 10,000 values in one
+ * response outlived several young-generation collections, were promoted, and grew the old space by
+ * about 6 MB/s until a full GC (RSS 230-290 MB at 10,000 items every 100 ms). Smaller responses die
+ * young and RSS stays flat.
+ */
+export const MIN_NOTIFICATIONS_PER_PUBLISH = 1000;
+export function notificationsPerPublish(items: number): number {
+  return Math.max(MIN_NOTIFICATIONS_PER_PUBLISH, Math.ceil(items / 4));
+}
+
 export interface SubscriptionEvents {
   samples(samples: TagSample[]): void;
   notifications(count: number): void;
   /** One CreateMonitoredItems call made (batches stay within the per-call limit). */
   monitorCall(items: number): void;
+  /** One publish response with data received (at most notificationsPerPublish(items) values). */
+  publishResponse(): void;
 }
 
 /** Tags with the same monitoring parameters go into one CreateMonitoredItems call (up to the limit). */
@@ -61,7 +77,7 @@ export class TagSubscription {
         keepAlive * 10,
         Math.ceil(device.sessionTimeoutMs / device.publishingIntervalMs),
       ),
-      maxNotificationsPerPublish: 0,
+      maxNotificationsPerPublish: notificationsPerPublish(this.plans.length),
       publishingEnabled: true,
       priority: 10,
     });
@@ -72,6 +88,7 @@ export class TagSubscription {
     };
     sub.on('keepalive', alive);
     sub.on('raw_notification', alive);
+    sub.on('received_notifications', () => this.events.publishResponse());
 
     const groups = new Map<string, TagPlan[]>();
     for (const p of this.plans) {
