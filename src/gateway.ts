@@ -15,7 +15,7 @@ import type { Logger } from './log.js';
 import { CommandRouter } from './mapping/commands.js';
 import { TagPublisher } from './mapping/publisher.js';
 import { SparkplugManager } from './sparkplug/manager.js';
-import { AuditLog } from './store/audit.js';
+import { AuditLog } from './mapping/audit.js';
 import { checkDataFolder, recordDataVersion } from './store/data-folder.js';
 import { Database } from './store/db.js';
 import { SimulatorGroup } from './simulator-group.js';

@@ -1,7 +1,7 @@
 // Turning stored messages into MQTT.js publishes, and MQTT.js packets back into local messages.
 import type { IClientPublishOptions, MqttClient } from 'mqtt';
 import type { MessageProperties } from '../broker/api.js';
-import type { StoredMessage } from '../store/outbox.js';
+import type { StoredMessage } from './outbox/outbox.js';
 import type { PublishFn } from './forwarder.js';
 
 /** The message waited in the outbox past its MQTT 5 Message Expiry Interval: it must not be sent. */

@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, formatProblem, loadConfig } from '../config/load.js';
-import { AUDIT_OUTCOMES, AuditLog, type AuditEntry, type AuditOutcome } from '../store/audit.js';
+import { AUDIT_OUTCOMES, AuditLog, type AuditEntry, type AuditOutcome } from '../mapping/audit.js';
 import { Database } from '../store/db.js';
 import { configPath, parse } from './options.js';
 

@@ -4,7 +4,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ConnectionState } from '../../drivers/types.js';
 import type { BridgeStatus } from '../bridge/status.js';
-import type { AuditOutcome } from '../store/audit.js';
+import type { AuditOutcome } from '../mapping/audit.js';
 import type { DeviceInfo, HttpBroker } from './context.js';
 
 export interface MetricsSource {

@@ -10,7 +10,7 @@ import type { Driver, TagSample, TagValue } from '../../drivers/types.js';
 import type { DeliveredMessage, LocalBroker } from '../broker/api.js';
 import type { LoadedMapping } from '../config/types.js';
 import type { Logger } from '../log.js';
-import type { AuditLog, AuditOutcome, CommandKind } from '../store/audit.js';
+import type { AuditLog, AuditOutcome, CommandKind } from './audit.js';
 import { CommandAuditor } from './command-audit.js';
 import { CommandIndex, type CommandAddress, type CommandDevice, type CommandTag } from './command-index.js';
 import { parseDeviceSet, parseGet, parseSet, type CommandOptions } from './command-payload.js';

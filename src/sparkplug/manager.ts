@@ -9,7 +9,7 @@ import type { LoadedMapping, MappedTag } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { CommandResult } from '../mapping/command-result.js';
 import { Database } from '../store/db.js';
-import { migrateOutbox } from '../store/outbox.js';
+import { migrateOutbox } from '../bridge/outbox/outbox.js';
 import { BdSeqStore } from './bdseq.js';
 import { planNodes } from './config.js';
 import { OutboxHistory } from './history.js';

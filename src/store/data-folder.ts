@@ -4,9 +4,9 @@
 import { existsSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { brokerMigrations } from '../broker/store-schema.js';
-import { MIGRATIONS as auditMigrations } from './audit.js';
-import { MIGRATIONS as outboxMigrations } from './outbox.js';
+import { brokerMigrations } from '../broker/persistence/migrations.js';
+import { MIGRATIONS as auditMigrations } from '../mapping/audit.js';
+import { MIGRATIONS as outboxMigrations } from '../bridge/outbox/outbox.js';
 
 /** The file in the data folder that names the schema its databases are at. */
 export const DATA_VERSION_FILE = 'tagwire-data.json';

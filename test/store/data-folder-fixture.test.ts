@@ -6,12 +6,12 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { Gateway } from '../../src/gateway.js';
 import { silentLogger } from '../../src/log.js';
-import { AuditLog } from '../../src/store/audit.js';
+import { AuditLog } from '../../src/mapping/audit.js';
 import { currentSchema, DATA_VERSION_FILE } from '../../src/store/data-folder.js';
 import { Database } from '../../src/store/db.js';
-import { migrateOutbox, Outbox } from '../../src/store/outbox.js';
-import { RetainedStore } from '../../src/store/retained.js';
-import { SessionStore } from '../../src/store/sessions.js';
+import { migrateOutbox, Outbox } from '../../src/bridge/outbox/outbox.js';
+import { RetainedStore } from '../../src/broker/persistence/retained.js';
+import { SessionStore } from '../../src/broker/persistence/sessions.js';
 import { RELEASE } from '../../src/version.js';
 import { demoConfig } from '../helpers/demo-config.js';
 

@@ -2,12 +2,12 @@
 // transaction per tick, so a burst of retained publishes costs one commit, not one per message.
 // A failed commit is reported to those who wait for it (a publisher is then not acknowledged),
 // logged with counts.
-import { NotStoredError } from '../broker/api.js';
-import { brokerMigrations } from '../broker/store-schema.js';
-import type { Logger } from '../log.js';
-import type { Database } from './db.js';
-import { FailureLog } from './failure-log.js';
-import { GroupCommit } from './group-commit.js';
+import { NotStoredError } from '../api.js';
+import { brokerMigrations } from './migrations.js';
+import type { Logger } from '../../log.js';
+import type { Database } from '../../store/db.js';
+import { FailureLog } from '../../store/failure-log.js';
+import { GroupCommit } from '../../store/group-commit.js';
 
 export interface StoredRetained {
   topic: string;

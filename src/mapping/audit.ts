@@ -5,8 +5,8 @@
 // commit is under way go together in the next transaction (group commit), so concurrent commands
 // share one sync to disk.
 import type { Logger } from '../log.js';
-import { Database, type RunResult, type SqlParam } from './db.js';
-import { FailureLog } from './failure-log.js';
+import { Database, type RunResult, type SqlParam } from '../store/db.js';
+import { FailureLog } from '../store/failure-log.js';
 
 export type CommandKind = 'set' | 'get' | 'device-set';
 

@@ -1,15 +1,15 @@
 // Persistent MQTT sessions in SQLite (component 'broker'): subscriptions and the QoS 1/2 messages
 // queued or in flight, so they survive a broker restart. Changes are queued in order and written
 // together in one transaction per tick; those who wait for that commit learn whether it failed.
-import { NotStoredError } from '../broker/api.js';
-import type { Logger } from '../log.js';
-import type { Database, SqlParam, Statement } from './db.js';
-import { FailureLog } from './failure-log.js';
-import { GroupCommit } from './group-commit.js';
-import type { ProtocolVersion } from '../broker/codec.js';
-import type { Outgoing, Session, SessionPersistence, SubscriptionOptions } from '../broker/session.js';
-import { brokerMigrations } from '../broker/store-schema.js';
-import { decodeProperties, encodeProperties } from '../broker/retained.js';
+import { NotStoredError } from '../api.js';
+import type { Logger } from '../../log.js';
+import type { Database, SqlParam, Statement } from '../../store/db.js';
+import { FailureLog } from '../../store/failure-log.js';
+import { GroupCommit } from '../../store/group-commit.js';
+import type { ProtocolVersion } from '../codec.js';
+import type { Outgoing, Session, SessionPersistence, SubscriptionOptions } from '../session.js';
+import { brokerMigrations } from './migrations.js';
+import { decodeProperties, encodeProperties } from '../retained.js';
 
 export interface StoredSession {
   clientId: string;
