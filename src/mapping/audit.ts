@@ -66,7 +66,8 @@ export interface AuditFilter {
   limit?: number;
 }
 
-export const MIGRATIONS = [
+/** The audit log's tables (migration component 'audit'). */
+export const auditMigrations: readonly string[] = [
   `CREATE TABLE audit (
      id INTEGER PRIMARY KEY,
      ts INTEGER NOT NULL,
@@ -146,7 +147,7 @@ export class AuditLog {
     db: Database,
     opts: { retentionDays: number; file?: string; log?: Logger },
   ): Promise<AuditLog> {
-    await db.migrate('audit', MIGRATIONS);
+    await db.migrate('audit', auditMigrations);
     let writer = db;
     if (opts.file !== undefined) {
       writer = await Database.open(opts.file);
