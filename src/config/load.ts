@@ -4,7 +4,6 @@
 import path from 'node:path';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import { checkBridges, type BridgeConfig } from '../bridge/config.js';
-import { planNodes } from '../sparkplug/config.js';
 import { ajvProblems } from './ajv-errors.js';
 import { parseJson, readJsonFile } from './json.js';
 import { httpProblems } from './http-checks.js';
@@ -14,6 +13,7 @@ import { instancesOf, resolveMapping, type RawMapping, type TagChecker } from '.
 import { gatewayValidator, mappingValidator } from './schema.js';
 import type { DeviceConfig, GatewayConfig, LoadedMapping } from './types.js';
 import { tagCheckerOf } from './drivers.js';
+import { sparkplugProblems } from './sparkplug-checks.js';
 
 export { ConfigError, formatProblem, type ConfigProblem } from './problems.js';
 
@@ -297,10 +297,10 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
     results.push(await loadMapping(mappingFile, devices, gatewayId, checkerOf, problems, options.contents));
   crossChecks(results, problems);
   const bridges = Array.isArray(config.bridges) ? (config.bridges as { name: string }[]) : [];
-  for (const p of planNodes(
+  for (const p of sparkplugProblems(
     results.flatMap((r) => r.mappings),
     bridges,
-  ).problems)
+  ))
     problems.push({ file: displayPath(p.file), pointer: p.pointer, message: p.message });
 
   if (problems.length > 0) throw new ConfigError(problems);
