@@ -23,7 +23,7 @@ import { SimulatorGroup } from './simulator-group.js';
 import type { DeviceInfo, HttpGateway, Readiness } from './http/context.js';
 import { LatestValues } from './http/latest-values.js';
 import { GatewayMetrics } from './http/metrics.js';
-import { packageVersion } from './http/package-root.js';
+import { packageVersion } from './package-root.js';
 import { HttpServer } from './http/server.js';
 import { RELEASE } from './version.js';
 
