@@ -34,12 +34,14 @@ export function importsOf(file: string): string[] {
 }
 
 /**
- * The part a file belongs to: src/<part> with its subfolders, drivers/<protocol>, and the root
- * files of src/ and of drivers/ as one part each.
+ * The part a file belongs to: src/<part> with its subfolders, drivers/<protocol>. A file directly
+ * in src/ or drivers/ is a unit of its own: those are either composition roots that import every
+ * part (gateway.ts, cli.ts, drivers/index.ts) or leaves every part may use (log.ts, version.ts,
+ * drivers/types.ts), and lumping the two kinds together would report each leaf as a cycle.
  */
 export function partOf(file: string): string {
   const segments = file.split('/');
-  if (segments.length <= 2) return `${segments[0]} (root files)`;
+  if (segments.length <= 2) return file;
   return `${segments[0]}/${segments[1]}`;
 }
 

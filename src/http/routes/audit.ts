@@ -1,5 +1,5 @@
 // GET /api/audit (admin): the command audit log, newest first, as JSON or (Accept: text/csv) CSV.
-import { parseTime } from '../../cli/audit.js';
+import { parseTime } from '../../mapping/audit-time.js';
 import { parseSet } from '../../mapping/command-payload.js';
 import { AUDIT_OUTCOMES, type AuditEntry, type AuditOutcome } from '../../mapping/audit.js';
 import { errorBody } from '../errors.js';
