@@ -1,7 +1,9 @@
-// A data folder written by tagwire 0.1.0 (before each part owned its tables: the dumps in
-// fixtures/data-folder-0.1.0 were made by that code) opens, migrates and keeps every row.
+// A data folder written by tagwire 0.1.0 (before each part owned its tables: the SQL dumps in
+// fixtures/data-folder-0.1.0, `zcat` to read them, were made by that code with `sqlite3 .dump`)
+// opens, migrates and keeps every row.
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { Gateway } from '../../src/gateway.js';
@@ -24,7 +26,7 @@ async function restoreFixture(dataDir: string): Promise<void> {
     const db = await Database.open(path.join(dataDir, `${name}.db`));
     // The dump creates schema_version itself, as 0.1.0 wrote it.
     await db.exec('DROP TABLE schema_version');
-    await db.exec(readFileSync(path.join(fixture, `${name}.sql`), 'utf8'));
+    await db.exec(gunzipSync(readFileSync(path.join(fixture, `${name}.sql.gz`))).toString('utf8'));
     await db.close();
   }
   copyFileSync(path.join(fixture, DATA_VERSION_FILE), path.join(dataDir, DATA_VERSION_FILE));
