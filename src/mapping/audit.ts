@@ -4,6 +4,7 @@
 // after it (`finish`): a command whose row cannot be stored does not run. Rows written while a
 // commit is under way go together in the next transaction (group commit), so concurrent commands
 // share one sync to disk.
+import { setFields } from '../fields.js';
 import type { Logger } from '../log.js';
 import { Database, type RunResult, type SqlParam } from '../store/db.js';
 import { FailureLog } from '../store/failure-log.js';
@@ -259,25 +260,15 @@ export class AuditLog {
 
   /** The most recent matching rows (at most `limit`), oldest first. */
   async query(filter: AuditFilter = {}): Promise<AuditEntry[]> {
-    const where: string[] = [];
-    const params: SqlParam[] = [];
-    if (filter.device !== undefined) {
-      where.push('device = ?');
-      params.push(filter.device);
-    }
-    if (filter.since !== undefined) {
-      where.push('ts >= ?');
-      params.push(filter.since);
-    }
-    if (filter.until !== undefined) {
-      where.push('ts < ?');
-      params.push(filter.until);
-    }
-    if (filter.outcome !== undefined) {
-      where.push('outcome = ?');
-      params.push(filter.outcome);
-    }
-    params.push(filter.limit ?? 1000);
+    const conditions: [string, SqlParam | undefined][] = [
+      ['device = ?', filter.device],
+      ['ts >= ?', filter.since],
+      ['ts < ?', filter.until],
+      ['outcome = ?', filter.outcome],
+    ];
+    const given = conditions.filter((c): c is [string, SqlParam] => c[1] !== undefined);
+    const where = given.map(([condition]) => condition);
+    const params = [...given.map(([, value]) => value), filter.limit ?? 1000];
     const rows = await this.db.all<AuditRow>(
       `SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ts DESC, id DESC LIMIT ?`,
       params,
@@ -319,10 +310,8 @@ function fromRow(row: AuditRow): AuditEntry {
     outcome: row.outcome,
     result: row.result,
     durationMs: row.duration_ms,
+    ...setFields(row, ['username', 'device', 'tag']),
   };
-  if (row.username !== null) entry.username = row.username;
-  if (row.device !== null) entry.device = row.device;
-  if (row.tag !== null) entry.tag = row.tag;
   return entry;
 }
 

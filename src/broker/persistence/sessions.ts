@@ -4,11 +4,10 @@
 import { NotStoredError } from '../api.js';
 import type { Logger } from '../../log.js';
 import type { Database, SqlParam, Statement } from '../../store/db.js';
-import { FailureLog } from '../../store/failure-log.js';
 import { GroupCommit } from '../../store/group-commit.js';
 import type { ProtocolVersion } from '../codec.js';
 import type { Outgoing, Session, SessionPersistence, SubscriptionOptions } from '../session.js';
-import { brokerMigrations } from './migrations.js';
+import { BrokerTable } from './migrations.js';
 import { decodeProperties, encodeProperties } from '../retained.js';
 
 export interface StoredSession {
@@ -67,7 +66,7 @@ interface MessageRow {
 const MAX_RETRY_OPS = 100_000;
 const RETRY_MS = 1000;
 
-export class SessionStore implements SessionPersistence {
+export class SessionStore extends BrokerTable implements SessionPersistence {
   private ops: Op[] = [];
   /** The commit the queued ops wait for. */
   private commit: GroupCommit | null = null;
@@ -75,18 +74,13 @@ export class SessionStore implements SessionPersistence {
   private retryTimer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
   private statements: Record<Op['sql'], Statement> | null = null;
-  private readonly failures: FailureLog;
-  private closed = false;
 
-  private constructor(
-    private readonly db: Database,
-    log: Logger,
-  ) {
-    this.failures = new FailureLog(log, 'writing MQTT sessions');
+  private constructor(db: Database, log: Logger) {
+    super(db, log, 'writing MQTT sessions');
   }
 
   static async open(db: Database, log: Logger): Promise<SessionStore> {
-    await db.migrate('broker', brokerMigrations);
+    await BrokerTable.migrate(db);
     return new SessionStore(db, log);
   }
 
