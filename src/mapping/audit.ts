@@ -90,6 +90,11 @@ export const auditMigrations: readonly string[] = [
    UPDATE audit SET outcome = 'ok' WHERE ok = 1;`,
 ];
 
+const PRUNE_EVERY_MS = 3_600_000;
+/** How long a completed row may wait to share the next command's commit. */
+const LAZY_MS = 20;
+const DAY_MS = 86_400_000;
+
 const INSERT = `INSERT INTO audit (ts, kind, client_id, username, device, tag, topic, payload, ok, outcome, result, duration_ms)
    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 const FINISH = 'UPDATE audit SET ok = ?, outcome = ?, result = ?, duration_ms = ? WHERE id = ?';
@@ -100,11 +105,6 @@ interface PendingWrite {
   resolve(result: RunResult): void;
   reject(err: unknown): void;
 }
-
-const PRUNE_EVERY_MS = 3_600_000;
-/** How long a completed row may wait to share the next command's commit. */
-const LAZY_MS = 20;
-const DAY_MS = 86_400_000;
 
 interface AuditRow {
   ts: number;
