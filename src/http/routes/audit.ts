@@ -3,7 +3,7 @@ import { parseTime } from '../../mapping/audit-time.js';
 import { parseSet } from '../../mapping/command-payload.js';
 import { AUDIT_OUTCOMES, type AuditEntry, type AuditOutcome } from '../../mapping/audit.js';
 import { errorBody } from '../errors.js';
-import type { RouteModule } from './index.js';
+import type { RouteModule } from './route-module.js';
 
 const query = {
   type: 'object',

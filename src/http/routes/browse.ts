@@ -4,7 +4,7 @@ import type { OpcuaDeviceConfig } from '../../../drivers/opcua/config.js';
 import { errorBody } from '../errors.js';
 import { OpcuaBrowser } from '../opcua-browser.js';
 import { exactObject } from './exact-object.js';
-import type { RouteModule } from './index.js';
+import type { RouteModule } from './route-module.js';
 
 const query = exactObject({ node: { type: 'string', minLength: 1, maxLength: 4096 } });
 

@@ -3,7 +3,7 @@
 import { importCsv } from '../../config/csv-import.js';
 import { errorBody } from '../errors.js';
 import { exactObject } from './exact-object.js';
-import type { RouteModule } from './index.js';
+import type { RouteModule } from './route-module.js';
 
 const CSV_BODY_LIMIT = 4 * 1024 * 1024;
 

@@ -6,7 +6,7 @@ import { errorBody } from '../errors.js';
 import { backup, checkEdit, emptySummary, writeAtomically } from '../mappings/edit.js';
 import { listMappingFiles, resolveMappingFile } from '../mappings/files.js';
 import { exactObject } from './exact-object.js';
-import type { RouteModule } from './index.js';
+import type { RouteModule } from './route-module.js';
 
 /** Mapping files can be large (thousands of tags); other requests keep the small default limit. */
 const MAPPING_BODY_LIMIT = 8 * 1024 * 1024;

@@ -3,9 +3,9 @@
 // an unknown user; attempts limited per address.
 import { verifyLogin } from '../auth/verify.js';
 import { errorBody } from '../errors.js';
-import { SESSION_COOKIE } from '../server.js';
+import { SESSION_COOKIE } from '../auth/sessions.js';
 import { exactObject } from './exact-object.js';
-import type { RouteModule } from './index.js';
+import type { RouteModule } from './route-module.js';
 
 const loginBody = exactObject(
   {

@@ -7,7 +7,7 @@ import { errorBody } from '../errors.js';
 import { tagListJson } from '../tag-catalog.js';
 import type { CommandOutcome } from '../../mapping/commands.js';
 import { exactObject } from './exact-object.js';
-import type { RouteModule } from './index.js';
+import type { RouteModule } from './route-module.js';
 
 const MAX_LIMIT = 100_000;
 
