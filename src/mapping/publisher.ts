@@ -17,8 +17,8 @@ import {
 
 const ORIGIN: Origin = { kind: 'internal', component: 'mapping' };
 /**
- * The timer that runs time-based policies (periods, heartbeats, minimum intervals) ticks at a tenth of the shortest
- * period it serves, within these bounds: fine enough to be on time, never a busy loop.
+ * The timer that runs time-based policies (periods, heartbeats, minimum intervals) ticks at a
+ * tenth of the shortest period it serves, within these bounds: on time, never a busy loop.
  */
 const TICK_MS = { max: 250, min: 10 } as const;
 
