@@ -6,6 +6,7 @@ import { glob, isDynamicPattern } from 'tinyglobby';
 import { checkBridges, type BridgeConfig } from '../bridge/config.js';
 import { ajvProblems } from './ajv-errors.js';
 import { parseJson, readJsonFile } from './json.js';
+import { sparkplugProblems } from './sparkplug-checks.js';
 import { httpProblems } from './http-checks.js';
 import { ConfigError, pointerOf, type ConfigProblem } from './problems.js';
 import { checkableMapping, originalPointer } from './partial.js';
@@ -13,7 +14,6 @@ import { instancesOf, resolveMapping, type RawMapping, type TagChecker } from '.
 import { gatewayValidator, mappingValidator } from './schema.js';
 import type { DeviceConfig, GatewayConfig, LoadedMapping } from './types.js';
 import { tagCheckerOf } from './drivers.js';
-import { sparkplugProblems } from './sparkplug-checks.js';
 
 export { ConfigError, formatProblem, type ConfigProblem } from './problems.js';
 
