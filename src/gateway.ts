@@ -15,14 +15,15 @@ import type { Logger } from './log.js';
 import { CommandRouter } from './mapping/commands.js';
 import { TagPublisher } from './mapping/publisher.js';
 import { SparkplugManager } from './sparkplug/manager.js';
-import { AuditLog } from './store/audit.js';
+import { AuditLog } from './mapping/audit.js';
 import { checkDataFolder, recordDataVersion } from './store/data-folder.js';
+import { currentSchema } from './data-schema.js';
 import { Database } from './store/db.js';
 import { SimulatorGroup } from './simulator-group.js';
 import type { DeviceInfo, HttpGateway, Readiness } from './http/context.js';
 import { LatestValues } from './http/latest-values.js';
 import { GatewayMetrics } from './http/metrics.js';
-import { packageVersion } from './http/package-root.js';
+import { packageVersion } from './package-root.js';
 import { HttpServer } from './http/server.js';
 import { RELEASE } from './version.js';
 
@@ -118,7 +119,7 @@ export class Gateway {
           ? SimulatorGroup.start(config.simulators, log.child({ part: 'sim' }))
           : undefined;
     // A data folder from a newer release is refused before anything opens it.
-    await checkDataFolder(this.dataDir, RELEASE);
+    await checkDataFolder(this.dataDir, RELEASE, currentSchema());
     // HTTP first: /healthz and /readyz (503 with the step) answer while the rest starts.
     if (config.http.enabled) {
       this.http = new HttpServer({
@@ -183,7 +184,7 @@ export class Gateway {
 
     await this.rebuildBridges(this.loaded);
     // Every store has migrated: record the schema so an older release refuses this folder.
-    await recordDataVersion(this.dataDir, RELEASE);
+    await recordDataVersion(this.dataDir, RELEASE, currentSchema());
     await this.broker.listen();
 
     // Drivers last: by now every sample has somewhere to go. A dead device never blocks this; a

@@ -4,7 +4,7 @@ import type { Commit, DeliveredMessage, LocalBroker, Origin } from '../broker/ap
 import type { Logger } from '../log.js';
 import type { Database } from '../store/db.js';
 import { FailureLog } from '../store/failure-log.js';
-import { Outbox, type DropReason, type OutboxMessage, type StoredMessage } from '../store/outbox.js';
+import { Outbox, type DropReason, type OutboxMessage, type StoredMessage } from './outbox/outbox.js';
 import { displayUrl, type BridgeConfig, type OutRule, type UpstreamAddress } from './config.js';
 import { Forwarder } from './forwarder.js';
 import { fromPublishProperties, MessageExpiredError, publisherFor } from './publish.js';

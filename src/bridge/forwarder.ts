@@ -4,7 +4,7 @@
 //   or when the window was full), skipping what the live path already sent.
 // Per-topic order holds because a topic stays on the backlog path until the cursor has sent its
 // newest waiting message. Rows are deleted only on acknowledgement (or when written, for QoS 0).
-import type { Outbox, StoredMessage } from '../store/outbox.js';
+import type { Outbox, StoredMessage } from './outbox/outbox.js';
 import { TokenBucket } from './rate.js';
 
 export type PublishFn = (msg: StoredMessage, done: (err?: Error) => void) => void;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { LocalBroker } from '../broker/api.js';
 import type { Logger } from '../log.js';
 import { Database } from '../store/db.js';
-import { migrateOutbox } from '../store/outbox.js';
+import { migrateOutbox } from './outbox/outbox.js';
 import { Bridge } from './bridge.js';
 import { checkBridges, type BridgeConfig } from './config.js';
 import type { BridgeStatus } from './status.js';

@@ -1,7 +1,8 @@
 // Turning stored messages into MQTT.js publishes, and MQTT.js packets back into local messages.
 import type { IClientPublishOptions, MqttClient } from 'mqtt';
 import type { MessageProperties } from '../broker/api.js';
-import type { StoredMessage } from '../store/outbox.js';
+import { setFields } from '../fields.js';
+import type { StoredMessage } from './outbox/outbox.js';
 import type { PublishFn } from './forwarder.js';
 
 /** The message waited in the outbox past its MQTT 5 Message Expiry Interval: it must not be sent. */
@@ -34,14 +35,18 @@ export function publisherFor(client: MqttClient, protocolVersion: 4 | 5): Publis
   };
 }
 
+/** The MQTT 5 properties that travel as they are (the expiry is counted down on the way). */
+const COPIED = [
+  'contentType',
+  'payloadFormatIndicator',
+  'responseTopic',
+  'correlationData',
+  'userProperties',
+] as const;
+
 /** MQTT 5 properties for the wire, the expiry counted down by the time spent waiting. */
 export function toPublishProperties(p: MessageProperties, storedAt: number): PublishProperties | 'expired' {
-  const out: PublishProperties = {};
-  if (p.contentType !== undefined) out.contentType = p.contentType;
-  if (p.payloadFormatIndicator !== undefined) out.payloadFormatIndicator = p.payloadFormatIndicator;
-  if (p.responseTopic !== undefined) out.responseTopic = p.responseTopic;
-  if (p.correlationData !== undefined) out.correlationData = p.correlationData;
-  if (p.userProperties !== undefined) out.userProperties = p.userProperties;
+  const out: PublishProperties = setFields(p, COPIED);
   if (p.messageExpiryInterval !== undefined) {
     const left = p.messageExpiryInterval - Math.floor((Date.now() - storedAt) / 1000);
     if (left <= 0) return 'expired';
@@ -53,12 +58,6 @@ export function toPublishProperties(p: MessageProperties, storedAt: number): Pub
 /** The MQTT 5 properties of a received packet that travel with a message. */
 export function fromPublishProperties(p: PublishProperties | undefined): MessageProperties | undefined {
   if (!p) return undefined;
-  const out: MessageProperties = {};
-  if (p.contentType !== undefined) out.contentType = p.contentType;
-  if (p.payloadFormatIndicator !== undefined) out.payloadFormatIndicator = p.payloadFormatIndicator;
-  if (p.messageExpiryInterval !== undefined) out.messageExpiryInterval = p.messageExpiryInterval;
-  if (p.responseTopic !== undefined) out.responseTopic = p.responseTopic;
-  if (p.correlationData !== undefined) out.correlationData = p.correlationData;
-  if (p.userProperties !== undefined) out.userProperties = p.userProperties;
+  const out: MessageProperties = setFields(p, [...COPIED, 'messageExpiryInterval']);
   return Object.keys(out).length > 0 ? out : undefined;
 }

@@ -1,6 +1,6 @@
 // What a bridge reports: the status API shape and its $SYS topics.
 import type { BrokerMessage } from '../broker/api.js';
-import type { DropReason } from '../store/outbox.js';
+import type { DropReason } from './outbox/outbox.js';
 import type { UpstreamFailure } from './upstream.js';
 
 export type BridgeState = 'starting' | 'connecting' | 'connected' | 'stopped';

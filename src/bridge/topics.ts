@@ -1,17 +1,16 @@
-// Filter checks and the prefix rewriting of bridge rules (matching is the broker's topicMatches).
+// Filter checks and the prefix rewriting of bridge rules (matching and the MQTT rules are the
+// broker's: topicMatches, checkTopicFilter).
+import { checkTopicFilter, describeTopicProblem } from '../broker/topics/validate.js';
+
 export { topicMatches } from '../broker/topics/validate.js';
 
 /** Checks a filter is well formed; returns why not, or undefined. */
 export function filterProblem(filter: string): string | undefined {
-  if (filter.length === 0) return 'empty topic filter';
-  const levels = filter.split('/');
-  for (let i = 0; i < levels.length; i++) {
-    const level = levels[i]!;
-    if (level.includes('#') && (level !== '#' || i !== levels.length - 1))
-      return `'#' must be a whole last level in '${filter}'`;
-    if (level.includes('+') && level !== '+') return `'+' must be a whole level in '${filter}'`;
-  }
-  return undefined;
+  const problem = checkTopicFilter(filter);
+  if (problem?.kind !== 'misplaced-wildcard') return problem && describeTopicProblem(problem, 'topic filter');
+  return problem.wildcard === '#'
+    ? `'#' must be a whole last level in '${filter}'`
+    : `'+' must be a whole level in '${filter}'`;
 }
 
 /** Applies a rule's rewrite: strip `stripPrefix` when the topic starts with it, then add `prefix`. */

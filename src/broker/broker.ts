@@ -1,8 +1,8 @@
 // The embedded MQTT broker: network listeners plus the in-process LocalBroker API used by the
 // mapping, the command router and the bridge.
 import type { Database } from '../store/db.js';
-import { RetainedStore } from '../store/retained.js';
-import { SessionStore } from '../store/sessions.js';
+import { RetainedStore } from './persistence/retained.js';
+import { SessionStore } from './persistence/sessions.js';
 import type { Logger } from '../log.js';
 import type { BrokerMessage, DurableHandler, LocalBroker, LocalHandler, Origin } from './api.js';
 import type { BrokerConfig, ListenerConfig } from './config.js';

@@ -19,7 +19,7 @@ import { SharedGroup } from './shared.js';
 import { BrokerStats } from './stats.js';
 import { parseSharedFilter } from './topics/validate.js';
 import type { PendingWill } from './will.js';
-import type { StoredSession } from '../store/sessions.js';
+import type { StoredSession } from './persistence/sessions.js';
 
 export class BrokerCore implements ConnectionHost {
   readonly limits: BrokerLimits;

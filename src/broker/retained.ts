@@ -3,7 +3,7 @@ import type { MessageProperties } from './api.js';
 import type { RoutedMessage } from './message.js';
 import { isExpired, keepable } from './message.js';
 import { topicMatches } from './topics/validate.js';
-import type { RetainedStore, StoredRetained } from '../store/retained.js';
+import type { RetainedStore, StoredRetained } from './persistence/retained.js';
 
 export class RetainedMessages {
   private readonly messages = new Map<string, RoutedMessage>();

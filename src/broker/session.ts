@@ -43,7 +43,7 @@ export interface SessionLink {
   aliasFor(topic: string): { alias: number; known: boolean } | null;
 }
 
-/** Durable storage of persistent sessions (src/store/sessions.ts). */
+/** Durable storage of persistent sessions (src/broker/persistence/sessions.ts). */
 export interface SessionPersistence {
   saveSession(session: Session): void;
   deleteSession(clientId: string): void;

@@ -3,7 +3,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, formatProblem, loadConfig } from '../config/load.js';
-import { AUDIT_OUTCOMES, AuditLog, type AuditEntry, type AuditOutcome } from '../store/audit.js';
+import { AUDIT_OUTCOMES, AuditLog, type AuditEntry, type AuditOutcome } from '../mapping/audit.js';
+import { parseTime } from '../mapping/audit-time.js';
 import { Database } from '../store/db.js';
 import { configPath, parse } from './options.js';
 
@@ -25,18 +26,6 @@ function parseOutcome(text: string): AuditOutcome {
   if (outcome === undefined)
     throw new Error(`--outcome must be one of ${AUDIT_OUTCOMES.join(', ')}, got "${text}"`);
   return outcome;
-}
-
-const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** Epoch ms of a TIME option, or an Error saying why it is not one. */
-export function parseTime(text: string, now = Date.now()): number {
-  const age = /^(\d+(?:\.\d+)?)([smhd])$/.exec(text);
-  if (age) return now - Number(age[1]) * UNIT_MS[age[2]!]!;
-  const ms = Date.parse(text);
-  if (Number.isNaN(ms))
-    throw new Error(`"${text}" is not a time: use an ISO date/time or an age such as 30m, 12h, 7d`);
-  return ms;
 }
 
 export function formatEntry(e: AuditEntry): string {

@@ -5,6 +5,7 @@ import { chmod, chown, copyFile, cp, mkdir, mkdtemp, readdir, readFile, rm, stat
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { archived, BACKUP_FORMAT, MANIFEST, tarExtract, type Manifest } from '../ops/backup.js';
+import { currentSchema } from '../data-schema.js';
 import { DATABASE_FILES, newerComponents } from '../store/data-folder.js';
 import { RELEASE } from '../version.js';
 import { parse } from './options.js';
@@ -70,7 +71,7 @@ export async function main(args: readonly string[]): Promise<number> {
       );
       return 1;
     }
-    const newer = newerComponents(manifest.schema ?? {});
+    const newer = newerComponents(manifest.schema ?? {}, currentSchema());
     if (newer.length > 0) {
       process.stderr.write(
         `tagwire restore: ${file} was made by tagwire ${manifest.release} with a newer data schema (${newer.join(', ')}) than this tagwire ${RELEASE}: install ${manifest.release} or later to restore it; nothing restored\n`,

@@ -4,9 +4,9 @@
 import path from 'node:path';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import { checkBridges, type BridgeConfig } from '../bridge/config.js';
-import { planNodes } from '../sparkplug/config.js';
 import { ajvProblems } from './ajv-errors.js';
 import { parseJson, readJsonFile } from './json.js';
+import { sparkplugProblems } from './sparkplug-checks.js';
 import { httpProblems } from './http-checks.js';
 import { ConfigError, pointerOf, type ConfigProblem } from './problems.js';
 import { checkableMapping, originalPointer } from './partial.js';
@@ -297,10 +297,10 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
     results.push(await loadMapping(mappingFile, devices, gatewayId, checkerOf, problems, options.contents));
   crossChecks(results, problems);
   const bridges = Array.isArray(config.bridges) ? (config.bridges as { name: string }[]) : [];
-  for (const p of planNodes(
+  for (const p of sparkplugProblems(
     results.flatMap((r) => r.mappings),
     bridges,
-  ).problems)
+  ))
     problems.push({ file: displayPath(p.file), pointer: p.pointer, message: p.message });
 
   if (problems.length > 0) throw new ConfigError(problems);

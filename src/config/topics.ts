@@ -1,5 +1,6 @@
-// Topic templates (`acme/{site}/{line}/{device}`) and the rules a published topic must follow.
-import { identifierProblem } from '../broker/topics/validate.js';
+// Topic templates (`acme/{site}/{line}/{device}`) and the rules a published topic must follow:
+// MQTT's (checked by the broker's validator) and the gateway's own ($, empty levels, braces).
+import { checkTopicName, describeTopicProblem } from '../broker/topics/validate.js';
 
 export type TemplateResult = { ok: true; topic: string } | { ok: false; error: string };
 
@@ -20,17 +21,31 @@ export function renderTemplate(template: string, vars: Readonly<Record<string, s
   return { ok: true, topic };
 }
 
+/** The MQTT rule `topic` breaks, in the config's words (they name the topic), or undefined. */
+function mqttProblem(topic: string): string | undefined {
+  const problem = checkTopicName(topic);
+  if (!problem) return undefined;
+  switch (problem.kind) {
+    case 'empty':
+      return 'topic is empty';
+    case 'wildcard':
+      return `topic "${topic}" contains a wildcard (+ or #)`;
+    case 'bad-character':
+      return `topic ${problem.detail}: ${JSON.stringify(topic)}`;
+    case 'too-long':
+      return 'topic is longer than 65535 bytes';
+    default:
+      return describeTopicProblem(problem, 'topic');
+  }
+}
+
 /** Why `topic` cannot be a topic the gateway publishes on, or undefined when it can. */
 export function topicError(topic: string, allowEmptyLevels = false): string | undefined {
-  if (topic.length === 0) return 'topic is empty';
-  if (/[+#]/.test(topic)) return `topic "${topic}" contains a wildcard (+ or #)`;
-  // The broker's rule for identifiers (no U+0000, lone surrogates or control characters).
-  const bad = identifierProblem(topic, 'topic');
-  if (bad) return `${bad}: ${JSON.stringify(topic)}`;
+  const mqtt = mqttProblem(topic);
+  if (mqtt) return mqtt;
   if (topic.startsWith('$')) return `topic "${topic}" starts with "$", which MQTT reserves for the broker`;
   if (!allowEmptyLevels && topic.split('/').some((level) => level.length === 0))
     return `topic "${topic}" has an empty level`;
   if (/[{}]/.test(topic)) return `topic "${topic}" has an unbalanced "{" or "}"`;
-  if (Buffer.byteLength(topic) > 65535) return 'topic is longer than 65535 bytes';
   return undefined;
 }

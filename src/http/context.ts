@@ -6,7 +6,7 @@ import type { BridgeStatus } from '../bridge/status.js';
 import type { ConfigDiff } from '../config/diff.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { CommandOutcome } from '../mapping/commands.js';
-import type { AuditEntry, AuditFilter } from '../store/audit.js';
+import type { AuditEntry, AuditFilter } from '../mapping/audit.js';
 import type { LatestValues } from './latest-values.js';
 
 export type Readiness = { ready: true } | { ready: false; reason: string };

@@ -4,7 +4,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ConnectionState } from '../../drivers/types.js';
 import type { BridgeStatus } from '../bridge/status.js';
-import type { AuditOutcome } from '../store/audit.js';
+import type { AuditOutcome } from '../mapping/audit.js';
 import type { DeviceInfo, HttpBroker } from './context.js';
 
 export interface MetricsSource {
@@ -97,12 +97,7 @@ export class GatewayMetrics {
       });
     }
 
-    const perDevice = seriesPer(
-      registers,
-      'device',
-      () => source.devices(),
-      (d) => d.deviceId,
-    );
+    const perDevice = seriesPer(registers, 'device', () => source.devices(), 'deviceId');
     perDevice('tagwire_device_connected', '1 when the device is connected', 'gauge', (d) =>
       d.state === 'connected' ? 1 : 0,
     );
@@ -158,12 +153,7 @@ export class GatewayMetrics {
       registers,
     });
 
-    const perBridge = seriesPer(
-      registers,
-      'bridge',
-      () => source.bridges(),
-      (b) => b.name,
-    );
+    const perBridge = seriesPer(registers, 'bridge', () => source.bridges(), 'name');
     perBridge('tagwire_bridge_connected', '1 when the upstream is connected', 'gauge', (b) =>
       b.connected ? 1 : 0,
     );
@@ -206,11 +196,12 @@ export class GatewayMetrics {
  * A maker of gauges and counters with one series per item (a device, a bridge), refilled from
  * `items` at each scrape; `read` giving undefined leaves an item out.
  */
-function seriesPer<T>(
+function seriesPer<T extends Record<K, string>, K extends keyof T>(
   registers: Registry[],
   label: string,
   items: () => readonly T[],
-  key: (item: T) => string,
+  /** The field of an item that is its label value. */
+  key: K,
 ): (name: string, help: string, kind: 'gauge' | 'counter', read: (item: T) => number | undefined) => void {
   return (name, help, kind, read) => {
     const options = { name, help, labelNames: [label], registers };
@@ -219,8 +210,8 @@ function seriesPer<T>(
       for (const item of items()) {
         const value = read(item);
         if (value === undefined) continue;
-        if (metric instanceof Gauge) metric.set({ [label]: key(item) }, value);
-        else metric.inc({ [label]: key(item) }, value);
+        if (metric instanceof Gauge) metric.set({ [label]: item[key] }, value);
+        else metric.inc({ [label]: item[key] }, value);
       }
     };
     if (kind === 'gauge')

@@ -13,7 +13,7 @@ import type { HttpConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { AttemptLimiter } from './auth/attempts.js';
 import { roleAllows, type Access, type Identity } from './auth/roles.js';
-import { SessionStore } from './auth/sessions.js';
+import { SESSION_COOKIE, SessionStore } from './auth/sessions.js';
 import { TokenVerifier } from './auth/verify.js';
 import type { HttpGateway } from './context.js';
 import { errorBody } from './errors.js';
@@ -34,7 +34,6 @@ declare module 'fastify' {
   }
 }
 
-export const SESSION_COOKIE = 'tagwire_session';
 /** Request bodies beyond this are refused (413); mapping edits have their own, larger limit. */
 export const BODY_LIMIT = 64 * 1024;
 

@@ -3,6 +3,7 @@
 // latest value and joins strings (no object per tag, no generic serialisation of the static part).
 import type { TagSample } from '../../drivers/types.js';
 import type { LoadedMapping } from '../config/types.js';
+import { setFields } from '../fields.js';
 
 interface Entry {
   device: string;
@@ -36,10 +37,7 @@ function entriesOf(mappings: readonly LoadedMapping[]): Entry[] {
         type: tag.type,
         writable: tag.writable,
       };
-      if (tag.unit !== undefined) fixed.unit = tag.unit;
-      if (tag.min !== undefined) fixed.min = tag.min;
-      if (tag.max !== undefined) fixed.max = tag.max;
-      if (tag.description !== undefined) fixed.description = tag.description;
+      Object.assign(fixed, setFields(tag, ['unit', 'min', 'max', 'description']));
       entries.push({
         device: mapping.device,
         name: tag.name,

@@ -3,7 +3,7 @@
 // is refused; the failure is logged once, then as a count at most every LOG_EVERY_MS, not once per
 // command (a flood of commands on a full disk must not flood the log too).
 import type { Logger } from '../log.js';
-import type { AuditEnd, AuditLog, AuditReservation, AuditStart } from '../store/audit.js';
+import type { AuditEnd, AuditLog, AuditReservation, AuditStart } from './audit.js';
 
 const LOG_EVERY_MS = 10_000;
 

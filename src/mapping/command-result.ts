@@ -3,7 +3,7 @@
 import type { TagSample, TagValue } from '../../drivers/types.js';
 import type { DeliveredMessage, LocalBroker, Origin } from '../broker/api.js';
 import type { Logger } from '../log.js';
-import type { AuditOutcome } from '../store/audit.js';
+import type { AuditOutcome } from './audit.js';
 
 const ORIGIN: Origin = { kind: 'internal', component: 'commands' };
 

@@ -10,7 +10,7 @@ import type { Driver, TagSample, TagValue } from '../../drivers/types.js';
 import type { DeliveredMessage, LocalBroker } from '../broker/api.js';
 import type { LoadedMapping } from '../config/types.js';
 import type { Logger } from '../log.js';
-import type { AuditLog, AuditOutcome, CommandKind } from '../store/audit.js';
+import type { AuditLog, AuditOutcome, CommandKind } from './audit.js';
 import { CommandAuditor } from './command-audit.js';
 import { CommandIndex, type CommandAddress, type CommandDevice, type CommandTag } from './command-index.js';
 import { parseDeviceSet, parseGet, parseSet, type CommandOptions } from './command-payload.js';
@@ -31,6 +31,9 @@ import { TagQueue } from './tag-queue.js';
 import { topicMatches } from '../broker/topics/validate.js';
 
 const CONNECT_POLL_MS = 20;
+
+/** A command on one tag: its set or get topic, resolved. */
+type TagAddress = Extract<CommandAddress, { kind: 'set' | 'get' }>;
 
 export type { CommandResult } from './command-result.js';
 
@@ -210,9 +213,9 @@ export class CommandRouter {
   private run(address: CommandAddress, payload: Buffer, run: CommandRun): Promise<CommandResult> {
     switch (address.kind) {
       case 'set':
-        return this.runSet(address.device, address.tagName, address.target, payload, run);
+        return this.runSet(address, payload, run);
       case 'get':
-        return this.runGet(address.device, address.tagName, address.target, payload, run);
+        return this.runGet(address, payload, run);
       case 'device-set':
         return this.runDeviceSet(address.device, payload, run);
     }
@@ -232,13 +235,8 @@ export class CommandRouter {
     return target;
   }
 
-  private async runSet(
-    device: CommandDevice,
-    name: string,
-    target: CommandTag | undefined,
-    payload: Buffer,
-    run: CommandRun,
-  ): Promise<CommandResult> {
+  private async runSet(address: TagAddress, payload: Buffer, run: CommandRun): Promise<CommandResult> {
+    const { device, tagName: name, target } = address;
     const deadline = Date.now() + (target?.tag.commandTimeoutMs ?? 0);
     if (!target) return failure(`unknown tag "${name}" on device "${device.device}"`, requestIdOf(payload));
     if (!target.tag.writable) return failure(`tag "${name}" is not writable`, requestIdOf(payload));
@@ -330,13 +328,8 @@ export class CommandRouter {
     }
   }
 
-  private async runGet(
-    device: CommandDevice,
-    name: string,
-    target: CommandTag | undefined,
-    payload: Buffer,
-    run: CommandRun,
-  ): Promise<CommandResult> {
+  private async runGet(address: TagAddress, payload: Buffer, run: CommandRun): Promise<CommandResult> {
+    const { device, tagName: name, target } = address;
     const parsed = parseGet(payload);
     const requestId = parsed.ok ? parsed.command.requestId : parsed.requestId;
     if (!target) return failure(`unknown tag "${name}" on device "${device.device}"`, requestId);

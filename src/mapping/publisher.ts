@@ -16,8 +16,11 @@ import {
 } from './policy.js';
 
 const ORIGIN: Origin = { kind: 'internal', component: 'mapping' };
-const MAX_TICK_MS = 250;
-const MIN_TICK_MS = 10;
+/**
+ * The timer that runs time-based policies (periods, heartbeats, minimum intervals) ticks at a
+ * tenth of the shortest period it serves, within these bounds: on time, never a busy loop.
+ */
+const TICK_MS = { max: 250, min: 10 } as const;
 
 interface TagEntry {
   tag: MappedTag;
@@ -149,7 +152,7 @@ export class TagPublisher {
   ): void {
     const devices = new Map<string, DeviceEntry>();
     const timed: TagEntry[] = [];
-    let tickMs = MAX_TICK_MS;
+    let tickMs: number = TICK_MS.max;
     for (const mapping of mappings) {
       let device = devices.get(mapping.device);
       if (!device) devices.set(mapping.device, (device = { tags: new Map(), snapshots: [] }));
@@ -186,7 +189,7 @@ export class TagPublisher {
         const needed = tickNeededMs(tag.policy);
         if (needed !== undefined) {
           timed.push(entry);
-          tickMs = Math.min(tickMs, Math.max(MIN_TICK_MS, Math.floor(needed / 10)));
+          tickMs = Math.min(tickMs, Math.max(TICK_MS.min, Math.floor(needed / 10)));
         }
       }
     }

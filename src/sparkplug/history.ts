@@ -4,7 +4,7 @@
 import type { Quality, TagValue } from '../../drivers/types.js';
 import type { Logger } from '../log.js';
 import type { Database } from '../store/db.js';
-import { Outbox, type OutboxLimits } from '../store/outbox.js';
+import { Outbox, type OutboxLimits } from '../bridge/outbox/outbox.js';
 
 export interface HistoryRecord {
   /** Sparkplug device id. */

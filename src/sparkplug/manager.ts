@@ -9,7 +9,7 @@ import type { LoadedMapping, MappedTag } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { CommandResult } from '../mapping/command-result.js';
 import { Database } from '../store/db.js';
-import { migrateOutbox } from '../store/outbox.js';
+import { migrateOutbox } from '../bridge/outbox/outbox.js';
 import { BdSeqStore } from './bdseq.js';
 import { planNodes } from './config.js';
 import { OutboxHistory } from './history.js';
@@ -40,7 +40,7 @@ export class SparkplugManager {
   constructor(private readonly opts: SparkplugManagerOptions) {}
 
   async start(mappings: readonly LoadedMapping[]): Promise<void> {
-    const { nodes } = planNodes(mappings, this.opts.bridges);
+    const nodes = planNodes(mappings);
     this.signature = JSON.stringify(nodes);
     if (nodes.length === 0) return;
     this.db ??= await Database.open(path.join(this.opts.dataDir, SPARKPLUG_FILE));
@@ -71,7 +71,7 @@ export class SparkplugManager {
 
   /** New mappings: nodes whose Sparkplug view changed are rebuilt (NDEATH, then new births). */
   async update(mappings: readonly LoadedMapping[]): Promise<void> {
-    const { nodes } = planNodes(mappings, this.opts.bridges);
+    const nodes = planNodes(mappings);
     if (JSON.stringify(nodes) === this.signature) return;
     await this.stopNodes();
     await this.start(mappings);

@@ -29,58 +29,51 @@ export const DataType = {
 export type DataTypeName = keyof typeof DataType;
 export type DataTypeId = (typeof DataType)[DataTypeName];
 
+type Field = { type: string; id: number; rule?: 'repeated' };
+
+/** A proto2 message: explicit presence, so a seq or value of 0 is sent. */
+const proto2 = (fields: Record<string, Field>) => ({ edition: 'proto2', fields });
+
+/** The typed value fields a PropertyValue and a Metric both have, numbered from `first`. */
+const valueFields = (first: number): Record<string, Field> => ({
+  int_value: { type: 'uint32', id: first },
+  long_value: { type: 'uint64', id: first + 1 },
+  float_value: { type: 'float', id: first + 2 },
+  double_value: { type: 'double', id: first + 3 },
+  boolean_value: { type: 'bool', id: first + 4 },
+  string_value: { type: 'string', id: first + 5 },
+});
+
 const descriptor = {
   nested: {
-    PropertyValue: {
-      edition: 'proto2', // explicit presence: a seq or value of 0 is sent
-      fields: {
-        type: { type: 'uint32', id: 1 },
-        is_null: { type: 'bool', id: 2 },
-        int_value: { type: 'uint32', id: 3 },
-        long_value: { type: 'uint64', id: 4 },
-        float_value: { type: 'float', id: 5 },
-        double_value: { type: 'double', id: 6 },
-        boolean_value: { type: 'bool', id: 7 },
-        string_value: { type: 'string', id: 8 },
-      },
-    },
-    PropertySet: {
-      edition: 'proto2', // explicit presence: a seq or value of 0 is sent
-      fields: {
-        keys: { rule: 'repeated', type: 'string', id: 1 },
-        values: { rule: 'repeated', type: 'PropertyValue', id: 2 },
-      },
-    },
-    Metric: {
-      edition: 'proto2', // explicit presence: a seq or value of 0 is sent
-      fields: {
-        name: { type: 'string', id: 1 },
-        alias: { type: 'uint64', id: 2 },
-        timestamp: { type: 'uint64', id: 3 },
-        datatype: { type: 'uint32', id: 4 },
-        is_historical: { type: 'bool', id: 5 },
-        is_transient: { type: 'bool', id: 6 },
-        is_null: { type: 'bool', id: 7 },
-        properties: { type: 'PropertySet', id: 9 },
-        int_value: { type: 'uint32', id: 10 },
-        long_value: { type: 'uint64', id: 11 },
-        float_value: { type: 'float', id: 12 },
-        double_value: { type: 'double', id: 13 },
-        boolean_value: { type: 'bool', id: 14 },
-        string_value: { type: 'string', id: 15 },
-        bytes_value: { type: 'bytes', id: 16 },
-      },
-    },
-    Payload: {
-      edition: 'proto2', // explicit presence: a seq or value of 0 is sent
-      fields: {
-        timestamp: { type: 'uint64', id: 1 },
-        metrics: { rule: 'repeated', type: 'Metric', id: 2 },
-        seq: { type: 'uint64', id: 3 },
-        uuid: { type: 'string', id: 4 },
-        body: { type: 'bytes', id: 5 },
-      },
-    },
+    PropertyValue: proto2({
+      type: { type: 'uint32', id: 1 },
+      is_null: { type: 'bool', id: 2 },
+      ...valueFields(3),
+    }),
+    PropertySet: proto2({
+      keys: { rule: 'repeated', type: 'string', id: 1 },
+      values: { rule: 'repeated', type: 'PropertyValue', id: 2 },
+    }),
+    Metric: proto2({
+      name: { type: 'string', id: 1 },
+      alias: { type: 'uint64', id: 2 },
+      timestamp: { type: 'uint64', id: 3 },
+      datatype: { type: 'uint32', id: 4 },
+      is_historical: { type: 'bool', id: 5 },
+      is_transient: { type: 'bool', id: 6 },
+      is_null: { type: 'bool', id: 7 },
+      properties: { type: 'PropertySet', id: 9 },
+      ...valueFields(10),
+      bytes_value: { type: 'bytes', id: 16 },
+    }),
+    Payload: proto2({
+      timestamp: { type: 'uint64', id: 1 },
+      metrics: { rule: 'repeated', type: 'Metric', id: 2 },
+      seq: { type: 'uint64', id: 3 },
+      uuid: { type: 'string', id: 4 },
+      body: { type: 'bytes', id: 5 },
+    }),
   },
 };
 

@@ -1,12 +1,11 @@
 // The data folder's schema version, recorded beside the databases so that an upgrade migrates it
 // forward and a downgrade stops before touching anything: the per-component check in
 // Database.migrate runs only after the database is open and earlier components have migrated.
+// Which components exist, and at which version, is the caller's to say (src/data-schema.ts): each
+// part owns its tables and migrations, and the store knows none of them.
 import { existsSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { brokerMigrations } from '../broker/store-schema.js';
-import { MIGRATIONS as auditMigrations } from './audit.js';
-import { MIGRATIONS as outboxMigrations } from './outbox.js';
 
 /** The file in the data folder that names the schema its databases are at. */
 export const DATA_VERSION_FILE = 'tagwire-data.json';
@@ -22,19 +21,10 @@ export interface DataVersion {
   writtenBy: string;
 }
 
-/** The schema this build of tagwire migrates data folders up to. */
-export function currentSchema(): SchemaVersions {
-  return {
-    broker: brokerMigrations.length,
-    audit: auditMigrations.length,
-    outbox: outboxMigrations.length,
-  };
-}
-
 export class DataFolderTooNew extends Error {}
 
-/** The components where `recorded` is ahead of this build, as "audit 5 > 2". */
-export function newerComponents(recorded: SchemaVersions, known = currentSchema()): string[] {
+/** The components where `recorded` is ahead of `known` (this build's), as "audit 5 > 2". */
+export function newerComponents(recorded: SchemaVersions, known: SchemaVersions): string[] {
   return Object.entries(recorded)
     .filter(([component, version]) => version > (known[component] ?? 0))
     .map(([component, version]) => `${component} ${version} > ${known[component] ?? 0}`);
@@ -59,10 +49,14 @@ export async function readDataVersion(dataDir: string): Promise<DataVersion | un
  * Refuses a data folder written by a newer tagwire, before anything opens it. A folder without the
  * file (new, or from a release before it existed) is fine: the migrations bring it up to date.
  */
-export async function checkDataFolder(dataDir: string, release: string): Promise<void> {
+export async function checkDataFolder(
+  dataDir: string,
+  release: string,
+  known: SchemaVersions,
+): Promise<void> {
   const recorded = await readDataVersion(dataDir);
   if (!recorded) return;
-  const newer = newerComponents(recorded.schema);
+  const newer = newerComponents(recorded.schema, known);
   if (newer.length > 0) {
     throw new DataFolderTooNew(
       `data folder ${dataDir} was written by tagwire ${recorded.writtenBy} (schema ${newer.join(', ')}), newer than this tagwire ${release}: install ${recorded.writtenBy} or later, or restore a backup made by ${release}; nothing was changed`,
@@ -70,10 +64,14 @@ export async function checkDataFolder(dataDir: string, release: string): Promise
   }
 }
 
-/** Records the schema after the migrations ran (write to a temporary file, then rename). */
-export async function recordDataVersion(dataDir: string, release: string): Promise<void> {
+/** Records `schema` after its migrations ran (write to a temporary file, then rename). */
+export async function recordDataVersion(
+  dataDir: string,
+  release: string,
+  schema: SchemaVersions,
+): Promise<void> {
   const file = path.join(dataDir, DATA_VERSION_FILE);
-  const body: DataVersion = { schema: currentSchema(), writtenBy: release };
+  const body: DataVersion = { schema, writtenBy: release };
   await writeFile(`${file}.tmp`, JSON.stringify(body, null, 2) + '\n');
   await rename(`${file}.tmp`, file);
 }

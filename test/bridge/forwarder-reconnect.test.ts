@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Forwarder, type ForwarderSession } from '../../src/bridge/forwarder.js';
 import { Database } from '../../src/store/db.js';
-import { migrateOutbox, Outbox, type StoredMessage } from '../../src/store/outbox.js';
+import { migrateOutbox, Outbox, type StoredMessage } from '../../src/bridge/outbox/outbox.js';
 import { waitFor } from '../helpers/net.js';
 
 describe('forwarder across a reconnect', () => {

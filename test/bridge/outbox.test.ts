@@ -10,7 +10,7 @@ import {
   type DropReason,
   type OutboxLimits,
   type StoredMessage,
-} from '../../src/store/outbox.js';
+} from '../../src/bridge/outbox/outbox.js';
 import { waitFor } from '../helpers/net.js';
 
 const roomy: OutboxLimits = {

@@ -1,8 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { main, parseTime } from '../../src/cli/audit.js';
-import { AuditLog, type AuditEntry, type AuditOutcome } from '../../src/store/audit.js';
+import { main } from '../../src/cli/audit.js';
+import { parseTime } from '../../src/mapping/audit-time.js';
+import { AuditLog, type AuditEntry, type AuditOutcome } from '../../src/mapping/audit.js';
 import { Database } from '../../src/store/db.js';
 import { workspace, type Workspace } from '../config/fixtures.js';
 

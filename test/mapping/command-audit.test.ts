@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Logger } from '../../src/log.js';
 import { CommandAuditor } from '../../src/mapping/command-audit.js';
-import { AuditLog, type AuditStart } from '../../src/store/audit.js';
+import { AuditLog, type AuditStart } from '../../src/mapping/audit.js';
 import { Database } from '../../src/store/db.js';
 import { workspace, type Workspace } from '../config/fixtures.js';
 

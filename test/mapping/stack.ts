@@ -12,7 +12,7 @@ import { loadConfig, type LoadedConfig } from '../../src/config/load.js';
 import { silentLogger } from '../../src/log.js';
 import { CommandRouter } from '../../src/mapping/commands.js';
 import { TagPublisher } from '../../src/mapping/publisher.js';
-import { AuditLog } from '../../src/store/audit.js';
+import { AuditLog } from '../../src/mapping/audit.js';
 import { Database } from '../../src/store/db.js';
 import { freePort, waitFor } from '../helpers/net.js';
 import { workspace, type Workspace } from '../config/fixtures.js';

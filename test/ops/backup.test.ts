@@ -21,7 +21,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { Gateway } from '../../src/gateway.js';
 import { silentLogger } from '../../src/log.js';
-import { currentSchema } from '../../src/store/data-folder.js';
+import { currentSchema } from '../../src/data-schema.js';
 import { demoConfig, repoRoot } from '../helpers/demo-config.js';
 import { waitFor } from '../helpers/net.js';
 import { tagwire } from './cli.js';

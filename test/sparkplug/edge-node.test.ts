@@ -11,7 +11,7 @@ import { startModbusSimulator, type RunningModbusSimulator } from '../../drivers
 import { loadConfig } from '../../src/config/load.js';
 import { Gateway } from '../../src/gateway.js';
 import { silentLogger } from '../../src/log.js';
-import { AuditLog, type AuditEntry } from '../../src/store/audit.js';
+import { AuditLog, type AuditEntry } from '../../src/mapping/audit.js';
 import { Database } from '../../src/store/db.js';
 import { repoRoot } from '../helpers/demo-config.js';
 import { startMosquitto, type MosquittoBroker } from '../helpers/mosquitto.js';

@@ -1,10 +1,13 @@
 // The gateway's HTTP API as the console uses it (docs/API.md): typed shapes and one fetch helper
 // whose errors carry the server's words and status.
 
+// Shapes the server defines are imported from it, type-only (nothing of the server is bundled).
+import type { ConnectionState, DeviceStatus as DriverStatus, JsonValue, Quality } from '../../drivers/types';
+import type { ChangeSummary, ProblemView } from '../../src/http/mappings/shapes';
+
+export type { ChangeSummary, JsonValue, Quality };
 export type Role = 'viewer' | 'operator' | 'admin';
-export type Quality = 'good' | 'uncertain' | 'bad';
-export type DeviceState = 'connecting' | 'connected' | 'disconnected' | 'stopped';
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type DeviceState = ConnectionState;
 
 export interface Me {
   user: string | null;
@@ -13,18 +16,9 @@ export interface Me {
   loginRequired: boolean;
 }
 
-export interface DeviceStatus {
-  deviceId: string;
+/** A device as /api/devices lists it: the driver's status, with the driver and its sample rate. */
+export interface DeviceStatus extends DriverStatus {
   driver?: string;
-  state: DeviceState;
-  lastError?: string;
-  since: number;
-  requests: number;
-  errors: number;
-  timeouts: number;
-  rttMsAvg?: number;
-  rttMsMax?: number;
-  overruns?: number;
   samplesPerSec?: number;
 }
 
@@ -107,19 +101,7 @@ export interface MappingFile {
   tags: number;
 }
 
-export interface Problem {
-  pointer: string;
-  message: string;
-  line?: number;
-  column?: number;
-}
-
-export interface ChangeSummary {
-  tagsAdded: string[];
-  tagsRemoved: string[];
-  tagsChanged: string[];
-  devicesRestarted: string[];
-}
+export type Problem = ProblemView;
 
 export interface Validation {
   ok: boolean;

@@ -8,6 +8,9 @@ interface Session {
   lastSeen: number;
 }
 
+/** The cookie that carries the session id. */
+export const SESSION_COOKIE = 'tagwire_session';
+
 /** Bounds memory against a login flood; the oldest sessions go first. */
 const MAX_SESSIONS = 10_000;
 

@@ -6,25 +6,9 @@ import { copyFile, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:f
 import path from 'node:path';
 import { diffConfig, type ConfigDiff } from '../../config/diff.js';
 import { ConfigError, formatProblem, loadConfig, type LoadedConfig } from '../../config/load.js';
+import type { ChangeSummary, ProblemView } from './shapes.js';
 
-export interface ProblemView {
-  file: string;
-  pointer: string;
-  message: string;
-  /** The line `tagwire validate` prints for it. */
-  text: string;
-  line?: number;
-  column?: number;
-}
-
-export interface ChangeSummary {
-  tagsAdded: string[];
-  tagsRemoved: string[];
-  tagsChanged: string[];
-  devicesRestarted: string[];
-  /** Config blocks that changed on disk and apply at the next restart. */
-  restartNeeded: string[];
-}
+export type { ChangeSummary, ProblemView };
 
 export type Checked =
   { ok: true; next: LoadedConfig; summary: ChangeSummary } | { ok: false; problems: ProblemView[] };

@@ -1,9 +1,9 @@
 // GET /api/audit (admin): the command audit log, newest first, as JSON or (Accept: text/csv) CSV.
-import { parseTime } from '../../cli/audit.js';
+import { parseTime } from '../../mapping/audit-time.js';
 import { parseSet } from '../../mapping/command-payload.js';
-import { AUDIT_OUTCOMES, type AuditEntry, type AuditOutcome } from '../../store/audit.js';
+import { AUDIT_OUTCOMES, type AuditEntry, type AuditOutcome } from '../../mapping/audit.js';
 import { errorBody } from '../errors.js';
-import type { RouteModule } from './index.js';
+import type { RouteModule } from './route-module.js';
 
 const query = {
   type: 'object',

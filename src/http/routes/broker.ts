@@ -2,7 +2,7 @@
 // tree with message counts, for a topic explorer.
 import { isUtf8 } from 'node:buffer';
 import type { RetainedEntry } from '../../broker/introspect.js';
-import type { RouteModule } from './index.js';
+import type { RouteModule } from './route-module.js';
 
 /** Payloads larger than this are cut in the tree (the full message is one MQTT subscribe away). */
 const MAX_PAYLOAD_SHOWN = 4096;

@@ -3,13 +3,10 @@
 import type { OpcuaDeviceConfig } from '../../../drivers/opcua/config.js';
 import { errorBody } from '../errors.js';
 import { OpcuaBrowser } from '../opcua-browser.js';
-import type { RouteModule } from './index.js';
+import { exactObject } from './exact-object.js';
+import type { RouteModule } from './route-module.js';
 
-const query = {
-  type: 'object',
-  additionalProperties: false,
-  properties: { node: { type: 'string', minLength: 1, maxLength: 4096 } },
-} as const;
+const query = exactObject({ node: { type: 'string', minLength: 1, maxLength: 4096 } });
 
 export const browseRoutes: RouteModule = (app, ctx) => {
   const browser = new OpcuaBrowser();

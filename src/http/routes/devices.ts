@@ -1,6 +1,6 @@
 // GET /api/devices and /api/devices/:id: each device's status, asked of its driver on every call.
 import { errorBody } from '../errors.js';
-import type { RouteModule } from './index.js';
+import type { RouteModule } from './route-module.js';
 
 export const deviceRoutes: RouteModule = (app, ctx) => {
   app.get('/api/devices', { config: { access: 'viewer' } }, async () => ctx.gateway.devices());

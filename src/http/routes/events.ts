@@ -3,7 +3,7 @@
 import type { TagSample } from '../../../drivers/types.js';
 import { openEventStream } from '../sse.js';
 import { bridgeEntry } from './status.js';
-import type { RouteModule } from './index.js';
+import type { RouteModule } from './route-module.js';
 
 const TAGS_EVERY_MS = 250;
 const STATUS_CHECK_MS = 1000;

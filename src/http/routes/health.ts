@@ -1,6 +1,6 @@
 // /healthz (the process runs), /readyz (the gateway is up: 503 with the reason while starting or
 // stopping) and /metrics (Prometheus text; anonymous when http.metrics.anonymous).
-import type { RouteModule } from './index.js';
+import type { RouteModule } from './route-module.js';
 
 export const healthRoutes: RouteModule = (app, ctx) => {
   app.get('/healthz', { config: { access: 'public' } }, async () => ({ status: 'ok' }));

@@ -2,19 +2,18 @@
 // list, checked like `tagwire import`; the console adds its tags to the file being edited.
 import { importCsv } from '../../config/csv-import.js';
 import { errorBody } from '../errors.js';
-import type { RouteModule } from './index.js';
+import { exactObject } from './exact-object.js';
+import type { RouteModule } from './route-module.js';
 
 const CSV_BODY_LIMIT = 4 * 1024 * 1024;
 
-const body = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['device', 'csv'],
-  properties: {
+const body = exactObject(
+  {
     device: { type: 'string', minLength: 1, maxLength: 200 },
     csv: { type: 'string', minLength: 1, maxLength: CSV_BODY_LIMIT - 1024 },
   },
-} as const;
+  ['device', 'csv'],
+);
 
 export const importCsvRoutes: RouteModule = (app, ctx) => {
   app.post<{ Body: { device: string; csv: string } }>(

@@ -5,28 +5,22 @@ import { readFile } from 'node:fs/promises';
 import { errorBody } from '../errors.js';
 import { backup, checkEdit, emptySummary, writeAtomically } from '../mappings/edit.js';
 import { listMappingFiles, resolveMappingFile } from '../mappings/files.js';
-import type { RouteModule } from './index.js';
+import { exactObject } from './exact-object.js';
+import type { RouteModule } from './route-module.js';
 
 /** Mapping files can be large (thousands of tags); other requests keep the small default limit. */
 const MAPPING_BODY_LIMIT = 8 * 1024 * 1024;
 const MAX_CONTENT = MAPPING_BODY_LIMIT - 1024;
 
-const validateBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['file', 'content'],
-  properties: {
+const validateBody = exactObject(
+  {
     file: { type: 'string', minLength: 1, maxLength: 4096 },
     content: { type: 'string', maxLength: MAX_CONTENT },
   },
-} as const;
+  ['file', 'content'],
+);
 
-const putBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['content'],
-  properties: { content: { type: 'string', maxLength: MAX_CONTENT } },
-} as const;
+const putBody = exactObject({ content: { type: 'string', maxLength: MAX_CONTENT } }, ['content']);
 
 function problemCount(n: number): string {
   return n === 1 ? '1 problem' : `${n} problems`;

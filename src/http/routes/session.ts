@@ -3,18 +3,17 @@
 // an unknown user; attempts limited per address.
 import { verifyLogin } from '../auth/verify.js';
 import { errorBody } from '../errors.js';
-import { SESSION_COOKIE } from '../server.js';
-import type { RouteModule } from './index.js';
+import { SESSION_COOKIE } from '../auth/sessions.js';
+import { exactObject } from './exact-object.js';
+import type { RouteModule } from './route-module.js';
 
-const loginBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['username', 'password'],
-  properties: {
+const loginBody = exactObject(
+  {
     username: { type: 'string', minLength: 1, maxLength: 200 },
     password: { type: 'string', maxLength: 1024 },
   },
-} as const;
+  ['username', 'password'],
+);
 
 const WRONG = 'wrong username or password';
 

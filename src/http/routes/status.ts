@@ -1,6 +1,6 @@
 // GET /api/status: the gateway at a glance; GET /api/bridges: each bridge's state and outbox.
 import type { BridgeStatus } from '../../bridge/status.js';
-import type { RouteModule } from './index.js';
+import type { RouteModule } from './route-module.js';
 
 /** The upstream URL without any user or password in it. */
 export function safeUrl(url: string): string {

@@ -6,7 +6,7 @@ import { aclUsername, auditIdentity } from '../auth/roles.js';
 import { errorBody } from '../errors.js';
 import { openEventStream } from '../sse.js';
 import { payloadView } from './broker.js';
-import type { RouteModule } from './index.js';
+import type { RouteModule } from './route-module.js';
 
 const FLUSH_MS = 100;
 /** Messages per flush; beyond it a busy filter is thinned and the client told how many it missed. */

@@ -1,11 +1,13 @@
 // GET /api/tags: every mapped tag with its latest value; POST .../write and .../read: commands
 // through the command router, exactly as on the tag's MQTT `/set` and `/get` topics.
 import type { MappedTag } from '../../config/types.js';
-import { auditIdentity } from '../auth/roles.js';
+import { auditIdentity, type Identity } from '../auth/roles.js';
 import { statusOf } from '../command-outcome.js';
 import { errorBody } from '../errors.js';
 import { tagListJson } from '../tag-catalog.js';
-import type { RouteModule } from './index.js';
+import type { CommandOutcome } from '../../mapping/commands.js';
+import { exactObject } from './exact-object.js';
+import type { RouteModule } from './route-module.js';
 
 const MAX_LIMIT = 100_000;
 
@@ -19,22 +21,16 @@ const listQuery = {
   },
 } as const;
 
-const writeBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['value'],
-  properties: {
+const writeBody = exactObject(
+  {
     value: {},
     requestId: { type: 'string', minLength: 1, maxLength: 200 },
     ttlMs: { type: 'integer', minimum: 0, maximum: 3_600_000 },
   },
-} as const;
+  ['value'],
+);
 
-const readBody = {
-  type: 'object',
-  additionalProperties: false,
-  properties: { requestId: { type: 'string', minLength: 1, maxLength: 200 } },
-} as const;
+const readBody = exactObject({ requestId: { type: 'string', minLength: 1, maxLength: 200 } });
 
 interface TagParams {
   device: string;
@@ -49,6 +45,20 @@ export const tagRoutes: RouteModule = (app, ctx) => {
       if (tag) return tag;
     }
     return undefined;
+  };
+
+  /** A command on a tag, exactly as on its MQTT `/set` or `/get` topic; or why it cannot run. */
+  const runOnTag = async (
+    { device, tag }: TagParams,
+    verb: 'set' | 'get',
+    payload: string,
+    who: Identity,
+  ): Promise<CommandOutcome | { status: 404 | 503; error: string }> => {
+    const mapped = findTag(device, tag);
+    if (!mapped) return { status: 404, error: `no tag "${tag}" on device "${device}"` };
+    const running = ctx.gateway.command(`${mapped.topic}/${verb}`, Buffer.from(payload), auditIdentity(who));
+    if (!running) return { status: 503, error: 'the command router is not running' };
+    return running;
   };
 
   app.get<{ Querystring: { device?: string; q?: string; limit: number; offset: number } }>(
@@ -72,14 +82,9 @@ export const tagRoutes: RouteModule = (app, ctx) => {
     '/api/tags/:device/:tag/write',
     { config: { access: 'operator' }, schema: { body: writeBody } },
     async (request, reply) => {
-      const { device, tag } = request.params;
-      const mapped = findTag(device, tag);
-      if (!mapped) return reply.code(404).send(errorBody(`no tag "${tag}" on device "${device}"`));
-      const payload = Buffer.from(JSON.stringify(request.body));
-      const running = ctx.gateway.command(`${mapped.topic}/set`, payload, auditIdentity(request.identity!));
-      if (!running) return reply.code(503).send(errorBody('the command router is not running'));
-      const { result, outcome } = await running;
-      return reply.code(statusOf(outcome)).send(result);
+      const ran = await runOnTag(request.params, 'set', JSON.stringify(request.body), request.identity!);
+      if ('error' in ran) return reply.code(ran.status).send(errorBody(ran.error));
+      return reply.code(statusOf(ran.outcome)).send(ran.result);
     },
   );
 
@@ -87,14 +92,11 @@ export const tagRoutes: RouteModule = (app, ctx) => {
     '/api/tags/:device/:tag/read',
     { config: { access: 'viewer' }, schema: { body: readBody } },
     async (request, reply) => {
-      const { device, tag } = request.params;
-      const mapped = findTag(device, tag);
-      if (!mapped) return reply.code(404).send(errorBody(`no tag "${tag}" on device "${device}"`));
       const requestId = request.body?.requestId;
-      const payload = Buffer.from(requestId === undefined ? '' : JSON.stringify({ requestId }));
-      const running = ctx.gateway.command(`${mapped.topic}/get`, payload, auditIdentity(request.identity!));
-      if (!running) return reply.code(503).send(errorBody('the command router is not running'));
-      const { result, outcome } = await running;
+      const payload = requestId === undefined ? '' : JSON.stringify({ requestId });
+      const ran = await runOnTag(request.params, 'get', payload, request.identity!);
+      if ('error' in ran) return reply.code(ran.status).send(errorBody(ran.error));
+      const { result, outcome } = ran;
       if (!result.ok) return reply.code(statusOf(outcome)).send(result);
       return {
         value: result.value ?? null,

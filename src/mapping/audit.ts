@@ -4,9 +4,10 @@
 // after it (`finish`): a command whose row cannot be stored does not run. Rows written while a
 // commit is under way go together in the next transaction (group commit), so concurrent commands
 // share one sync to disk.
+import { setFields } from '../fields.js';
 import type { Logger } from '../log.js';
-import { Database, type RunResult, type SqlParam } from './db.js';
-import { FailureLog } from './failure-log.js';
+import { Database, type RunResult, type SqlParam } from '../store/db.js';
+import { FailureLog } from '../store/failure-log.js';
 
 export type CommandKind = 'set' | 'get' | 'device-set';
 
@@ -66,7 +67,8 @@ export interface AuditFilter {
   limit?: number;
 }
 
-export const MIGRATIONS = [
+/** The audit log's tables (migration component 'audit'). */
+export const auditMigrations: readonly string[] = [
   `CREATE TABLE audit (
      id INTEGER PRIMARY KEY,
      ts INTEGER NOT NULL,
@@ -88,6 +90,11 @@ export const MIGRATIONS = [
    UPDATE audit SET outcome = 'ok' WHERE ok = 1;`,
 ];
 
+const PRUNE_EVERY_MS = 3_600_000;
+/** How long a completed row may wait to share the next command's commit. */
+const LAZY_MS = 20;
+const DAY_MS = 86_400_000;
+
 const INSERT = `INSERT INTO audit (ts, kind, client_id, username, device, tag, topic, payload, ok, outcome, result, duration_ms)
    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 const FINISH = 'UPDATE audit SET ok = ?, outcome = ?, result = ?, duration_ms = ? WHERE id = ?';
@@ -98,11 +105,6 @@ interface PendingWrite {
   resolve(result: RunResult): void;
   reject(err: unknown): void;
 }
-
-const PRUNE_EVERY_MS = 3_600_000;
-/** How long a completed row may wait to share the next command's commit. */
-const LAZY_MS = 20;
-const DAY_MS = 86_400_000;
 
 interface AuditRow {
   ts: number;
@@ -146,7 +148,7 @@ export class AuditLog {
     db: Database,
     opts: { retentionDays: number; file?: string; log?: Logger },
   ): Promise<AuditLog> {
-    await db.migrate('audit', MIGRATIONS);
+    await db.migrate('audit', auditMigrations);
     let writer = db;
     if (opts.file !== undefined) {
       writer = await Database.open(opts.file);
@@ -258,25 +260,15 @@ export class AuditLog {
 
   /** The most recent matching rows (at most `limit`), oldest first. */
   async query(filter: AuditFilter = {}): Promise<AuditEntry[]> {
-    const where: string[] = [];
-    const params: SqlParam[] = [];
-    if (filter.device !== undefined) {
-      where.push('device = ?');
-      params.push(filter.device);
-    }
-    if (filter.since !== undefined) {
-      where.push('ts >= ?');
-      params.push(filter.since);
-    }
-    if (filter.until !== undefined) {
-      where.push('ts < ?');
-      params.push(filter.until);
-    }
-    if (filter.outcome !== undefined) {
-      where.push('outcome = ?');
-      params.push(filter.outcome);
-    }
-    params.push(filter.limit ?? 1000);
+    const conditions: [string, SqlParam | undefined][] = [
+      ['device = ?', filter.device],
+      ['ts >= ?', filter.since],
+      ['ts < ?', filter.until],
+      ['outcome = ?', filter.outcome],
+    ];
+    const given = conditions.filter((c): c is [string, SqlParam] => c[1] !== undefined);
+    const where = given.map(([condition]) => condition);
+    const params = [...given.map(([, value]) => value), filter.limit ?? 1000];
     const rows = await this.db.all<AuditRow>(
       `SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ts DESC, id DESC LIMIT ?`,
       params,
@@ -318,10 +310,8 @@ function fromRow(row: AuditRow): AuditEntry {
     outcome: row.outcome,
     result: row.result,
     durationMs: row.duration_ms,
+    ...setFields(row, ['username', 'device', 'tag']),
   };
-  if (row.username !== null) entry.username = row.username;
-  if (row.device !== null) entry.device = row.device;
-  if (row.tag !== null) entry.tag = row.tag;
   return entry;
 }
 

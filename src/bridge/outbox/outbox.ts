@@ -2,10 +2,10 @@
 // a restart or a power cut loses nothing that was committed. One instance per bridge; rows are
 // keyed (bridge, seq) so each bridge pages its own queue in order without touching the others'.
 import path from 'node:path';
-import { NotStoredError, type MessageProperties, type QoS } from '../broker/api.js';
-import type { Database, SqlParam, Statement } from './db.js';
-import { DiskReserve } from './disk-reserve.js';
-import { GroupCommit } from './group-commit.js';
+import { NotStoredError, type MessageProperties, type QoS } from '../../broker/api.js';
+import type { Database, SqlParam, Statement } from '../../store/db.js';
+import { DiskReserve } from '../../store/disk-reserve.js';
+import { GroupCommit } from '../../store/group-commit.js';
 import {
   deleteRuns,
   encodeProperties,

@@ -2,12 +2,11 @@
 // transaction per tick, so a burst of retained publishes costs one commit, not one per message.
 // A failed commit is reported to those who wait for it (a publisher is then not acknowledged),
 // logged with counts.
-import { NotStoredError } from '../broker/api.js';
-import { brokerMigrations } from '../broker/store-schema.js';
-import type { Logger } from '../log.js';
-import type { Database } from './db.js';
-import { FailureLog } from './failure-log.js';
-import { GroupCommit } from './group-commit.js';
+import { NotStoredError } from '../api.js';
+import { BrokerTable } from './migrations.js';
+import type { Logger } from '../../log.js';
+import type { Database } from '../../store/db.js';
+import { GroupCommit } from '../../store/group-commit.js';
 
 export interface StoredRetained {
   topic: string;
@@ -29,7 +28,7 @@ interface RetainedRow {
 
 const RETRY_MS = 1000;
 
-export class RetainedStore {
+export class RetainedStore extends BrokerTable {
   /** Latest pending write per topic: a message to store, or null to delete. */
   private pending = new Map<string, StoredRetained | null>();
   /** The commit the pending writes wait for. */
@@ -37,18 +36,13 @@ export class RetainedStore {
   private flushing: Promise<void> | null = null;
   private immediate: NodeJS.Immediate | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
-  private readonly failures: FailureLog;
-  private closed = false;
 
-  private constructor(
-    private readonly db: Database,
-    log: Logger,
-  ) {
-    this.failures = new FailureLog(log, 'writing retained messages');
+  private constructor(db: Database, log: Logger) {
+    super(db, log, 'writing retained messages');
   }
 
   static async open(db: Database, log: Logger): Promise<RetainedStore> {
-    await db.migrate('broker', brokerMigrations);
+    await BrokerTable.migrate(db);
     return new RetainedStore(db, log);
   }
 

@@ -1,15 +1,14 @@
 // Persistent MQTT sessions in SQLite (component 'broker'): subscriptions and the QoS 1/2 messages
 // queued or in flight, so they survive a broker restart. Changes are queued in order and written
 // together in one transaction per tick; those who wait for that commit learn whether it failed.
-import { NotStoredError } from '../broker/api.js';
-import type { Logger } from '../log.js';
-import type { Database, SqlParam, Statement } from './db.js';
-import { FailureLog } from './failure-log.js';
-import { GroupCommit } from './group-commit.js';
-import type { ProtocolVersion } from '../broker/codec.js';
-import type { Outgoing, Session, SessionPersistence, SubscriptionOptions } from '../broker/session.js';
-import { brokerMigrations } from '../broker/store-schema.js';
-import { decodeProperties, encodeProperties } from '../broker/retained.js';
+import { NotStoredError } from '../api.js';
+import type { Logger } from '../../log.js';
+import type { Database, SqlParam, Statement } from '../../store/db.js';
+import { GroupCommit } from '../../store/group-commit.js';
+import type { ProtocolVersion } from '../codec.js';
+import type { Outgoing, Session, SessionPersistence, SubscriptionOptions } from '../session.js';
+import { BrokerTable } from './migrations.js';
+import { decodeProperties, encodeProperties } from '../retained.js';
 
 export interface StoredSession {
   clientId: string;
@@ -67,7 +66,7 @@ interface MessageRow {
 const MAX_RETRY_OPS = 100_000;
 const RETRY_MS = 1000;
 
-export class SessionStore implements SessionPersistence {
+export class SessionStore extends BrokerTable implements SessionPersistence {
   private ops: Op[] = [];
   /** The commit the queued ops wait for. */
   private commit: GroupCommit | null = null;
@@ -75,18 +74,13 @@ export class SessionStore implements SessionPersistence {
   private retryTimer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
   private statements: Record<Op['sql'], Statement> | null = null;
-  private readonly failures: FailureLog;
-  private closed = false;
 
-  private constructor(
-    private readonly db: Database,
-    log: Logger,
-  ) {
-    this.failures = new FailureLog(log, 'writing MQTT sessions');
+  private constructor(db: Database, log: Logger) {
+    super(db, log, 'writing MQTT sessions');
   }
 
   static async open(db: Database, log: Logger): Promise<SessionStore> {
-    await db.migrate('broker', brokerMigrations);
+    await BrokerTable.migrate(db);
     return new SessionStore(db, log);
   }
 

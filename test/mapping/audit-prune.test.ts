@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { AuditLog } from '../../src/store/audit.js';
+import { AuditLog } from '../../src/mapping/audit.js';
 import { Database } from '../../src/store/db.js';
 
 let dir: string;

@@ -1,7 +1,7 @@
 // The outbox's rows as SQLite stores them: encoding for the INSERT, decoding of a page, and the
 // grouping of delivered seqs into ranges for the DELETE.
-import type { MessageProperties, QoS } from '../broker/api.js';
-import type { SqlParam } from './db.js';
+import type { MessageProperties, QoS } from '../../broker/api.js';
+import type { SqlParam } from '../../store/db.js';
 import type { StoredMessage } from './outbox.js';
 
 export interface Row {
