@@ -21,6 +21,8 @@ export interface AjvSetup {
   verbose?: boolean;
   /** The `format` keyword's formats (ajv-formats). */
   formats?: boolean;
+  /** Keep each validator's source, for `standaloneCode` (validators generated at build time). */
+  standalone?: boolean;
 }
 
 type FormatsPlugin = (ajv: Ajv2020) => Ajv2020;
@@ -34,6 +36,11 @@ export function createAjv(setup: AjvSetup = {}): Ajv2020 {
     strict: setup.strict ?? true,
     verbose: setup.verbose ?? false,
   };
+  if (setup.standalone) {
+    const { _ } = require('ajv') as typeof import('ajv');
+    // The generated code loads the same formats when it runs (CommonJS, beside the build output).
+    options.code = { source: true, formats: _`require("ajv-formats/dist/formats").fullFormats` };
+  }
   const ajv = new AjvClass(options);
   // Words for a failed pattern (src/config/ajv-errors.ts): an annotation, no validation of its own.
   ajv.addKeyword('errorMessage');
