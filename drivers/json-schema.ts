@@ -42,7 +42,7 @@ export function createAjv(setup: AjvSetup = {}): Ajv2020 {
     options.code = { source: true, formats: _`require("ajv-formats/dist/formats").fullFormats` };
   }
   const ajv = new AjvClass(options);
-  // Words for a failed pattern (src/config/ajv-errors.ts): an annotation, no validation of its own.
+  // Words for a failed pattern, used by the config error wording: an annotation, no validation of its own.
   ajv.addKeyword('errorMessage');
   if (setup.formats) {
     // ajv-formats is CommonJS: its plugin is the export itself or its `default`.

@@ -127,7 +127,7 @@ export interface TagConfig {
   [key: string]: unknown;
 }
 
-/** Keys every device has, whatever its driver (src/config/device.schema.json, defaults applied). */
+/** Keys every device has, whatever its driver (the common device schema, defaults applied). */
 export interface DeviceBase {
   id: string;
   /** The `name` of the DriverModule that serves the device. */
