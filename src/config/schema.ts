@@ -37,8 +37,6 @@ const require = createRequire(import.meta.url);
 export interface ConfigSchemas {
   /** `$id` of the composed device schema. */
   readonly deviceId: string;
-  /** The names of the drivers, in registry order. */
-  readonly driverNames: readonly string[];
   gateway(): ValidateFunction;
   /** The validator of a mapping file whose device uses `driver`; `undefined` checks the common keys only. */
   mapping(driver: string | undefined): ValidateFunction;
@@ -157,7 +155,6 @@ function compose(drivers: readonly DriverModule[]): ConfigSchemas {
   };
   return {
     deviceId: DEVICE_ID,
-    driverNames: names,
     gateway: () => compiled(GATEWAY_ID),
     mapping: (driver) => compiled(mappingId(driver && names.includes(driver) ? driver : undefined)),
     schemaById: (id) => {

@@ -19,9 +19,6 @@ export interface GatewayBlock {
   statusIntervalSec: number;
 }
 
-/** Keys every device has, whatever its driver. */
-export type DeviceCommon = DeviceBase;
-
 /**
  * A device: the common keys, and its driver's keys (checked by that driver's schema fragment).
  * Code that knows a driver views the device through it: `DeviceOf<ModbusDeviceConfig>`.
