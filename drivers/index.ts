@@ -1,33 +1,20 @@
-// The registered drivers, by the `driver` name devices use in the config.
-import type { DeviceConfig } from '../src/config/types.js';
+// The driver registry: the drivers tagwire ships. A new driver is a folder exporting a DriverModule
+// (drivers/types.ts) from its index.ts, and one entry here; loadConfig takes another list for
+// drivers that live elsewhere (docs/ARCHITECTURE.md, "Adding a driver").
 import { modbusDriver } from './modbus/index.js';
 import { opcuaDriver } from './opcua/index.js';
-import type { Driver, DriverContext, DriverModule, TagConfig, TagProblem } from './types.js';
+import type { DeviceBase, Driver, DriverContext, DriverModule, TagConfig } from './types.js';
 
-export const driverNames = [modbusDriver.name, opcuaDriver.name] as const;
+export const builtinDrivers: readonly DriverModule[] = [modbusDriver, opcuaDriver];
 
-/** Builds the driver of one configured device. */
-export function createDriver(device: DeviceConfig, tags: readonly TagConfig[], ctx: DriverContext): Driver {
-  switch (device.driver) {
-    case 'modbus':
-      return modbusDriver.create(device, tags, ctx);
-    case 'opcua':
-      return opcuaDriver.create(device, tags, ctx);
-  }
+/** Builds the driver of one device with the registry's module of its `driver`. */
+export function createDriver(
+  device: DeviceBase,
+  tags: readonly TagConfig[],
+  ctx: DriverContext,
+  drivers: readonly DriverModule[] = builtinDrivers,
+): Driver {
+  const module = drivers.find((d) => d.name === device.driver);
+  if (!module) throw new Error(`device ${device.id}: no driver "${device.driver}" is registered`);
+  return module.create(device, tags, ctx);
 }
-
-/** The driver's own semantic checks of a tag against its device. */
-export function checkTag(device: DeviceConfig, tag: TagConfig): TagProblem[] {
-  switch (device.driver) {
-    case 'modbus':
-      return modbusDriver.checkTag(tag, device);
-    case 'opcua':
-      return opcuaDriver.checkTag(tag, device);
-  }
-}
-
-/** Every driver module by name, for code that handles devices generically. */
-export const driverModules: Record<string, DriverModule<never>> = {
-  [modbusDriver.name]: modbusDriver,
-  [opcuaDriver.name]: opcuaDriver,
-};

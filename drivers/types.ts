@@ -79,6 +79,8 @@ export interface DriverLogger {
   warn(obj: object | string, msg?: string): void;
   error(obj: object | string, msg?: string): void;
   child(bindings: Record<string, unknown>): DriverLogger;
+  /** The level it logs at (pino's names), for a logger a driver starts elsewhere (a worker thread). */
+  readonly level?: string;
 }
 
 /**
@@ -125,12 +127,16 @@ export interface TagConfig {
   [key: string]: unknown;
 }
 
-/** Builds a driver for one device; each driver folder exports one (drivers/index.ts lists them). */
-export type DriverFactory<DeviceConfig> = (
-  device: DeviceConfig,
-  tags: readonly TagConfig[],
-  ctx: DriverContext,
-) => Driver;
+/** Keys every device has, whatever its driver (the common device schema, defaults applied). */
+export interface DeviceBase {
+  id: string;
+  /** The `name` of the DriverModule that serves the device. */
+  driver: string;
+  enabled: boolean;
+  description?: string;
+  /** Topic template variables of the device. */
+  vars: Record<string, string>;
+}
 
 /** A problem a driver finds in a tag beyond what its schema can say (address/type mismatch...). */
 export interface TagProblem {
@@ -139,14 +145,44 @@ export interface TagProblem {
   message: string;
 }
 
+/** A JSON Schema document with its `$id` (tagwire://<driver>/device...). */
+export interface SchemaDocument {
+  $id: string;
+  [keyword: string]: unknown;
+}
+
+/** A simulator a driver module started; `address` is where clients reach it. */
+export interface RunningSimulator {
+  /** `modbus-tcp://127.0.0.1:5020`, `opc.tcp://127.0.0.1:4840`. */
+  address: string;
+  close(): Promise<void>;
+}
+
 /**
- * What each driver folder exports from its index.ts. The JSON Schema fragments live beside it:
- * `device.schema.json` (driver-specific device keys) and `tag.schema.json` (driver-specific tag keys).
+ * What each driver folder exports from its index.ts, and the one thing the gateway knows of a
+ * driver: the registry (drivers/index.ts `builtinDrivers`, or the list given to `loadConfig`) is a
+ * list of these. Config validation, driver creation, `tagwire validate` and the simulators all
+ * iterate over it; nothing else names a driver.
+ *
+ * The methods take the device and simulator blocks after their schemas' defaults. Method syntax on
+ * purpose: a module typed for its own device config fits a plain `DriverModule[]`.
  */
-export interface DriverModule<DeviceConfig> {
+export interface DriverModule<Device = unknown, Simulator = unknown> {
   /** The `driver` value in the config: 'modbus', 'opcua'. */
   name: string;
-  create: DriverFactory<DeviceConfig>;
+  /** Human name for messages ("Modbus", "OPC UA"). */
+  title: string;
+  schemas: {
+    /** The driver's device keys, composed beside the common ones (unknown keys are errors). */
+    device: SchemaDocument;
+    /** The driver's tag keys, composed beside the common tag keys of a mapping file. */
+    tag: SchemaDocument;
+    /** One entry of `simulators.<name>` in gateway.config.json; absent: the driver has no simulator. */
+    simulator?: SchemaDocument;
+  };
+  create(device: Device, tags: readonly TagConfig[], ctx: DriverContext): Driver;
   /** Semantic checks of one tag against its device, run by `tagwire validate` and at load. */
-  checkTag(tag: TagConfig, device: DeviceConfig): TagProblem[];
+  checkTag(tag: TagConfig, device: Device): TagProblem[];
+  /** Starts one simulator of `simulators.<name>` (load heavy code lazily here). */
+  startSimulator?(config: Simulator, log: DriverLogger): Promise<RunningSimulator>;
 }

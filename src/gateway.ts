@@ -116,7 +116,12 @@ export class Gateway {
       sims instanceof SimulatorGroup
         ? sims
         : sims !== false
-          ? SimulatorGroup.start(config.simulators, log.child({ part: 'sim' }))
+          ? SimulatorGroup.start(
+              config.simulators,
+              log.child({ part: 'sim' }),
+              undefined,
+              this.loaded.drivers,
+            )
           : undefined;
     // A data folder from a newer release is refused before anything opens it.
     await checkDataFolder(this.dataDir, RELEASE, currentSchema());
@@ -291,17 +296,22 @@ export class Gateway {
   private createDriver(device: DeviceConfig, mappings: readonly LoadedMapping[]): Driver | undefined {
     if (device.enabled === false) return undefined;
     const tags = mappings.filter((m) => m.device === device.id).flatMap((m) => m.tags);
-    const driver = createDriver(device, tags, {
-      onSamples: (batch: TagSample[]) => {
-        this.publisher?.onSamples(device.id, batch);
-        this.sparkplug?.onSamples(device.id, batch);
-        this.latest.onSamples(device.id, batch);
+    const driver = createDriver(
+      device,
+      tags,
+      {
+        onSamples: (batch: TagSample[]) => {
+          this.publisher?.onSamples(device.id, batch);
+          this.sparkplug?.onSamples(device.id, batch);
+          this.latest.onSamples(device.id, batch);
+        },
+        onRoundTrip: (rttMs) => this.metrics.observeRoundTrip(device.id, rttMs),
+        onStatus: (status: DeviceStatus) => this.onDeviceStatus(status),
+        log: this.options.log.child({ device: device.id }),
+        dataDir: this.dataDir,
       },
-      onRoundTrip: (rttMs) => this.metrics.observeRoundTrip(device.id, rttMs),
-      onStatus: (status: DeviceStatus) => this.onDeviceStatus(status),
-      log: this.options.log.child({ device: device.id }),
-      dataDir: this.dataDir,
-    });
+      this.loaded.drivers,
+    );
     this.drivers.set(device.id, driver);
     return driver;
   }

@@ -1,6 +1,8 @@
 // The config's simulators, started as one group but waited for by driver kind: the demo's Modbus
 // side never waits for the OPC UA simulator (~1.7 s of start-up, in its own thread). `tagwire start`
 // starts the group before it loads the gateway, so that work overlaps the gateway's own start.
+import { builtinDrivers } from '../drivers/index.js';
+import type { DriverModule } from '../drivers/types.js';
 import type { GatewayConfig } from './config/types.js';
 import type { Logger } from './log.js';
 import { startSimulators, type RunningSimulator } from './simulators.js';
@@ -13,7 +15,12 @@ export class SimulatorGroup {
   private readonly starting = new Map<string, Promise<void>>();
   private readonly settled: Promise<unknown>;
 
-  private constructor(config: SimulatorsConfig, log: Logger, starter: typeof startSimulators) {
+  private constructor(
+    config: SimulatorsConfig,
+    log: Logger,
+    starter: typeof startSimulators,
+    drivers: readonly DriverModule[],
+  ) {
     const none = Object.fromEntries(Object.keys(config).map((kind) => [kind, []]));
     for (const [kind, list] of Object.entries(config)) {
       if (!Array.isArray(list) || list.length === 0) continue;
@@ -21,20 +28,24 @@ export class SimulatorGroup {
       const only = { ...none, [kind]: list } as unknown as SimulatorsConfig;
       this.starting.set(
         kind,
-        starter(only, log).then((running) => void this.running.set(kind, running)),
+        starter(only, log, drivers).then((running) => void this.running.set(kind, running)),
       );
     }
     // Handlers attached now: a simulator failing while nobody waits yet is no unhandled rejection.
     this.settled = Promise.allSettled(this.starting.values());
   }
 
-  /** Starts every simulator of `config` at once; nothing waits for them here. */
+  /**
+   * Starts every simulator of `config` at once; nothing waits for them here. `drivers`: the
+   * registry the config was loaded with (LoadedConfig.drivers).
+   */
   static start(
     config: SimulatorsConfig,
     log: Logger,
     starter: typeof startSimulators = startSimulators,
+    drivers: readonly DriverModule[] = builtinDrivers,
   ): SimulatorGroup {
-    return new SimulatorGroup(config, log, starter);
+    return new SimulatorGroup(config, log, starter, drivers);
   }
 
   /** Resolves once the simulators of one driver kind listen (at once if it has none); rejects if one failed. */

@@ -1,7 +1,9 @@
 // Config types for the Modbus driver and simulator, as they look once the schemas' defaults are
-// applied. The defaults themselves live only in the schemas; `withDefaults` applies them for code
+// applied. The defaults themselves live only in the schemas; `modbusDeviceConfig` and
+// `modbusSimulatorConfig` apply them for code
 // (tests, the benchmark) that builds configs without going through `tagwire validate`.
-import { Ajv2020 } from 'ajv/dist/2020.js';
+import { defaultsApplier } from '../json-schema.js';
+import type { SchemaDocument } from '../types.js';
 import deviceSchema from './device.schema.json' with { type: 'json' };
 import tagSchema from './tag.schema.json' with { type: 'json' };
 import simulatorSchema from './simulator.schema.json' with { type: 'json' };
@@ -99,37 +101,22 @@ export interface ModbusSimulatorConfig {
   faults: SimulatorFaults;
 }
 
-const ajv = new Ajv2020({ useDefaults: true, allErrors: true, strict: true });
-ajv.addKeyword('errorMessage'); // words for a failed pattern (src/config/ajv-errors.ts)
-ajv.addSchema(deviceSchema);
-ajv.addSchema(tagSchema);
-ajv.addSchema(simulatorSchema);
-
-function validateWithDefaults<T>(schemaId: string, input: unknown, what: string): T {
-  const copy: unknown = structuredClone(input);
-  const validate = ajv.getSchema(schemaId);
-  if (!validate) throw new Error(`schema ${schemaId} missing`);
-  if (!validate(copy)) {
-    const problems = (validate.errors ?? []).map(
-      (e) => `${e.instancePath || '/'}: ${e.message ?? 'invalid'}`,
-    );
-    throw new Error(`invalid ${what}: ${problems.join('; ')}`);
-  }
-  return copy as T;
-}
+const deviceDefaults = defaultsApplier<ModbusDeviceConfig>(deviceSchema);
+const simulatorDefaults = defaultsApplier<ModbusSimulatorConfig>(simulatorSchema);
 
 /** A device config with the schema's defaults applied; throws with every problem on bad input. */
 export function modbusDeviceConfig(input: { id: string } & Record<string, unknown>): ModbusDeviceConfig {
-  return validateWithDefaults<ModbusDeviceConfig>(
-    'tagwire://modbus/device',
-    input,
-    `modbus device ${input.id}`,
-  );
+  return deviceDefaults(input, `invalid modbus device ${input.id}`);
 }
 
 /** A simulator config with the schema's defaults applied. */
 export function modbusSimulatorConfig(input: Record<string, unknown>): ModbusSimulatorConfig {
-  return validateWithDefaults<ModbusSimulatorConfig>('tagwire://modbus/simulator', input, 'modbus simulator');
+  return simulatorDefaults(input, 'invalid modbus simulator');
 }
 
-export { deviceSchema, tagSchema, simulatorSchema };
+/** The driver's schema fragments (the gateway composes them into the config's schemas). */
+export const schemas: Record<'device' | 'tag' | 'simulator', SchemaDocument> = {
+  device: deviceSchema,
+  tag: tagSchema,
+  simulator: simulatorSchema,
+};

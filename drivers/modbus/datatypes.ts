@@ -1,4 +1,5 @@
 // Value layouts: how many registers a type takes and how its bytes are ordered on the wire.
+import { INT16, INT32, INT64, UINT16, UINT32, UINT64, type IntegerRange } from '../integers.js';
 import type { ByteOrder } from './config.js';
 
 export type DataType =
@@ -42,13 +43,13 @@ export function registersOf(type: Exclude<DataType, 'string'>): number {
 export type NumericType = Exclude<DataType, 'bool' | 'string'>;
 
 /** The raw range of an integer type, for write range checks. */
-export const INTEGER_RANGE: Record<Exclude<NumericType, 'float32' | 'float64'>, readonly [bigint, bigint]> = {
-  int16: [-32768n, 32767n],
-  uint16: [0n, 65535n],
-  int32: [-2147483648n, 2147483647n],
-  uint32: [0n, 4294967295n],
-  int64: [-(2n ** 63n), 2n ** 63n - 1n],
-  uint64: [0n, 2n ** 64n - 1n],
+export const INTEGER_RANGE: Record<Exclude<NumericType, 'float32' | 'float64'>, IntegerRange> = {
+  int16: INT16,
+  uint16: UINT16,
+  int32: INT32,
+  uint32: UINT32,
+  int64: INT64,
+  uint64: UINT64,
 };
 
 /**

@@ -1,15 +1,23 @@
-// The Modbus driver module: what drivers/index.ts registers under the name "modbus".
+// The Modbus driver module: one entry of the driver registry (drivers/index.ts).
 import type { DriverModule } from '../types.js';
-import type { ModbusDeviceConfig } from './config.js';
+import { schemas, type ModbusDeviceConfig, type ModbusSimulatorConfig } from './config.js';
 import { ModbusDriver } from './driver.js';
 import { checkTag } from './tag.js';
 
-export const modbusDriver: DriverModule<ModbusDeviceConfig> = {
+export const modbusDriver: DriverModule<ModbusDeviceConfig, ModbusSimulatorConfig> = {
   name: 'modbus',
+  title: 'Modbus',
+  schemas,
   create: (device, tags, ctx) => new ModbusDriver(device, tags, ctx),
   checkTag,
+  async startSimulator(config, log) {
+    const { startModbusSimulator } = await import('./simulator/index.js');
+    const server = await startModbusSimulator(config, log);
+    return {
+      address: server.path ? `modbus-rtu://${server.path}` : `modbus-tcp://${server.host}:${server.port}`,
+      close: () => server.close(),
+    };
+  },
 };
 
 export type { ModbusDeviceConfig, ModbusSimulatorConfig } from './config.js';
-export { modbusDeviceConfig, modbusSimulatorConfig } from './config.js';
-export { startModbusSimulator } from './simulator/index.js';

@@ -89,10 +89,11 @@ export function resolveTag(tag: TagConfig, device: ModbusDeviceConfig): Resolved
   const width = bitTable ? 1 : type === 'string' ? Number(tag.length ?? 1) : registersOf(type);
   const count = tag.count === undefined ? undefined : Number(tag.count);
   const span = width * (count ?? 1);
-  // Defensive: `tagwire validate` may check tags of a device whose own block is broken.
-  const limits: Partial<ModbusDeviceConfig['limits']> = device.limits ?? {};
-  const limit = bitTable ? (limits.maxBits ?? 2000) : (limits.maxRegisters ?? 125);
-  if (span > limit) {
+  // The limits come with the device schema's defaults; a device whose own block is broken (reported
+  // on its own) may have none, and then this check waits for the fix.
+  const limits: Partial<ModbusDeviceConfig['limits']> | undefined = device.limits;
+  const limit = bitTable ? limits?.maxBits : limits?.maxRegisters;
+  if (limit !== undefined && span > limit) {
     problems.push({
       pointer: count !== undefined ? '/count' : '/length',
       message: `tag spans ${span} ${bitTable ? 'bits' : 'registers'}, more than the ${limit} one request may read`,
@@ -110,7 +111,8 @@ export function resolveTag(tag: TagConfig, device: ModbusDeviceConfig): Resolved
     type,
     width,
     span,
-    byteOrder: (tag.byteOrder as ByteOrder | undefined) ?? device.byteOrder ?? 'ABCD',
+    // A tag without its own byte order takes its device's (the device schema's default).
+    byteOrder: (tag.byteOrder as ByteOrder | undefined) ?? device.byteOrder,
     encoding: tag.encoding === 'utf8' || tag.encoding === 'latin1' ? tag.encoding : 'ascii',
     swapBytes: tag.swapBytes === true,
     pollMs: tag.pollMs,

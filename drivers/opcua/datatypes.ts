@@ -1,4 +1,5 @@
 // OPC UA built-in DataType ids (Part 6, 5.1.2): fixed by the standard, so no node-opcua import is needed.
+import { INT8, INT16, INT32, INT64, UINT8, UINT16, UINT32, UINT64, type IntegerRange } from '../integers.js';
 import type { OpcuaTagType } from './config.js';
 
 export const BuiltIn = {
@@ -41,15 +42,15 @@ export function builtInName(id: number): BuiltInName | undefined {
 }
 
 /** Integer ranges of the integer types; 64-bit ones as bigint so no precision is lost. */
-export const INTEGER_RANGES: Partial<Record<BuiltInName, readonly [bigint, bigint]>> = {
-  SByte: [-128n, 127n],
-  Byte: [0n, 255n],
-  Int16: [-32768n, 32767n],
-  UInt16: [0n, 65535n],
-  Int32: [-2147483648n, 2147483647n],
-  UInt32: [0n, 4294967295n],
-  Int64: [-(2n ** 63n), 2n ** 63n - 1n],
-  UInt64: [0n, 2n ** 64n - 1n],
+export const INTEGER_RANGES: Partial<Record<BuiltInName, IntegerRange>> = {
+  SByte: INT8,
+  Byte: UINT8,
+  Int16: INT16,
+  UInt16: UINT16,
+  Int32: INT32,
+  UInt32: UINT32,
+  Int64: INT64,
+  UInt64: UINT64,
 };
 
 /** A tag type the user declared, as a built-in id; undefined for `auto`. */

@@ -1,7 +1,8 @@
-// The OPC UA driver module: what drivers/index.ts lists. Importing it does not load node-opcua;
-// the driver loads it when it starts.
+// The OPC UA driver module: one entry of the driver registry (drivers/index.ts). Importing it does
+// not load node-opcua; the driver and the simulator load it when they start.
 import type { DriverModule, TagConfig, TagProblem } from '../types.js';
-import { OPCUA_NUMERIC_TYPES, type OpcuaDeviceConfig } from './config.js';
+import { OPCUA_NUMERIC_TYPES, type OpcuaDeviceConfig, type OpcuaSimulatorConfig } from './config.js';
+import { schemas } from './defaults.js';
 import { OpcuaDriver } from './driver.js';
 import { nodeIdProblem } from './nodeid.js';
 
@@ -36,8 +37,16 @@ function checkTag(tag: TagConfig, _device: OpcuaDeviceConfig): TagProblem[] {
   return problems;
 }
 
-export const opcuaDriver: DriverModule<OpcuaDeviceConfig> = {
+export const opcuaDriver: DriverModule<OpcuaDeviceConfig, OpcuaSimulatorConfig> = {
   name: 'opcua',
+  title: 'OPC UA',
+  schemas,
   create: (device, tags, ctx) => new OpcuaDriver(device, tags, ctx),
   checkTag,
+  async startSimulator(config, log) {
+    // In a worker thread: its ~1.7 s of start-up CPU does not hold up the gateway's event loop.
+    const { startOpcuaSimulatorThread } = await import('./simulator/thread.js');
+    const server = await startOpcuaSimulatorThread(config, log);
+    return { address: server.endpointUrl, close: () => server.close() };
+  },
 };

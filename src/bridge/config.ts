@@ -1,5 +1,5 @@
 // The (defaulted) config of one bridge, as validated by config.schema.json ($id tagwire://bridge).
-import { Ajv2020 } from 'ajv/dist/2020.js';
+import { defaultsApplier } from '../../drivers/json-schema.js';
 import type { QoS } from '../broker/api.js';
 import schema from './config.schema.json' with { type: 'json' };
 import { filterProblem } from './topics.js';
@@ -113,28 +113,14 @@ export function displayUrl(url: string): string {
   return url.replace(/^([a-z]+:\/\/)[^@/]*@/i, '$1');
 }
 
-let validator: ((data: unknown) => boolean) & {
-  errors?: { instancePath: string; message?: string }[] | null;
-};
+const bridgeDefaults = defaultsApplier<BridgeConfig>(schema);
 
 /**
  * Validates one bridge entry on its own and fills in the defaults (the gateway's config loader
  * does the same through the composed schema). Throws one line per problem.
  */
 export function parseBridgeConfig(input: unknown, where = 'bridge'): BridgeConfig {
-  if (!validator) {
-    const ajv = new Ajv2020({ useDefaults: true, allErrors: true, strict: true });
-    ajv.addKeyword('errorMessage'); // words for a failed pattern (src/config/ajv-errors.ts)
-    validator = ajv.compile(schema);
-  }
-  const copy: unknown = structuredClone(input);
-  if (!validator(copy)) {
-    const problems = (validator.errors ?? []).map(
-      (e) => `${where}: ${e.instancePath || '/'}: ${e.message ?? 'invalid'}`,
-    );
-    throw new Error(problems.join('\n'));
-  }
-  return copy as BridgeConfig;
+  return bridgeDefaults(input, where);
 }
 
 /** What the schema cannot say: unique names, url or addresses, well-formed filters. One line per problem. */

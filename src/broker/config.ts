@@ -1,7 +1,7 @@
 // The broker block of gateway.config.json once defaults are applied (config.schema.json holds them;
 // parseBrokerConfig applies them when the broker runs on its own).
 
-import { createRequire } from 'node:module';
+import { defaultsApplier } from '../../drivers/json-schema.js';
 import schema from './config.schema.json' with { type: 'json' };
 
 export type ListenerProtocol = 'mqtt' | 'mqtts' | 'ws' | 'wss';
@@ -97,32 +97,16 @@ export interface BrokerConfig {
 
 export { schema as brokerConfigSchema };
 
-type Validate = ((data: unknown) => boolean) & {
-  errors?: { instancePath: string; message?: string }[] | null;
-};
-let validator: Validate | undefined;
+const brokerDefaults = defaultsApplier<BrokerConfig>(schema);
 
 /**
  * Checks a raw broker block against the schema and fills in defaults. The gateway's config loader
  * does the same over the whole file; this is for embedding the broker alone (tests, benchmarks).
  */
 export function parseBrokerConfig(raw: unknown = {}): BrokerConfig {
-  if (!validator) {
-    // ajv is loaded on first use only: the broker at run time gets its config already checked.
-    const { Ajv2020 } = createRequire(import.meta.url)(
-      'ajv/dist/2020.js',
-    ) as typeof import('ajv/dist/2020.js');
-    // `errorMessage` holds the words for a failed pattern (src/config/ajv-errors.ts): an annotation here.
-    const ajv = new Ajv2020({ useDefaults: true, allErrors: true, strict: true });
-    ajv.addKeyword('errorMessage');
-    validator = ajv.compile(schema) as Validate;
+  try {
+    return brokerDefaults(raw, 'broker');
+  } catch (err) {
+    throw new Error(`invalid broker config:\n${(err as Error).message}`);
   }
-  const copy: unknown = structuredClone(raw);
-  if (!validator(copy)) {
-    const problems = (validator.errors ?? []).map(
-      (e) => `broker${e.instancePath}: ${e.message ?? 'invalid'}`,
-    );
-    throw new Error(`invalid broker config:\n${problems.join('\n')}`);
-  }
-  return copy as BrokerConfig;
 }

@@ -2,9 +2,10 @@
 // the command audit log, oldest first. TIME is an ISO date/time or an age such as 30m, 12h, 7d.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError, formatProblem, loadConfig } from '../config/load.js';
+import { loadConfig } from '../config/load.js';
 import { AUDIT_OUTCOMES, AuditLog, type AuditEntry, type AuditOutcome } from '../mapping/audit.js';
 import { parseTime } from '../mapping/audit-time.js';
+import { reportConfigError } from './config-errors.js';
 import { Database } from '../store/db.js';
 import { configPath, parse } from './options.js';
 
@@ -87,9 +88,7 @@ export async function main(args: readonly string[]): Promise<number> {
   try {
     dataDir = await dataDirOf(values.config, values.data);
   } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    for (const problem of err.problems) process.stderr.write(formatProblem(problem) + '\n');
-    process.stderr.write('audit: fix the config or give --data DIR\n');
+    reportConfigError(err, 'audit: fix the config or give --data DIR');
     return 1;
   }
   const file = path.join(dataDir, 'tagwire.db');

@@ -4,7 +4,8 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ConfigError, formatProblem, loadConfig } from '../config/load.js';
+import { loadConfig } from '../config/load.js';
+import { reportConfigError } from './config-errors.js';
 import {
   archived,
   BACKUP_FORMAT,
@@ -50,9 +51,7 @@ export async function main(args: readonly string[]): Promise<number> {
   try {
     loaded = await loadConfig(configPath(values.config));
   } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    for (const problem of err.problems) process.stderr.write(formatProblem(problem) + '\n');
-    process.stderr.write('tagwire backup: the config has problems; nothing written\n');
+    reportConfigError(err, 'tagwire backup: the config has problems; nothing written');
     return 1;
   }
   const stage = await mkdtemp(path.join(tmpdir(), 'tagwire-backup-'));

@@ -1,6 +1,7 @@
 // `tagwire doctor [-c FILE]`: checks a site's set-up, one line per check (ok / warn / fail, with the
 // fix). Exit 0 all ok, 1 a failure, 2 warnings only.
-import { ConfigError, formatProblem, loadConfig, type LoadedConfig } from '../config/load.js';
+import { ConfigError, loadConfig, type LoadedConfig } from '../config/load.js';
+import { reportConfigError } from './config-errors.js';
 import { checkBridges } from '../ops/doctor/bridges.js';
 import { exitCodeOf, fail, formatFinding, ok, type Finding } from '../ops/doctor/check.js';
 import { checkDevices } from '../ops/doctor/devices.js';
@@ -35,7 +36,7 @@ export async function main(args: readonly string[]): Promise<number> {
     loaded = await loadConfig(file);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    for (const problem of err.problems) process.stderr.write(formatProblem(problem) + '\n');
+    reportConfigError(err);
     report([
       fail(
         'config',

@@ -7,7 +7,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { hashPassword } from '../broker/auth/password.js';
-import { ConfigError, formatProblem, loadConfig } from '../config/load.js';
+import { loadConfig } from '../config/load.js';
+import { reportConfigError } from './config-errors.js';
 import { DEFAULT_CONFIG, parse, systemConfigDir } from './options.js';
 
 const USAGE = `usage: tagwire init [DIR] [--id NAME] [--force]
@@ -116,9 +117,7 @@ export async function main(args: readonly string[]): Promise<number> {
   try {
     await loadConfig(configFile);
   } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    for (const problem of err.problems) process.stderr.write(formatProblem(problem) + '\n');
-    process.stderr.write('tagwire init: the starter config does not validate: this is a bug\n');
+    reportConfigError(err, 'tagwire init: the starter config does not validate: this is a bug');
     return 1;
   }
   process.stdout.write(

@@ -4,7 +4,8 @@ import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pkiPaths, resolvePkiDir, openPki, type PkiPaths } from '../../drivers/opcua/pki.js';
-import { ConfigError, formatProblem, loadConfig } from '../config/load.js';
+import { loadConfig } from '../config/load.js';
+import { reportConfigError } from './config-errors.js';
 import { configPath, parse } from './options.js';
 
 const USAGE = `usage: tagwire pki [-c FILE] [--dir PKI_DIR] <command>
@@ -65,7 +66,7 @@ async function pkiDirFrom(configFile: string): Promise<string> {
   const dirs = new Set(
     loaded.config.devices
       .filter((d) => d.driver === 'opcua')
-      .map((d) => resolvePkiDir(loaded.config.gateway.dataDir, d.pkiDir)),
+      .map((d) => resolvePkiDir(loaded.config.gateway.dataDir, String(d.pkiDir))),
   );
   if (dirs.size > 1)
     throw new Error(
@@ -158,11 +159,8 @@ export async function main(args: readonly string[]): Promise<number> {
   try {
     root = values.dir ? path.resolve(values.dir) : await pkiDirFrom(configPath(values.config));
   } catch (e) {
-    if (e instanceof ConfigError) {
-      for (const problem of e.problems) err(formatProblem(problem));
-      return 1;
-    }
-    throw e;
+    reportConfigError(e, undefined, err);
+    return 1;
   }
   const paths = pkiPaths(root);
   switch (command) {

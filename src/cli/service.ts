@@ -6,7 +6,8 @@ import { chmodSync, chownSync, existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, formatProblem, loadConfig } from '../config/load.js';
+import { loadConfig } from '../config/load.js';
+import { reportConfigError } from './config-errors.js';
 import { listenPorts, renderUnit, UNIT_NAME } from '../ops/systemd-unit.js';
 import { DEFAULT_CONFIG, parse, systemConfigDir } from './options.js';
 import { SERVICE_DATA_DIR } from './init.js';
@@ -99,9 +100,7 @@ async function install(values: {
   try {
     loaded = await loadConfig(configOnDisk);
   } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    for (const problem of err.problems) process.stderr.write(formatProblem(problem) + '\n');
-    process.stderr.write('tagwire service install: fix the config first; nothing was installed\n');
+    reportConfigError(err, 'tagwire service install: fix the config first; nothing was installed');
     return 1;
   }
   const ports = listenPorts(loaded.config);

@@ -1,5 +1,6 @@
 // `tagwire sim [-c FILE]`: the config's simulated devices alone, until Ctrl-C.
-import { ConfigError, formatProblem, loadConfig } from '../config/load.js';
+import { loadConfig } from '../config/load.js';
+import { reportConfigError } from './config-errors.js';
 import { createLogger } from '../log.js';
 import { startSimulators } from '../simulators.js';
 import { configPath, parse } from './options.js';
@@ -17,12 +18,11 @@ export async function main(args: readonly string[]): Promise<number> {
   try {
     loaded = await loadConfig(configPath(values.config));
   } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    for (const problem of err.problems) process.stderr.write(formatProblem(problem) + '\n');
+    reportConfigError(err);
     return 1;
   }
   const log = createLogger(loaded.config.gateway.logLevel);
-  const running = await startSimulators(loaded.config.simulators, log);
+  const running = await startSimulators(loaded.config.simulators, log, loaded.drivers);
   if (running.length === 0) {
     process.stderr.write(`tagwire sim: ${loaded.file} declares no simulators\n`);
     return 1;

@@ -1,5 +1,6 @@
 // `tagwire start [-c FILE]`: validate, start every part, print where things run, stop cleanly on a signal.
-import { ConfigError, formatProblem, loadConfig } from '../config/load.js';
+import { loadConfig } from '../config/load.js';
+import { reportConfigError } from './config-errors.js';
 import { systemdNotifier } from '../ops/sd-notify.js';
 import { DataFolderTooNew } from '../store/data-folder.js';
 import { createLogger } from '../log.js';
@@ -28,10 +29,9 @@ export async function main(args: readonly string[]): Promise<number> {
   try {
     loaded = await loadConfig(configPath(values.config));
   } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    for (const problem of err.problems) process.stderr.write(formatProblem(problem) + '\n');
-    process.stderr.write(
-      `tagwire: not started: ${count(err.problems.length, 'problem')} in the configuration\n`,
+    reportConfigError(
+      err,
+      (problems) => `tagwire: not started: ${count(problems.length, 'problem')} in the configuration`,
     );
     return 1;
   }
@@ -41,7 +41,7 @@ export async function main(args: readonly string[]): Promise<number> {
   // the gateway's loading; the gateway adopts and stops them.
   const simulators = values['no-simulators']
     ? false
-    : SimulatorGroup.start(loaded.config.simulators, log.child({ part: 'sim' }));
+    : SimulatorGroup.start(loaded.config.simulators, log.child({ part: 'sim' }), undefined, loaded.drivers);
   // Loaded once the config is known good: a config slip is reported without loading the gateway.
   const { Gateway } = await import('../gateway.js');
   const gateway = new Gateway(loaded, {

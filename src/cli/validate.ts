@@ -1,5 +1,6 @@
 // `tagwire validate [-c FILE]`: every problem in the config and its mappings, one line each.
-import { ConfigError, displayPath, formatProblem, loadConfig } from '../config/load.js';
+import { displayPath, loadConfig } from '../config/load.js';
+import { reportConfigError } from './config-errors.js';
 import { configPath, parse } from './options.js';
 import { count } from './words.js';
 
@@ -22,8 +23,7 @@ export async function main(args: readonly string[]): Promise<number> {
     );
     return 0;
   } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    for (const problem of err.problems) process.stderr.write(formatProblem(problem) + '\n');
+    reportConfigError(err);
     return 1;
   }
 }

@@ -2,8 +2,7 @@
 // values of an enum, the expected type with what was found. Branch noise of if/then, anyOf and
 // oneOf is folded into the one error that explains the value.
 import type { ErrorObject } from 'ajv';
-import { schemaById } from './schema.js';
-import type { SchemaObject } from './fragments.js';
+import type { SchemaObject } from './schema.js';
 import type { ConfigProblem } from './problems.js';
 
 type AjvError = ErrorObject<string, Record<string, unknown>, unknown>;
@@ -62,12 +61,16 @@ export function suggest(key: string, known: Iterable<string>): string | undefine
     : undefined;
 }
 
+/** Finds a schema by `$id` (ConfigSchemas.schemaById), to follow `$ref`s. */
+export type SchemaLookup = (id: string) => SchemaObject | undefined;
+
 function resolveRef(
   ref: string,
   base: string | undefined,
+  lookup: SchemaLookup,
 ): { schema: SchemaObject; base: string } | undefined {
   const id = ref.startsWith('#') && base ? `${base}${ref}` : ref;
-  const schema = schemaById(id);
+  const schema = lookup(id);
   return schema ? { schema, base: id.split('#')[0]! } : undefined;
 }
 
@@ -90,6 +93,7 @@ function ifHolds(condition: unknown, data: unknown): boolean {
 export function knownKeys(
   schema: unknown,
   data: unknown,
+  lookup: SchemaLookup,
   base?: string,
   out = new Set<string>(),
   depth = 0,
@@ -98,17 +102,17 @@ export function knownKeys(
   const s = schema as SchemaObject;
   const here = typeof s.$id === 'string' ? s.$id : base;
   if (typeof s.$ref === 'string') {
-    const target = resolveRef(s.$ref, here);
-    if (target) knownKeys(target.schema, data, target.base, out, depth + 1);
+    const target = resolveRef(s.$ref, here, lookup);
+    if (target) knownKeys(target.schema, data, lookup, target.base, out, depth + 1);
   }
   for (const key of Object.keys((s.properties as object | undefined) ?? {})) out.add(key);
   for (const group of ['allOf', 'anyOf', 'oneOf'] as const) {
     const branches = s[group];
-    if (Array.isArray(branches)) for (const b of branches) knownKeys(b, data, here, out, depth + 1);
+    if (Array.isArray(branches)) for (const b of branches) knownKeys(b, data, lookup, here, out, depth + 1);
   }
   if (s.if !== undefined) {
-    if (data === undefined || ifHolds(s.if, data)) knownKeys(s.then, data, here, out, depth + 1);
-    if (data === undefined || !ifHolds(s.if, data)) knownKeys(s.else, data, here, out, depth + 1);
+    if (data === undefined || ifHolds(s.if, data)) knownKeys(s.then, data, lookup, here, out, depth + 1);
+    if (data === undefined || !ifHolds(s.if, data)) knownKeys(s.else, data, lookup, here, out, depth + 1);
   }
   return out;
 }
@@ -198,8 +202,12 @@ function foldBranches(group: AjvError, branchErrors: AjvError[]): AjvError[] {
   return best ?? [group];
 }
 
-/** ajv's errors as problems of `file`, one per distinct fault. */
-export function ajvProblems(errors: readonly AjvError[], file: string): ConfigProblem[] {
+/** ajv's errors as problems of `file`, one per distinct fault; `lookup` resolves the schemas' `$ref`s. */
+export function ajvProblems(
+  errors: readonly AjvError[],
+  file: string,
+  lookup: SchemaLookup,
+): ConfigProblem[] {
   let pending = errors.filter((e) => e.keyword !== 'if');
   for (const group of errors.filter((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf')) {
     const prefix = `${group.schemaPath}/`;
@@ -223,9 +231,10 @@ export function ajvProblems(errors: readonly AjvError[], file: string): ConfigPr
     let text: string | undefined;
     if (e.keyword === 'unevaluatedProperties' || e.keyword === 'additionalProperties') {
       const key = String(e.params.unevaluatedProperty ?? e.params.additionalProperty);
-      const applicable = knownKeys(e.parentSchema, e.data);
+      const applicable = knownKeys(e.parentSchema, e.data, lookup);
       if (applicable.has(key)) continue; // declared by a branch that failed for another reason, reported on its own
-      if (discriminatorFailed.has(e.instancePath) && knownKeys(e.parentSchema, undefined).has(key)) continue;
+      if (discriminatorFailed.has(e.instancePath) && knownKeys(e.parentSchema, undefined, lookup).has(key))
+        continue;
       text = unknownKey(key, applicable);
     } else {
       text = message(e);

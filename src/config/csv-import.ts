@@ -3,7 +3,9 @@
 // problem reported with its line, and the result checked against the same schema as `validate`.
 import { parse } from 'csv-parse/sync';
 import { ajvProblems } from './ajv-errors.js';
-import { mappingValidator } from './schema.js';
+import { builtinDrivers } from '../../drivers/index.js';
+import type { DriverModule } from '../../drivers/types.js';
+import { configSchemas } from './schema.js';
 
 export interface CsvProblem {
   line: number;
@@ -18,6 +20,8 @@ export interface CsvImportOptions {
   /** The driver of the device, which decides the tag keys allowed. */
   driver: string;
   topic: string;
+  /** The driver registry the config was loaded with (LoadedConfig.drivers); the built-in drivers by default. */
+  drivers?: readonly DriverModule[];
 }
 
 type Column =
@@ -160,9 +164,10 @@ export function importCsv(text: string, options: CsvImportOptions): CsvImport {
     return { ok: false, problems: [{ line: header.info.lines + 1, message: 'no tags below the header' }] };
 
   const mapping: Record<string, unknown> = { device: options.device, topic: options.topic, tags };
-  const validate = mappingValidator(options.driver);
+  const schemas = configSchemas(options.drivers ?? builtinDrivers);
+  const validate = schemas.mapping(options.driver);
   if (!validate(structuredClone(mapping))) {
-    for (const p of ajvProblems(validate.errors ?? [], 'csv')) {
+    for (const p of ajvProblems(validate.errors ?? [], 'csv', schemas.schemaById)) {
       const match = /^\/tags\/(\d+)(?:\/([^/]+))?/.exec(p.pointer);
       if (!match) {
         problems.push({ line: 1, message: `${p.pointer}: ${p.message}` });

@@ -11,9 +11,10 @@ import { httpProblems } from './http-checks.js';
 import { ConfigError, pointerOf, type ConfigProblem } from './problems.js';
 import { checkableMapping, originalPointer } from './partial.js';
 import { instancesOf, resolveMapping, type RawMapping, type TagChecker } from './resolve.js';
-import { gatewayValidator, mappingValidator } from './schema.js';
+import { configSchemas, type ConfigSchemas } from './schema.js';
 import type { DeviceConfig, GatewayConfig, LoadedMapping } from './types.js';
-import { tagCheckerOf } from './drivers.js';
+import { builtinDrivers } from '../../drivers/index.js';
+import type { DriverModule } from '../../drivers/types.js';
 
 export { ConfigError, formatProblem, type ConfigProblem } from './problems.js';
 
@@ -22,11 +23,16 @@ export interface LoadedConfig {
   file: string;
   config: GatewayConfig;
   mappings: LoadedMapping[];
+  /** The driver registry the config was checked against; the gateway builds its drivers from it. */
+  drivers: readonly DriverModule[];
 }
 
 export interface LoadOptions {
-  /** Semantic tag checks per driver; the registered drivers' own by default. */
-  checkerOf?: (driver: string) => TagChecker | undefined;
+  /**
+   * The driver registry: what `driver` values devices may name, their schema fragments, tag checks,
+   * factories and simulators. The built-in drivers (drivers/index.ts) by default.
+   */
+  drivers?: readonly DriverModule[];
   /** Mapping file contents to use instead of what is on disk (absolute path -> text): checks an edit before it is written. */
   contents?: ReadonlyMap<string, string>;
 }
@@ -118,14 +124,17 @@ interface FileResult {
   shownAs: string;
 }
 
-async function loadMapping(
-  file: string,
-  devices: ReadonlyMap<string, DeviceConfig>,
-  gatewayId: string,
-  checkerOf: (driver: string) => TagChecker | undefined,
-  problems: ConfigProblem[],
-  contents: ReadonlyMap<string, string> | undefined,
-): Promise<FileResult> {
+interface MappingContext {
+  devices: ReadonlyMap<string, DeviceConfig>;
+  gatewayId: string;
+  checkerOf: (driver: string) => TagChecker | undefined;
+  schemas: ConfigSchemas;
+  problems: ConfigProblem[];
+  contents: ReadonlyMap<string, string> | undefined;
+}
+
+async function loadMapping(file: string, ctx: MappingContext): Promise<FileResult> {
+  const { devices, gatewayId, checkerOf, schemas, problems, contents } = ctx;
   const shownAs = displayPath(file);
   const content = contents?.get(file);
   const read =
@@ -148,10 +157,10 @@ async function loadMapping(
       ? read.value.instances.map((x: unknown) => (isObject(x) ? x.device : undefined))
       : []),
   ];
-  const drivers = new Set(
+  const drivers = new Set<string | undefined>(
     named.flatMap((id) => (typeof id === 'string' && devices.has(id) ? [devices.get(id)!.driver] : [])),
   );
-  if (drivers.size === 0) drivers.add(undefined as unknown as DeviceConfig['driver']);
+  if (drivers.size === 0) drivers.add(undefined);
   let valid = true;
   let raw: unknown = read.value;
   const seen = new Set<string>();
@@ -160,22 +169,23 @@ async function loadMapping(
     if (!seen.has(key)) problems.push(p);
     seen.add(key);
   };
-  const schemaErrors: NonNullable<ReturnType<typeof mappingValidator>['errors']> = [];
+  const schemaErrors: NonNullable<ReturnType<ConfigSchemas['mapping']>['errors']> = [];
   for (const driver of drivers) {
     const candidate = structuredClone(read.value);
-    const validate = mappingValidator(driver);
+    const validate = schemas.mapping(driver);
     if (validate(candidate)) {
       raw = candidate;
       continue;
     }
     valid = false;
     schemaErrors.push(...(validate.errors ?? []));
-    for (const p of ajvProblems(validate.errors ?? [], shownAs)) report(p);
+    for (const p of ajvProblems(validate.errors ?? [], shownAs, schemas.schemaById)) report(p);
   }
   if (!valid) {
     // The semantic checks still run on what passed the schema (unknown keys set aside).
     const checkable = checkableMapping(read.value, schemaErrors);
-    const validate = checkable && [...drivers].map(mappingValidator).find((v) => v(checkable.mapping));
+    const validate =
+      checkable && [...drivers].map((d) => schemas.mapping(d)).find((v) => v(checkable.mapping));
     if (checkable && validate) {
       const partial = resolveMapping(checkable.mapping as unknown as RawMapping, {
         shownAs,
@@ -277,8 +287,10 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
   // listening on port 8080 after an upgrade. `"http": {}` serves on 127.0.0.1:8080.
   if (config.http === undefined) config.http = { enabled: false };
   const problems: ConfigProblem[] = [...read.duplicates];
-  const validate = gatewayValidator();
-  if (!validate(config)) problems.push(...ajvProblems(validate.errors ?? [], shownAs));
+  const drivers = options.drivers ?? builtinDrivers;
+  const schemas = configSchemas(drivers);
+  const validate = schemas.gateway();
+  if (!validate(config)) problems.push(...ajvProblems(validate.errors ?? [], shownAs, schemas.schemaById));
   else bridgeProblems(config, shownAs, problems);
 
   const gateway = isObject(config.gateway) ? config.gateway : {};
@@ -289,12 +301,24 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
   problems.push(...httpProblems(config.http, shownAs));
   const devices = devicesById(config, problems, shownAs);
   const gatewayId = typeof gateway.id === 'string' ? gateway.id : 'gateway';
-  const checkerOf = options.checkerOf ?? tagCheckerOf;
+  const checkerOf = (driver: string): TagChecker | undefined => {
+    const module = drivers.find((d) => d.name === driver);
+    return module && ((tag, device) => module.checkTag(tag, device));
+  };
 
   const files = await mappingFiles(config.mappings, dir, shownAs, problems);
   const results: FileResult[] = [];
   for (const mappingFile of files)
-    results.push(await loadMapping(mappingFile, devices, gatewayId, checkerOf, problems, options.contents));
+    results.push(
+      await loadMapping(mappingFile, {
+        devices,
+        gatewayId,
+        checkerOf,
+        schemas,
+        problems,
+        contents: options.contents,
+      }),
+    );
   crossChecks(results, problems);
   const bridges = Array.isArray(config.bridges) ? (config.bridges as { name: string }[]) : [];
   for (const p of sparkplugProblems(
@@ -308,5 +332,6 @@ export async function loadConfig(file: string, options: LoadOptions = {}): Promi
     file: absolute,
     config: config as unknown as GatewayConfig,
     mappings: results.flatMap((r) => r.mappings),
+    drivers,
   };
 }

@@ -1,8 +1,8 @@
 // The configuration as the rest of the gateway sees it: every default applied, every path absolute,
 // every mapping resolved to concrete topics and publish policies.
-import type { JsonValue, TagConfig } from '../../drivers/types.js';
-import type { ModbusDeviceConfig, ModbusSimulatorConfig } from '../../drivers/modbus/config.js';
-import type { OpcuaDeviceConfig, OpcuaSimulatorConfig } from '../../drivers/opcua/config.js';
+import type { DeviceBase, JsonValue, TagConfig } from '../../drivers/types.js';
+import type { ModbusSimulatorConfig } from '../../drivers/modbus/config.js';
+import type { OpcuaSimulatorConfig } from '../../drivers/opcua/config.js';
 import type { QoS } from '../broker/api.js';
 import type { BridgeConfig } from '../bridge/config.js';
 import type { BrokerConfig } from '../broker/config.js';
@@ -19,21 +19,14 @@ export interface GatewayBlock {
   statusIntervalSec: number;
 }
 
-/** Keys every device has, whatever its driver. */
-export interface DeviceCommon {
-  id: string;
-  enabled: boolean;
-  description?: string;
-  /** Topic template variables of the device. */
-  vars: Record<string, string>;
-}
+/**
+ * A device: the common keys, and its driver's keys (checked by that driver's schema fragment).
+ * Code that knows a driver views the device through it: `DeviceOf<ModbusDeviceConfig>`.
+ */
+export type DeviceConfig = DeviceBase & { [key: string]: unknown };
 
-/** A device, its driver-specific keys selected by `driver`. */
-export type DeviceConfig =
-  | (DeviceCommon & Omit<ModbusDeviceConfig, 'id' | 'driver'> & { driver: 'modbus' })
-  | (DeviceCommon & Omit<OpcuaDeviceConfig, 'id' | 'driver'> & { driver: 'opcua' });
-
-export type DriverName = DeviceConfig['driver'];
+/** A device of a known driver, seen with that driver's config type. */
+export type DeviceOf<DriverKeys> = DeviceBase & Omit<DriverKeys, 'id' | 'driver'>;
 
 /** What an HTTP user or token may do: viewer reads, operator also writes tags, admin also edits mappings. */
 export type HttpRole = 'viewer' | 'operator' | 'admin';
@@ -59,10 +52,15 @@ export interface HttpConfig {
   loginAttemptsPerMin: number;
 }
 
-export interface SimulatorsConfig {
+/**
+ * `simulators.<driver>`: one list per registered driver that has a simulator (each entry checked
+ * by the driver's simulator schema). The built-in drivers' lists are typed for code and tests
+ * that edit them.
+ */
+export type SimulatorsConfig = { [driver: string]: unknown[] | undefined } & {
   modbus: ModbusSimulatorConfig[];
   opcua: OpcuaSimulatorConfig[];
-}
+};
 
 /** gateway.config.json with defaults applied and relative paths resolved. */
 export interface GatewayConfig {

@@ -76,7 +76,8 @@ export function watchConfig(
     }
     loading = true;
     try {
-      const loaded = await loadConfig(absolute);
+      // An edit is checked against the drivers the running config was loaded with.
+      const loaded = await loadConfig(absolute, { drivers: options.current?.drivers });
       follow(foldersOf(absolute, loaded, loaded.config.mappings));
       lastProblems = undefined;
       const print = fingerprint(loaded);

@@ -11,7 +11,8 @@ import type { LatestValues } from './latest-values.js';
 
 export type Readiness = { ready: true } | { ready: false; reason: string };
 
-export type DeviceInfo = DeviceStatus & { driver: 'modbus' | 'opcua' };
+/** A device's status and the name of its driver (a registry module's `name`). */
+export type DeviceInfo = DeviceStatus & { driver: string };
 
 /** The broker operations the API uses. */
 export type HttpBroker = Pick<

@@ -1,10 +1,11 @@
 // The schema a command value must match, built from the tag (type, count, min, max, enum) and
 // compiled once per writable tag with ajv; its errors worded for the person who sent the command.
-import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
+import { createAjv, type ErrorObject } from '../../drivers/json-schema.js';
 import { describeValue } from '../config/ajv-errors.js';
 import type { MappedTag } from '../config/types.js';
 
-const ajv = new Ajv2020({ allErrors: false, strict: false });
+// First error only, no defaults: a command value is checked, never filled in. Built per tag: not strict.
+const ajv = createAjv({ allErrors: false, useDefaults: false, strict: false });
 
 /** The JSON type a driver's data type takes in commands; undefined when any JSON value may do. */
 function scalarSchema(type: string): Record<string, unknown> {

@@ -5,12 +5,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, displayPath, formatProblem, loadConfig } from '../../src/config/load.js';
-import { foreignSchemas } from '../../src/config/fragments.js';
 import { patternWords } from '../../src/config/ajv-errors.js';
-import gatewaySchema from '../../src/config/gateway.schema.json' with { type: 'json' };
-import deviceSchema from '../../src/config/device.schema.json' with { type: 'json' };
-import tagSchema from '../../src/config/tag.schema.json' with { type: 'json' };
-import mappingSchema from '../../src/config/mapping.schema.json' with { type: 'json' };
+import { commonSchemas } from '../../src/config/schema.js';
+import { builtinDrivers } from '../../drivers/index.js';
 import { repoRoot } from '../helpers/demo-config.js';
 import { run } from '../helpers/mosquitto.js';
 import { baseConfig, pressMapping, workspace, type Workspace } from './fixtures.js';
@@ -147,7 +144,7 @@ describe('schema slips', () => {
           if (key !== 'errorMessage') walk(child, `${where}/${key}`);
       }
     };
-    for (const schema of [gatewaySchema, deviceSchema, tagSchema, mappingSchema, ...foreignSchemas])
+    for (const schema of [...commonSchemas, ...builtinDrivers.flatMap((d) => Object.values(d.schemas))])
       walk(schema, String((schema as { $id?: string }).$id));
     expect(missing).toEqual([]);
   });

@@ -7,10 +7,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { knownKeys } from '../../src/config/ajv-errors.js';
 import { ConfigError, formatProblem, loadConfig } from '../../src/config/load.js';
-import { DEVICE_ID, gatewayValidator, schemaById } from '../../src/config/schema.js';
+import { builtinDrivers } from '../../drivers/index.js';
+import { configSchemas } from '../../src/config/schema.js';
 import { ajvProblems } from '../../src/config/ajv-errors.js';
 
 type Json = Record<string, unknown>;
+
+const schemas = configSchemas(builtinDrivers);
+const schemaById = schemas.schemaById;
 
 const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
 
@@ -94,7 +98,7 @@ function caseOf(value: Json): Case | string {
   if (all(keysOf('tagwire://broker'))) return { config: { ...base(), broker: value } };
   if (all(keysOf('tagwire://bridge')))
     return { config: { ...base(), bridges: [{ name: 'docs', url: 'mqtt://127.0.0.1:1884', ...value }] } };
-  if (all(knownKeys(schemaById(DEVICE_ID), undefined))) {
+  if (all(knownKeys(schemaById(schemas.deviceId), undefined, schemaById))) {
     const driver = 'endpointUrl' in value || 'user' in value ? 'opcua' : 'modbus';
     return { config: { ...base(), devices: [device('docs-device', driver, value)] } };
   }
@@ -136,9 +140,9 @@ export async function jsonExampleProblems(value: unknown): Promise<string[]> {
   if (typeof found === 'string') return [];
   const problems: string[] = [];
   if (found.schemaOnly) {
-    const validate = gatewayValidator();
+    const validate = schemas.gateway();
     if (!validate(structuredClone(found.schemaOnly)))
-      problems.push(...ajvProblems(validate.errors ?? [], 'example').map(formatProblem));
+      problems.push(...ajvProblems(validate.errors ?? [], 'example', schemaById).map(formatProblem));
   }
   const dir = mkdtempSync(path.join(tmpdir(), 'tagwire-docs-json-'));
   try {

@@ -1,7 +1,7 @@
 // Our own Modbus simulator: the demo press and scripted signals, served over Modbus TCP, RTU over
 // TCP, or RTU on a serial path (one end of a socat pty pair in tests), with fault injection.
 import type { AddressInfo } from 'node:net';
-import type { Logger } from '../../../src/log.js';
+import type { DriverLogger } from '../../types.js';
 import type { ModbusSimulatorConfig } from '../config.js';
 import { listenTcp, serveStream, type ServeStats } from './server.js';
 import { SimUnits } from './units.js';
@@ -20,7 +20,7 @@ export interface RunningModbusSimulator {
 
 export async function startModbusSimulator(
   config: ModbusSimulatorConfig,
-  log: Logger,
+  log: DriverLogger,
 ): Promise<RunningModbusSimulator> {
   const units = new SimUnits(config);
   const stats: ServeStats = { requests: 0, malformed: 0, connections: 0 };

@@ -3,7 +3,7 @@
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import type { Logger } from 'pino';
+import type { DriverLogger } from '../../types.js';
 import type { OpcuaSimulatorConfig } from '../config.js';
 import { loadOpcua } from '../load.js';
 import { buildOvenAddressSpace } from './oven.js';
@@ -38,7 +38,7 @@ export function defaultSimulatorPkiDir(): string {
 
 export async function startOpcuaSimulator(
   config: OpcuaSimulatorConfig,
-  log: Logger,
+  log: DriverLogger,
 ): Promise<RunningOpcuaSimulator> {
   const opcua = await loadOpcua(log);
   const port = config.port === 0 ? await pickPort(config.host) : config.port;

@@ -1,7 +1,7 @@
 // Runs the OPC UA simulator in a worker thread (worker.ts), so its start-up CPU (node-opcua's import
 // and standard address space, ~1.7 s) runs beside the gateway's event loop instead of on it.
 import { Worker } from 'node:worker_threads';
-import type { Logger } from 'pino';
+import type { DriverLogger } from '../../types.js';
 import type { OpcuaSimulatorConfig } from '../config.js';
 import type { SimulatorThreadCommand, SimulatorThreadData, SimulatorThreadEvent } from './worker.js';
 
@@ -15,13 +15,16 @@ export interface OpcuaSimulatorThread {
 /** Resolves once the simulator listens; rejects with its start error (the `code`, e.g. EADDRINUSE, kept). */
 export function startOpcuaSimulatorThread(
   config: OpcuaSimulatorConfig,
-  log: Logger,
+  log: DriverLogger,
 ): Promise<OpcuaSimulatorThread> {
   // From the TypeScript sources (vitest, tsx) a worker would need tsx's loader, which Node 20 does
   // not install in worker threads: there the simulator runs in this thread, as before.
   if (import.meta.url.endsWith('.ts'))
     return import('./index.js').then((m) => m.startOpcuaSimulator(config, log));
-  const workerData: SimulatorThreadData = { config, level: log.level as SimulatorThreadData['level'] };
+  const workerData: SimulatorThreadData = {
+    config,
+    level: (log.level ?? 'info') as SimulatorThreadData['level'],
+  };
   const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData });
   let exited = false;
   worker.once('exit', () => (exited = true));
@@ -67,7 +70,7 @@ export function startOpcuaSimulatorThread(
 }
 
 /** One pino JSON line from the worker, logged again by `log` at its level with its fields. */
-function relay(log: Logger, line: string): void {
+function relay(log: DriverLogger, line: string): void {
   const {
     level,
     msg,
@@ -78,6 +81,7 @@ function relay(log: Logger, line: string): void {
     msg?: string;
     time?: number;
   } & Record<string, unknown>;
-  const label = log.levels.labels[level] as 'info' | undefined;
-  (label ? log[label] : log.info).call(log, fields, msg);
+  // pino's numbers: 10 trace, 20 debug, 30 info, 40 warn, 50 error, 60 fatal.
+  const method = level >= 50 ? 'error' : level >= 40 ? 'warn' : level >= 30 ? 'info' : 'debug';
+  log[method](fields, msg);
 }

@@ -46,7 +46,7 @@ function view(problem: { file: string; pointer: string; message: string }): Prob
 export async function checkEdit(running: LoadedConfig, file: string, content: string): Promise<Checked> {
   let next: LoadedConfig;
   try {
-    next = await loadConfig(running.file, { contents: new Map([[file, content]]) });
+    next = await loadConfig(running.file, { contents: new Map([[file, content]]), drivers: running.drivers });
   } catch (err) {
     if (err instanceof ConfigError) return { ok: false, problems: err.problems.map(view) };
     throw err;

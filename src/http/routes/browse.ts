@@ -25,7 +25,7 @@ export const browseRoutes: RouteModule = (app, ctx) => {
           .send(errorBody(`browsing is for OPC UA devices; "${device.id}" is a ${device.driver} device`));
       try {
         const children = await browser.children(
-          device as OpcuaDeviceConfig,
+          device as unknown as OpcuaDeviceConfig,
           config.gateway.dataDir,
           request.query.node,
         );

@@ -11,13 +11,15 @@ import { exceptionReason, type ReadFunction } from '../../../drivers/modbus/pdu.
 import { ModbusLink, type LinkState } from '../../../drivers/modbus/transport/link.js';
 import { loadOpcua } from '../../../drivers/opcua/load.js';
 import { pkiPaths, resolvePkiDir } from '../../../drivers/opcua/pki.js';
-import type { DeviceConfig, GatewayConfig, LoadedMapping } from '../../config/types.js';
+import type { ModbusDeviceConfig } from '../../../drivers/modbus/config.js';
+import type { OpcuaDeviceConfig } from '../../../drivers/opcua/config.js';
+import type { DeviceOf, GatewayConfig, LoadedMapping } from '../../config/types.js';
 import { silentLogger } from '../../log.js';
 import { accessible } from './system.js';
 import { fail, ok, warn, withTimeout, type Finding } from './check.js';
 
-type ModbusDevice = Extract<DeviceConfig, { driver: 'modbus' }>;
-type OpcuaDevice = Extract<DeviceConfig, { driver: 'opcua' }>;
+type ModbusDevice = DeviceOf<ModbusDeviceConfig>;
+type OpcuaDevice = DeviceOf<OpcuaDeviceConfig>;
 
 const READ_FUNCTION: Record<Table, ReadFunction> = { coil: 1, di: 2, hr: 3, ir: 4 };
 
@@ -266,11 +268,13 @@ export async function checkDevices(
       continue;
     }
     if (device.driver === 'modbus') {
-      const serial = await checkSerial(device);
+      const modbus = device as unknown as ModbusDevice;
+      const serial = await checkSerial(modbus);
       if (serial) findings.push(serial);
       if (serial?.status === 'fail') continue;
-      findings.push(await checkModbus(device, mappings));
-    } else findings.push(await checkOpcua(device, config.gateway.dataDir));
+      findings.push(await checkModbus(modbus, mappings));
+    } else if (device.driver === 'opcua')
+      findings.push(await checkOpcua(device as unknown as OpcuaDevice, config.gateway.dataDir));
   }
   return findings;
 }
