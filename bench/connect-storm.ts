@@ -20,6 +20,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { hashPassword } from '../src/broker/auth/password.js';
 import { repoRoot } from '../test/helpers/demo-config.js';
 import { freePort, waitForPort } from '../test/helpers/net.js';
+import { record, type Figures } from './results.js';
 
 const CLIENTS = Number(process.env.CLIENTS ?? 2000);
 const RETAINED = Number(process.env.RETAINED ?? 300);
@@ -310,6 +311,20 @@ async function main(): Promise<void> {
           `time ${(ours.outcome.allInMs / theirs.outcome.allInMs).toFixed(2)}x`,
       );
   }
+  const figures: Figures = {};
+  for (const row of rows) {
+    const o = row.outcome;
+    const phase = (figures[row.phase] ??= {}) as Figures;
+    phase[row.broker] = {
+      rssBeforeMb: row.beforeMb,
+      peakMb: row.peakMb,
+      accepted: o.accepted,
+      refused: [...o.refused.values()].reduce((a, b) => a + b, 0),
+      noAnswer: o.noAnswer,
+      seconds: o.allInMs / 1000,
+    };
+  }
+  record('connect-storm', figures);
   console.log(`load after: ${load()}`);
 }
 
