@@ -11,14 +11,15 @@
 // MQTT.js defaults otherwise: a refused CONNECT is not retried (reconnectOnConnackError false).
 // CLIENTS, RETAINED, ADDRESSES (source addresses 127.0.0.2.. via localAddress; default 1, one NAT)
 // PHASES and BROKERS (comma-separated) override the defaults; GATEWAY_NODE_ARGS adds Node flags to
-// the gateway (e.g. --trace-gc).
+// the gateway (e.g. --trace-gc); GATEWAY=demo runs the demo config (devices and simulators) instead,
+// where `#` subscribers also get the demo's own values ("got all" then counts any RETAINED messages).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { hashPassword } from '../src/broker/auth/password.js';
-import { repoRoot } from '../test/helpers/demo-config.js';
+import { demoConfig, repoRoot } from '../test/helpers/demo-config.js';
 import { freePort, waitForPort } from '../test/helpers/net.js';
 import { record, type Figures } from './results.js';
 
@@ -55,7 +56,8 @@ function stopper(child: ChildProcess): () => Promise<void> {
     });
 }
 
-async function startTagwire(passwordHash: string): Promise<Broker> {
+/** The gateway without devices or simulators: the broker's own cost in the whole process. */
+async function bareGateway(passwordHash: string): Promise<{ file: string; dir: string; port: number }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tagwire-storm-'));
   const port = await freePort();
   const config = {
@@ -71,6 +73,20 @@ async function startTagwire(passwordHash: string): Promise<Broker> {
   };
   const file = path.join(dir, 'gateway.config.json');
   writeFileSync(file, JSON.stringify(config, null, 2));
+  return { file, dir, port };
+}
+
+/** The demo (devices, mappings, both simulators in the process) on free ports, plus the bench's user. */
+async function demoGateway(passwordHash: string): Promise<{ file: string; dir: string; port: number }> {
+  const demo = await demoConfig((config) => {
+    (config.broker as Record<string, unknown>).users = [{ username: USER, passwordHash }];
+  });
+  return { file: demo.file, dir: demo.dir, port: demo.mqttPort };
+}
+
+async function startTagwire(passwordHash: string): Promise<Broker> {
+  const { file, dir, port } =
+    process.env.GATEWAY === 'demo' ? await demoGateway(passwordHash) : await bareGateway(passwordHash);
   const args = [...(process.env.GATEWAY_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
   const child = spawn('node', [...args, path.join(repoRoot, 'dist/src/cli.js'), 'start', '-c', file], {
     cwd: dir,
