@@ -1,9 +1,13 @@
 // Forwarding through the real Broker and BridgeManager to a real Mosquitto: every rule option,
 // `in` rules with the ACL, loop protection, the retained status topic and $SYS.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DeliveredMessage } from '../../src/broker/api.js';
 import { startMosquitto, type MosquittoBroker } from '../helpers/mosquitto.js';
 import { freePort, sleep, waitFor } from '../helpers/net.js';
+import { exited, startGateway } from './helpers/child.js';
 import { collect, startLocal, type Collector, type LocalGateway } from './helpers/local.js';
 
 describe('bridge forwarding', () => {
@@ -73,14 +77,48 @@ describe('bridge forwarding', () => {
     await waitFor(() => gateway!.manager.status()[0]!.outbox.messages === 0, 5000, 'the outbox to empty');
   });
 
-  it('publishes the retained status topic: online on connect, offline as the will', async () => {
-    gateway = await startLocal([{ name: 'plant', url: url(), keepaliveSec: 1, out: [{ filter: 'a/#' }] }]);
+  it('publishes the retained status topic: online on connect, offline on a clean stop', async () => {
+    gateway = await startLocal([{ name: 'plant', url: url(), out: [{ filter: 'a/#' }] }]);
     collector = await collect(upstream.port, ['tagwire/edge-test/status']);
     await waitFor(() => collector!.messages.some((m) => m.payload === 'online'), 10_000, 'online');
     // A clean stop says offline itself.
     await gateway.stop();
     gateway = undefined;
     await waitFor(() => collector!.messages.some((m) => m.payload === 'offline'), 10_000, 'offline');
+  });
+
+  it('leaves offline as the will when the gateway dies without a word', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'tagwire-will-'));
+    const child = startGateway(dataDir, upstream.port, 'drain');
+    try {
+      collector = await collect(upstream.port, ['tagwire/edge-kill/status']);
+      await waitFor(
+        () => collector!.messages.at(-1)?.payload === 'online',
+        30_000,
+        `online (gateway stderr: ${child.stderr()})`,
+      );
+      // SIGKILL: no code of the gateway runs, the kernel closes its socket without a DISCONNECT,
+      // so only Mosquitto, publishing the will, can say offline.
+      child.child.kill('SIGKILL');
+      await exited(child.child);
+      await waitFor(
+        () => collector!.messages.at(-1)?.payload === 'offline',
+        10_000,
+        'offline through the will',
+      );
+      // The will is retained: a subscriber arriving later still learns the gateway is gone.
+      const late = await collect(upstream.port, ['tagwire/edge-kill/status']);
+      try {
+        await waitFor(() => late.messages.length > 0, 10_000, 'the retained status');
+        expect(late.messages[0]).toMatchObject({ payload: 'offline', retain: true });
+      } finally {
+        await late.close();
+      }
+    } finally {
+      child.child.kill('SIGKILL');
+      await exited(child.child);
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('brings `in` topics into the local broker as the bridge user, through the ACL, without looping back', async () => {
