@@ -4,36 +4,25 @@
 import { Writable } from 'node:stream';
 import type { IConnackPacket } from 'mqtt-packet';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { hashPassword, unmatchableHash, verifyPassword } from '../../src/broker/auth/password.js';
 import { CheckPool } from '../../src/broker/auth/check-pool.js';
 import { LogLimiter } from '../../src/broker/auth/log-limiter.js';
 import { run } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/net.js';
 import {
-  closeClients,
-  closeRawSockets,
+  brokersPerTest,
   connect,
   connectPacket,
   packet,
   parsePackets,
   rawSocket,
-  startBroker,
   type TestBroker,
 } from './helpers.js';
 
-const brokers: TestBroker[] = [];
-afterEach(async () => {
-  closeRawSockets();
-  await closeClients();
-  await Promise.all(brokers.splice(0).map((b) => b.stop()));
-});
-
-async function broker(raw: Record<string, unknown>, log = pino({ level: 'silent' })): Promise<TestBroker> {
-  const b = await startBroker(raw, undefined, log);
-  brokers.push(b);
-  return b;
-}
+const { start } = brokersPerTest();
+const broker = (raw: Record<string, unknown>, log = pino({ level: 'silent' })): Promise<TestBroker> =>
+  start(raw, undefined, log);
 
 /** Sends a CONNECT on a raw socket (from `localAddress` when given) and returns the CONNACK. */
 async function connackFor(
