@@ -5,16 +5,8 @@
 import net from 'node:net';
 import mqttPacket from 'mqtt-packet';
 import { pino } from 'pino';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import {
-  closeClients,
-  collect,
-  connect,
-  startBroker,
-  subscribe,
-  waitForCount,
-  type TestBroker,
-} from './helpers.js';
+import { expect, it } from 'vitest';
+import { collect, connect, subscribe, useBroker, waitForCount } from './helpers.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
 const FUZZ_CONNECTIONS = Number(process.env.FUZZ_CONNECTIONS ?? 400);
@@ -224,17 +216,12 @@ function reactionProblem(v: Verdict): string | null {
   return null;
 }
 
-let b: TestBroker;
+// Errors the broker logs are kept: the test shows them if any handler threw.
 const errors: string[] = [];
-beforeAll(async () => {
-  // Errors the broker logs are kept: the test shows them if any handler threw.
-  const log = pino({ level: 'error' }, { write: (line: string) => errors.push(line) });
-  b = await startBroker({ limits: { maxPacketSize: 4096, connectTimeoutMs: 500 } }, undefined, log);
-});
-afterAll(async () => {
-  await closeClients();
-  await b.stop();
-});
+const b = useBroker(
+  { limits: { maxPacketSize: 4096, connectTimeoutMs: 500 } },
+  { log: pino({ level: 'error' }, { write: (line: string) => errors.push(line) }) },
+);
 
 it(`survives random and mutated packets while good clients lose nothing (seed ${SEED})`, async () => {
   const sub = await connect(b.url, { protocolVersion: 5, clientId: 'good-subscriber' });

@@ -4,23 +4,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { DeliveredMessage } from '../../src/broker/api.js';
 import { run } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/net.js';
-import {
-  closeClients,
-  collect,
-  connect,
-  startBroker,
-  subscribe,
-  waitForCount,
-  type TestBroker,
-} from './helpers.js';
+import { collect, connect, startBroker, subscribe, useBroker, waitForCount } from './helpers.js';
 
 let dir: string;
-let b: TestBroker;
 const ports: Record<string, number> = {};
 const file = (name: string) => path.join(dir, name);
 
@@ -80,11 +71,11 @@ function makeCertificates(): void {
   ]);
 }
 
-beforeAll(async () => {
+const b = useBroker(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'tagwire-tls-'));
   makeCertificates();
   const tls = { cert: file('server.pem'), key: file('server.key') };
-  b = await startBroker({
+  return Promise.resolve({
     listeners: [
       { protocol: 'mqtt', host: '127.0.0.1', port: 0 },
       { protocol: 'mqtts', host: '127.0.0.1', port: 0, tls },
@@ -103,6 +94,8 @@ beforeAll(async () => {
       { user: 'line-panel-7', publish: ['panels/%u/#'], subscribe: ['panels/#'] },
     ],
   });
+});
+beforeAll(() => {
   const l = b.broker.listening();
   expect(l.map((x) => x.protocol)).toEqual(['mqtt', 'mqtts', 'mqtts', 'ws', 'wss']);
   expect(l.every((x) => x.port > 0 && x.host === '127.0.0.1')).toBe(true);
@@ -112,11 +105,7 @@ beforeAll(async () => {
   ports.ws = l[3]!.port;
   ports.wss = l[4]!.port;
 });
-afterEach(closeClients);
-afterAll(async () => {
-  await b.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function roundTrip(
   url: string,

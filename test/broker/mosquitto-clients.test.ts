@@ -1,15 +1,11 @@
 // Mosquitto's own command-line clients (Debian's mosquitto-clients) against our broker, v3.1.1 and v5.
 import { spawn } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { run } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/net.js';
-import { startBroker, type TestBroker } from './helpers.js';
+import { useBroker } from './helpers.js';
 
-let b: TestBroker;
-beforeAll(async () => {
-  b = await startBroker();
-});
-afterAll(() => b.stop());
+const b = useBroker();
 
 describe.each(['311', '5'])('mosquitto_sub / mosquitto_pub -V %s', (version) => {
   /** Where Mosquitto's clients connect, and with which protocol version. */
