@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { hashPassword, unmatchableHash, verifyPassword } from '../../src/broker/auth/password.js';
 import { CheckPool } from '../../src/broker/auth/check-pool.js';
 import { LogLimiter } from '../../src/broker/auth/log-limiter.js';
+import type { Logger } from '../../src/log.js';
 import { run } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/net.js';
 import {
@@ -348,19 +349,22 @@ describe('packets sent behind a waiting CONNECT', () => {
   });
 });
 
+/** An info-level logger whose lines (JSON, one each) the test reads. */
+function capturedLog(): { lines: string[]; log: Logger } {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(...chunk.toString().split('\n').filter(Boolean));
+      done();
+    },
+  });
+  return { lines, log: pino({ level: 'info' }, sink) };
+}
+
 describe('the login failure log', () => {
   it('names the user and address, never the password, and is rate-limited', async () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        lines.push(...chunk.toString().split('\n').filter(Boolean));
-        done();
-      },
-    });
-    const b = await broker(
-      { users: [{ username: 'ops', passwordHash: await hashPassword('ops-pw') }] },
-      pino({ level: 'info' }, sink),
-    );
+    const { lines, log } = capturedLog();
+    const b = await broker({ users: [{ username: 'ops', passwordHash: await hashPassword('ops-pw') }] }, log);
     for (let i = 0; i < 25; i++) await connackFor(b, 'ops', `secret-guess-${i}`);
     const logged = lines.filter((l) => l.includes('login'));
     expect(logged.length).toBe(10);
@@ -375,16 +379,10 @@ describe('the login failure log', () => {
   });
 
   it('rate-limits refused anonymous clients the same way', async () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        lines.push(...chunk.toString().split('\n').filter(Boolean));
-        done();
-      },
-    });
+    const { lines, log } = capturedLog();
     const b = await broker(
       { listeners: [{ protocol: 'mqtt', host: '127.0.0.1', port: 0, allowAnonymous: false }] },
-      pino({ level: 'info' }, sink),
+      log,
     );
     for (let i = 0; i < 15; i++) {
       const s = await rawSocket(b.port);
