@@ -53,6 +53,22 @@ function mosquittoPub(b: TestBroker, username: string, password: string, bindAdd
   ]);
 }
 
+/** 300 clients of the account plc / storm-pw at once: how many got in, and how long it took. */
+async function storm(b: TestBroker, prefix: string): Promise<{ inside: number; elapsed: number }> {
+  const started = Date.now();
+  const clients = await Promise.allSettled(
+    Array.from({ length: 300 }, (_, i) =>
+      connect(b.url, {
+        username: 'plc',
+        password: 'storm-pw',
+        clientId: `${prefix}-${i}`,
+        connectTimeout: 30_000,
+      }),
+    ),
+  );
+  return { inside: clients.filter((c) => c.status === 'fulfilled').length, elapsed: Date.now() - started };
+}
+
 describe('a reconnect storm', () => {
   it('lets 300 simultaneous logins of one account in after a fresh start, for one scrypt', async () => {
     // Every client comes from 127.0.0.1 here; the per-address CONNECT rate is a separate limit.
@@ -60,19 +76,7 @@ describe('a reconnect storm', () => {
       users: [{ username: 'plc', passwordHash: await hashPassword('storm-pw') }],
       limits: { connectRatePerAddress: 0 },
     });
-    const started = Date.now();
-    const clients = await Promise.allSettled(
-      Array.from({ length: 300 }, (_, i) =>
-        connect(b.url, {
-          username: 'plc',
-          password: 'storm-pw',
-          clientId: `storm-${i}`,
-          connectTimeout: 30_000,
-        }),
-      ),
-    );
-    const elapsed = Date.now() - started;
-    const inside = clients.filter((c) => c.status === 'fulfilled').length;
+    const { inside, elapsed } = await storm(b, 'storm');
     const counters = b.broker.authenticator.counters;
     console.log(
       `storm: ${inside}/300 in after ${elapsed} ms, ${counters.scrypts} scrypt, ` +
@@ -87,19 +91,8 @@ describe('a reconnect storm', () => {
 describe('a reconnect storm under the default per-address CONNECT rate', () => {
   it('lets every client in at the rate (none refused), still for one scrypt', async () => {
     const b = await broker({ users: [{ username: 'plc', passwordHash: await hashPassword('storm-pw') }] });
-    const started = Date.now();
-    const clients = await Promise.allSettled(
-      Array.from({ length: 300 }, (_, i) =>
-        connect(b.url, {
-          username: 'plc',
-          password: 'storm-pw',
-          clientId: `paced-${i}`,
-          connectTimeout: 30_000,
-        }),
-      ),
-    );
-    const inside = clients.filter((c) => c.status === 'fulfilled').length;
-    console.log(`storm at 100 CONNECT/s per address: ${inside}/300 in after ${Date.now() - started} ms`);
+    const { inside, elapsed } = await storm(b, 'paced');
+    console.log(`storm at 100 CONNECT/s per address: ${inside}/300 in after ${elapsed} ms`);
     expect(inside).toBe(300);
     expect(b.broker.authenticator.counters.scrypts).toBe(1);
   }, 60_000);

@@ -288,6 +288,21 @@ describe('flow control and sizes', () => {
   });
 });
 
+/** A QoS 0 PUBLISH carrying a topic alias, written raw (MQTT.js would not send a wrong one). */
+const aliasedPublish = (topic: string, topicAlias: number): Buffer =>
+  packet(
+    {
+      cmd: 'publish',
+      topic,
+      payload: Buffer.from('x'),
+      qos: 0,
+      retain: false,
+      dup: false,
+      properties: { topicAlias },
+    },
+    5,
+  );
+
 describe('topic aliases', () => {
   it('resolves aliases the client sets (MQTT.js autoAssignTopicAlias)', async () => {
     const watcher = await connect(b.url);
@@ -305,39 +320,13 @@ describe('topic aliases', () => {
 
   it('disconnects on an alias above the maximum (0x94) or one never set (0x82)', async () => {
     const high = await v5Raw('alias-high');
-    high.write(
-      packet(
-        {
-          cmd: 'publish',
-          topic: 'a',
-          payload: Buffer.from('x'),
-          qos: 0,
-          retain: false,
-          dup: false,
-          properties: { topicAlias: 5 },
-        },
-        5,
-      ),
-    );
+    high.write(aliasedPublish('a', 5));
     await high.ended;
     expect(
       (parsePackets(high.all(), 5).find((p) => p.cmd === 'disconnect') as IDisconnectPacket).reasonCode,
     ).toBe(0x94);
     const unset = await v5Raw('alias-unset');
-    unset.write(
-      packet(
-        {
-          cmd: 'publish',
-          topic: '',
-          payload: Buffer.from('x'),
-          qos: 0,
-          retain: false,
-          dup: false,
-          properties: { topicAlias: 2 },
-        },
-        5,
-      ),
-    );
+    unset.write(aliasedPublish('', 2));
     await unset.ended;
     expect(
       (parsePackets(unset.all(), 5).find((p) => p.cmd === 'disconnect') as IDisconnectPacket).reasonCode,
