@@ -103,9 +103,11 @@ describe('a reconnect storm under the default per-address CONNECT rate', () => {
     sockets.forEach((s, i) => s.write(connectPacket(`held-${i}`, { protocolVersion: 5 })));
     await waitFor(() => sockets.every((s) => parsePackets(s.all(), 5).length > 0), 10_000, '20 CONNACKs');
     const codes = sockets.map((s) => (parsePackets(s.all(), 5)[0] as IConnackPacket).reasonCode);
-    // 5 at once, 5 more over the next second, the rest refused (a few more if the bucket refilled meanwhile).
+    // 5 at once, up to 5 more held over the next second, the rest refused (a few more if the bucket
+    // refilled meanwhile). A held CONNECT whose second runs out on a stalled machine is refused
+    // too, so only the burst is certain to get in.
     const accepted = codes.filter((c) => c === 0).length;
-    expect(accepted).toBeGreaterThanOrEqual(10);
+    expect(accepted).toBeGreaterThanOrEqual(5);
     expect(accepted).toBeLessThan(20);
     expect(codes.every((c) => c === 0 || c === 0x9f)).toBe(true);
   });
