@@ -6,7 +6,8 @@ import { parseBridgeConfig } from '../../src/bridge/config.js';
 import { BridgeManager } from '../../src/bridge/manager.js';
 import { silentLogger } from '../../src/log.js';
 import { startMosquitto, type MosquittoBroker } from '../helpers/mosquitto.js';
-import { sleep, waitFor } from '../helpers/net.js';
+import { waitFor } from '../helpers/net.js';
+import { waitForInRule } from './helpers/local.js';
 import { connect, startStack, type Client, type Stack } from '../mapping/stack.js';
 
 const PRESS = 'acme/plant1/line1/press1';
@@ -53,7 +54,7 @@ describe('commands through the bridge', () => {
     });
     await manager.start();
     await waitFor(() => manager.status()[0]!.connected, 10_000, 'the bridge to connect');
-    await sleep(300); // the in rule's SUBSCRIBE reaches Mosquitto
+    await waitForInRule(upstream.port, stack.broker, `${REMOTE}probe/ready`, 'probe/ready');
     plant = await connect(upstream.port, { protocolVersion: 5 });
     await plant.mqtt.subscribeAsync(`${REMOTE}#`, { qos: 1 });
   });

@@ -121,6 +121,49 @@ describe('bridge failover', () => {
   const status = () => gateway!.manager.status()[0]!;
 
   /** A TCP server that accepts and never answers, counting the connections it got. */
+  /** A gateway bridging to a primary and a backup, on the primary, with a steady flow going. */
+  async function flowOnPrimary(
+    primaryPort: number,
+    backupPort: number,
+    failover: Record<string, unknown>,
+    extra: Record<string, unknown> = {},
+  ): Promise<ReturnType<typeof steadyFlow>> {
+    const addresses = [{ url: `mqtt://127.0.0.1:${primaryPort}` }, { url: `mqtt://127.0.0.1:${backupPort}` }];
+    gateway = await startLocal([bridge(addresses, failover, extra)]);
+    await waitFor(() => status().address?.index === 0, 10_000, 'the bridge on the primary');
+    return steadyFlow(gateway);
+  }
+
+  /** A gateway whose primary accepts TCP and never answers, settled on the backup (with a consumer). */
+  async function onBackupBehindSilentPrimary(failover: Record<string, unknown>) {
+    const silent = await silentServer();
+    const backup = await mosquitto();
+    const onBackup = await collector(backup.port);
+    const addresses = [
+      { url: `mqtt://127.0.0.1:${silent.port}` },
+      { url: `mqtt://127.0.0.1:${backup.port}` },
+    ];
+    gateway = await startLocal([
+      bridge(addresses, { switchDelayMs: 100, ...failover }, { connectTimeoutSec: 0.5 }),
+    ]);
+    await waitFor(() => status().address?.index === 1, 10_000, 'the bridge on the backup');
+    return { silent, onBackup };
+  }
+
+  /** After `flow` stopped: the outbox empties and the last message of every topic is on `on`. */
+  async function flowDone(flow: ReturnType<typeof steadyFlow>, on: Collector, where: string): Promise<void> {
+    await waitFor(
+      () => status().outbox.messages === 0 && status().inflight === 0,
+      20_000,
+      'the outbox to drain',
+    );
+    await waitFor(
+      () => [...flow.counts].every(([t, n]) => firsts(on, t).at(-1) === n - 1),
+      10_000,
+      `the last messages on the ${where}`,
+    );
+  }
+
   async function silentServer(): Promise<{ port: number; readonly accepted: number }> {
     const server = net.createServer((socket) => {
       counter.accepted++;
@@ -138,14 +181,7 @@ describe('bridge failover', () => {
     const backup = await mosquitto();
     const onPrimary = await collector(primary.port);
     const onBackup = await collector(backup.port);
-    gateway = await startLocal([
-      bridge([{ url: `mqtt://127.0.0.1:${primary.port}` }, { url: `mqtt://127.0.0.1:${backup.port}` }], {
-        switchDelayMs: 300,
-        primaryCheckSec: 600,
-      }),
-    ]);
-    await waitFor(() => status().address?.index === 0, 10_000, 'the bridge on the primary');
-    const flow = steadyFlow(gateway);
+    const flow = await flowOnPrimary(primary.port, backup.port, { switchDelayMs: 300, primaryCheckSec: 600 });
     try {
       await waitFor(() => onPrimary.messages.length > 300, 10_000, 'traffic on the primary');
       primary.process.kill('SIGKILL');
@@ -164,16 +200,7 @@ describe('bridge failover', () => {
     } finally {
       flow.stop();
     }
-    await waitFor(
-      () => status().outbox.messages === 0 && status().inflight === 0,
-      20_000,
-      'the outbox to drain',
-    );
-    await waitFor(
-      () => [...flow.counts].every(([t, n]) => firsts(onBackup, t).at(-1) === n - 1),
-      10_000,
-      'the last messages on the backup',
-    );
+    await flowDone(flow, onBackup, 'backup');
     const both = checkDelivery(flow.counts, [onPrimary, onBackup], 100);
     console.log(
       `failover: ${[...flow.counts.values()].reduce((a, b) => a + b)} messages, ${both} on both brokers`,
@@ -186,10 +213,10 @@ describe('bridge failover', () => {
       lastSwitch: { from: `mqtt://127.0.0.1:${primary.port}`, to: `mqtt://127.0.0.1:${backup.port}` },
     });
     const sys = new Map<string, string>();
-    gateway.broker.subscribe('$SYS/broker/bridges/plant/address/#', (m) =>
+    gateway!.broker.subscribe('$SYS/broker/bridges/plant/address/#', (m) =>
       sys.set(m.topic, m.payload.toString()),
     );
-    gateway.broker.subscribe('$SYS/broker/bridges/plant/address', (m) =>
+    gateway!.broker.subscribe('$SYS/broker/bridges/plant/address', (m) =>
       sys.set(m.topic, m.payload.toString()),
     );
     await waitFor(() => sys.get('$SYS/broker/bridges/plant/address/index') === '1', 5000, '$SYS address');
@@ -209,15 +236,12 @@ describe('bridge failover', () => {
     const backup = await mosquitto();
     const onPrimary = await collector(primary.port);
     const onBackup = await collector(backup.port);
-    gateway = await startLocal([
-      bridge(
-        [{ url: `mqtt://127.0.0.1:${primary.port}` }, { url: `mqtt://127.0.0.1:${backup.port}` }],
-        { switchDelayMs: 100, primaryCheckSec: 600, ackTimeoutSec: 1 },
-        { keepaliveSec: 120 }, // keep alive would take minutes: the overdue acknowledgements decide
-      ),
-    ]);
-    await waitFor(() => status().address?.index === 0, 10_000, 'the bridge on the primary');
-    const flow = steadyFlow(gateway);
+    const flow = await flowOnPrimary(
+      primary.port,
+      backup.port,
+      { switchDelayMs: 100, primaryCheckSec: 600, ackTimeoutSec: 1 },
+      { keepaliveSec: 120 }, // keep alive would take minutes: the overdue acknowledgements decide
+    );
     try {
       await waitFor(() => onPrimary.messages.length > 200, 10_000, 'traffic on the primary');
       primary.process.kill('SIGSTOP');
@@ -232,16 +256,7 @@ describe('bridge failover', () => {
       flow.stop();
       primary.process.kill('SIGCONT');
     }
-    await waitFor(
-      () => status().outbox.messages === 0 && status().inflight === 0,
-      20_000,
-      'the outbox to drain',
-    );
-    await waitFor(
-      () => [...flow.counts].every(([t, n]) => firsts(onBackup, t).at(-1) === n - 1),
-      10_000,
-      'the last messages on the backup',
-    );
+    await flowDone(flow, onBackup, 'backup');
     checkDelivery(flow.counts, [onPrimary, onBackup], 100);
   });
 
@@ -255,14 +270,7 @@ describe('bridge failover', () => {
     const backup = await mosquitto();
     const onPrimary = await collector(port, { clientId: 'primary-consumer', clean: false });
     const onBackup = await collector(backup.port);
-    gateway = await startLocal([
-      bridge([{ url: `mqtt://127.0.0.1:${port}` }, { url: `mqtt://127.0.0.1:${backup.port}` }], {
-        switchDelayMs: 200,
-        primaryCheckSec: 1,
-      }),
-    ]);
-    await waitFor(() => status().address?.index === 0, 10_000, 'the bridge on the primary');
-    const flow = steadyFlow(gateway);
+    const flow = await flowOnPrimary(port, backup.port, { switchDelayMs: 200, primaryCheckSec: 1 });
     try {
       await waitFor(() => onPrimary.messages.length > 200, 10_000, 'traffic on the primary');
       await primary.stop();
@@ -276,16 +284,7 @@ describe('bridge failover', () => {
     } finally {
       flow.stop();
     }
-    await waitFor(
-      () => status().outbox.messages === 0 && status().inflight === 0,
-      20_000,
-      'the outbox to drain',
-    );
-    await waitFor(
-      () => [...flow.counts].every(([t, n]) => firsts(onPrimary, t).at(-1) === n - 1),
-      10_000,
-      'the last messages on the primary',
-    );
+    await flowDone(flow, onPrimary, 'primary');
     checkDelivery(flow.counts, [onPrimary, onBackup], 100);
     // The planned return waited for every acknowledgement: what the backup got, the primary did not.
     for (const topic of TOPICS) {
@@ -300,23 +299,9 @@ describe('bridge failover', () => {
   });
 
   it('takes a primary that accepts TCP but never answers CONNECT as down, and stays on the backup', async () => {
-    const silent = await silentServer();
-    const silentPort = silent.port;
-    const backup = await mosquitto();
-    const onBackup = await collector(backup.port);
-    gateway = await startLocal([
-      bridge(
-        [{ url: `mqtt://127.0.0.1:${silentPort}` }, { url: `mqtt://127.0.0.1:${backup.port}` }],
-        {
-          switchDelayMs: 100,
-          primaryCheckSec: 0.5,
-        },
-        { connectTimeoutSec: 0.5 },
-      ),
-    ]);
-    await waitFor(() => status().address?.index === 1, 10_000, 'the bridge on the backup');
+    const { silent, onBackup } = await onBackupBehindSilentPrimary({ primaryCheckSec: 0.5 });
     for (let i = 0; i < 100; i++)
-      gateway.broker.publish({ topic: 'line/a', payload: Buffer.from(String(i)), qos: 1, retain: false });
+      gateway!.broker.publish({ topic: 'line/a', payload: Buffer.from(String(i)), qos: 1, retain: false });
     await waitFor(() => firsts(onBackup, 'line/a').length === 100, 10_000, 'every message on the backup');
     expect(firsts(onBackup, 'line/a')).toEqual(Array.from({ length: 100 }, (_, i) => i));
     // The primary was checked again and again (a connect each time), and never taken as back.
@@ -326,21 +311,13 @@ describe('bridge failover', () => {
   });
 
   it('stays on the backup when returnToPrimary is off (a cluster of equals): the primary is not checked', async () => {
-    const silent = await silentServer();
-    const silentPort = silent.port;
-    const backup = await mosquitto();
-    const onBackup = await collector(backup.port);
-    gateway = await startLocal([
-      bridge(
-        [{ url: `mqtt://127.0.0.1:${silentPort}` }, { url: `mqtt://127.0.0.1:${backup.port}` }],
-        { switchDelayMs: 100, primaryCheckSec: 0.2, returnToPrimary: false },
-        { connectTimeoutSec: 0.5 },
-      ),
-    ]);
-    await waitFor(() => status().address?.index === 1, 10_000, 'the bridge on the backup');
+    const { silent, onBackup } = await onBackupBehindSilentPrimary({
+      primaryCheckSec: 0.2,
+      returnToPrimary: false,
+    });
     const triedAtStart = silent.accepted;
     for (let i = 0; i < 200; i++) {
-      gateway.broker.publish({ topic: 'line/a', payload: Buffer.from(String(i)), qos: 1, retain: false });
+      gateway!.broker.publish({ topic: 'line/a', payload: Buffer.from(String(i)), qos: 1, retain: false });
       if (i % 20 === 19) await new Promise((resolve) => setTimeout(resolve, 50));
     }
     await waitFor(() => firsts(onBackup, 'line/a').length === 200, 10_000, 'every message on the backup');

@@ -70,8 +70,12 @@ describe('forwarder across a reconnect', () => {
       outbox.append({ topic: 't', payload: Buffer.from(String(i)), qos: 1, retain: false });
     await waitFor(() => sent.length >= 600, 10_000, 'the next 100');
     await outbox.drain();
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(sent).toEqual(Array.from({ length: 600 }, (_, i) => i));
+    // One more row behind them: the cursor goes in order, so a re-read of rows already sent would
+    // send them again before this one.
+    outbox.append({ topic: 't', payload: Buffer.from('600'), qos: 1, retain: false });
+    await waitFor(() => sent.includes(600), 10_000, 'the last row');
+    await outbox.drain();
+    expect(sent).toEqual(Array.from({ length: 601 }, (_, i) => i));
     expect(outbox.getStats().messages).toBe(0);
     forwarder.detach();
     await outbox.close();

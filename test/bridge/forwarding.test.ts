@@ -1,10 +1,14 @@
 // Forwarding through the real Broker and BridgeManager to a real Mosquitto: every rule option,
 // `in` rules with the ACL, loop protection, the retained status topic and $SYS.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DeliveredMessage } from '../../src/broker/api.js';
 import { startMosquitto, type MosquittoBroker } from '../helpers/mosquitto.js';
-import { freePort, sleep, waitFor } from '../helpers/net.js';
-import { collect, startLocal, type Collector, type LocalGateway } from './helpers/local.js';
+import { freePort, waitFor } from '../helpers/net.js';
+import { exited, startGateway } from './helpers/child.js';
+import { collect, startLocal, waitForInRule, type Collector, type LocalGateway } from './helpers/local.js';
 
 describe('bridge forwarding', () => {
   let upstream: MosquittoBroker;
@@ -43,13 +47,17 @@ describe('bridge forwarding', () => {
     publish('acme/line2/oven/temp', '180', true);
     publish('fast/tick', '1');
     publish('other/topic', 'not bridged');
+    // A marker last, through the outbox like the others: once it is upstream, any extra copy of
+    // the messages before it is too (the outbox sends in order; QoS 0 may only overtake).
+    publish('acme/line2/marker', 'last');
     await waitFor(
-      () => collector!.messages.filter((m) => !m.topic.startsWith('tagwire/')).length >= 3,
+      () => collector!.messages.some((m) => m.topic === 'acme/line2/marker'),
       10_000,
-      'three messages',
+      'the marker',
     );
-    await sleep(300);
-    const got = collector.messages.filter((m) => !m.topic.startsWith('tagwire/'));
+    const got = collector.messages.filter(
+      (m) => !m.topic.startsWith('tagwire/') && m.topic !== 'acme/line2/marker',
+    );
     // Order holds per topic only (the QoS 0 rule skips the outbox and may overtake), so sort.
     // A retained message reaches a live subscriber without the flag (MQTT 3.1.1 rule): retain is checked below.
     expect(got.map((m) => [m.topic, m.payload, m.qos]).sort()).toEqual([
@@ -59,8 +67,13 @@ describe('bridge forwarding', () => {
     ]);
     const late = await collect(upstream.port, ['sites/#', 'acme/#']);
     try {
-      await waitFor(() => late.messages.length >= 1, 5000, 'retained messages');
-      await sleep(300);
+      // Mosquitto sends the retained messages on SUBSCRIBE, before it reads this later marker.
+      await late.client.publishAsync('sites/marker', 'last', { qos: 1 });
+      await waitFor(() => late.messages.some((m) => m.topic === 'sites/marker'), 10_000, 'the marker');
+      late.messages.splice(
+        late.messages.findIndex((m) => m.topic === 'sites/marker'),
+        1,
+      );
       // retain kept by the first rule; the second rule (retain: false) sent it plain.
       expect(late.messages.map((m) => [m.topic, m.retain])).toEqual([
         ['sites/edge-test/line1/press/temp', true],
@@ -69,18 +82,52 @@ describe('bridge forwarding', () => {
       await late.close();
     }
     const status = gateway.manager.status()[0]!;
-    expect(status).toMatchObject({ connected: true, sent: 3, dropped: 0 });
+    expect(status).toMatchObject({ connected: true, sent: 4, dropped: 0 }); // the three and the marker
     await waitFor(() => gateway!.manager.status()[0]!.outbox.messages === 0, 5000, 'the outbox to empty');
   });
 
-  it('publishes the retained status topic: online on connect, offline as the will', async () => {
-    gateway = await startLocal([{ name: 'plant', url: url(), keepaliveSec: 1, out: [{ filter: 'a/#' }] }]);
+  it('publishes the retained status topic: online on connect, offline on a clean stop', async () => {
+    gateway = await startLocal([{ name: 'plant', url: url(), out: [{ filter: 'a/#' }] }]);
     collector = await collect(upstream.port, ['tagwire/edge-test/status']);
     await waitFor(() => collector!.messages.some((m) => m.payload === 'online'), 10_000, 'online');
     // A clean stop says offline itself.
     await gateway.stop();
     gateway = undefined;
     await waitFor(() => collector!.messages.some((m) => m.payload === 'offline'), 10_000, 'offline');
+  });
+
+  it('leaves offline as the will when the gateway dies without a word', async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'tagwire-will-'));
+    const child = startGateway(dataDir, upstream.port, 'drain');
+    try {
+      collector = await collect(upstream.port, ['tagwire/edge-kill/status']);
+      await waitFor(
+        () => collector!.messages.at(-1)?.payload === 'online',
+        30_000,
+        `online (gateway stderr: ${child.stderr()})`,
+      );
+      // SIGKILL: no code of the gateway runs, the kernel closes its socket without a DISCONNECT,
+      // so only Mosquitto, publishing the will, can say offline.
+      child.child.kill('SIGKILL');
+      await exited(child.child);
+      await waitFor(
+        () => collector!.messages.at(-1)?.payload === 'offline',
+        10_000,
+        'offline through the will',
+      );
+      // The will is retained: a subscriber arriving later still learns the gateway is gone.
+      const late = await collect(upstream.port, ['tagwire/edge-kill/status']);
+      try {
+        await waitFor(() => late.messages.length > 0, 10_000, 'the retained status');
+        expect(late.messages[0]).toMatchObject({ payload: 'offline', retain: true });
+      } finally {
+        await late.close();
+      }
+    } finally {
+      child.child.kill('SIGKILL');
+      await exited(child.child);
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('brings `in` topics into the local broker as the bridge user, through the ACL, without looping back', async () => {
@@ -100,7 +147,12 @@ describe('bridge forwarding', () => {
     const local: DeliveredMessage[] = [];
     gateway.broker.subscribe('#', (m) => local.push(m));
     await waitFor(() => gateway!.manager.status()[0]!.connected, 10_000, 'the bridge to connect');
-    await sleep(300); // the SUBSCRIBE of the in rule reaches Mosquitto
+    const probes = await waitForInRule(
+      upstream.port,
+      gateway.broker,
+      'sites/edge-test/acme/probe/x/set',
+      'acme/probe/x/set',
+    );
     collector = await collect(upstream.port, ['sites/#'], { protocolVersion: 5 });
     const remote = collector.client;
     await remote.publishAsync('sites/edge-test/acme/press/setpoint/set', '42', {
@@ -137,12 +189,12 @@ describe('bridge forwarding', () => {
       10_000,
       'the reply upstream',
     );
-    await sleep(500);
     // The command came in through the bridge and matches the out rule: it must not go back out.
+    // Had it, it would be upstream before the reply, which went the same way after it.
     expect(
       collector.messages.filter((m) => m.topic === 'sites/edge-test/acme/press/setpoint/set'),
     ).toHaveLength(1);
-    expect(gateway.manager.status()[0]).toMatchObject({ received: 1, rejected: 2 });
+    expect(gateway.manager.status()[0]).toMatchObject({ received: 1 + probes(), rejected: 2 });
   });
 
   it('refuses an incoming message whose rewritten topic is not publishable, and keeps going', async () => {
@@ -152,13 +204,17 @@ describe('bridge forwarding', () => {
     const local: string[] = [];
     gateway.broker.subscribe('#', (m) => local.push(m.topic));
     await waitFor(() => gateway!.manager.status()[0]!.connected, 10_000, 'the bridge to connect');
-    await sleep(300);
+    const probes = await waitForInRule(upstream.port, gateway.broker, 'cmd/probe', 'probe');
     collector = await collect(upstream.port, ['nothing']);
     // No ACL rules here: the empty topic left by stripPrefix reaches the broker, which refuses it.
     await collector.client.publishAsync('cmd/', 'x', { qos: 1 });
     await collector.client.publishAsync('cmd/a/b', 'y', { qos: 1 });
     await waitFor(() => local.includes('a/b'), 10_000, 'the valid message');
-    expect(gateway.manager.status()[0]).toMatchObject({ received: 1, rejected: 1, connected: true });
+    expect(gateway.manager.status()[0]).toMatchObject({
+      received: 1 + probes(),
+      rejected: 1,
+      connected: true,
+    });
   });
 
   it('runs several bridges side by side: one upstream down does not hold back the other', async () => {

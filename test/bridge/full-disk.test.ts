@@ -217,9 +217,16 @@ describe('a full disk', () => {
       // MQTT 3.1.1 has no negative PUBACK: no acknowledgement at all, the client sends it again.
       const v3 = await connect('full-v3', 4);
       let v3Acked = 0;
+      const notStored = gw.broker.stats().publishNotStored;
       for (let i = 0; i < 20; i++) v3.publish('disk/b', 'x', { qos: 1 }, (err) => !err && v3Acked++);
-      await publish(v5, 'disk/a', 1); // a later refusal, after the v3 publishes were handled
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await publish(v5, 'disk/a', 1); // refused too
+      // The broker counts each refusal where it decides not to acknowledge: once all 21 are
+      // counted, no PUBACK for the v3 publishes can come any more.
+      await waitFor(
+        () => gw.broker.stats().publishNotStored >= notStored + 21,
+        10_000,
+        'the 20 v3 publishes refused',
+      );
       expect(v3Acked).toBe(0);
 
       // 3. The upstream comes back while the disk is still full: the backlog goes out and the

@@ -1,45 +1,14 @@
 // A gateway killed with SIGKILL during an outage keeps every committed message: started again, the
 // backlog is still there and drains, in order, to a real Mosquitto.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startMosquitto, type MosquittoBroker } from '../helpers/mosquitto.js';
 import { freePort, waitFor } from '../helpers/net.js';
+import { exited, startGateway } from './helpers/child.js';
 import { collect, type Collector } from './helpers/local.js';
-
-const fixture = fileURLToPath(new URL('./fixtures/gateway.ts', import.meta.url));
-
-interface Report {
-  published: number;
-  outbox: number;
-  sent: number;
-  connected: boolean;
-}
-
-function startGateway(dataDir: string, port: number, mode: 'publish' | 'drain') {
-  const child = spawn(process.execPath, ['--import', 'tsx', fixture, dataDir, String(port), mode], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const reports: Report[] = [];
-  let buffered = '';
-  let stderr = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    const lines = buffered.split('\n');
-    buffered = lines.pop()!;
-    for (const line of lines) if (line) reports.push(JSON.parse(line) as Report);
-  });
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return { child, reports, stderr: () => stderr };
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
 
 describe('SIGKILL during an outage', () => {
   const children: ChildProcess[] = [];

@@ -4,36 +4,26 @@
 import { Writable } from 'node:stream';
 import type { IConnackPacket } from 'mqtt-packet';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { hashPassword, unmatchableHash, verifyPassword } from '../../src/broker/auth/password.js';
 import { CheckPool } from '../../src/broker/auth/check-pool.js';
 import { LogLimiter } from '../../src/broker/auth/log-limiter.js';
+import type { Logger } from '../../src/log.js';
 import { run } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/net.js';
 import {
-  closeClients,
-  closeRawSockets,
+  brokersPerTest,
   connect,
   connectPacket,
   packet,
   parsePackets,
   rawSocket,
-  startBroker,
   type TestBroker,
 } from './helpers.js';
 
-const brokers: TestBroker[] = [];
-afterEach(async () => {
-  closeRawSockets();
-  await closeClients();
-  await Promise.all(brokers.splice(0).map((b) => b.stop()));
-});
-
-async function broker(raw: Record<string, unknown>, log = pino({ level: 'silent' })): Promise<TestBroker> {
-  const b = await startBroker(raw, undefined, log);
-  brokers.push(b);
-  return b;
-}
+const { start } = brokersPerTest();
+const broker = (raw: Record<string, unknown>, log = pino({ level: 'silent' })): Promise<TestBroker> =>
+  start(raw, undefined, log);
 
 /** Sends a CONNECT on a raw socket (from `localAddress` when given) and returns the CONNACK. */
 async function connackFor(
@@ -63,6 +53,22 @@ function mosquittoPub(b: TestBroker, username: string, password: string, bindAdd
   ]);
 }
 
+/** 300 clients of the account plc / storm-pw at once: how many got in, and how long it took. */
+async function storm(b: TestBroker, prefix: string): Promise<{ inside: number; elapsed: number }> {
+  const started = Date.now();
+  const clients = await Promise.allSettled(
+    Array.from({ length: 300 }, (_, i) =>
+      connect(b.url, {
+        username: 'plc',
+        password: 'storm-pw',
+        clientId: `${prefix}-${i}`,
+        connectTimeout: 30_000,
+      }),
+    ),
+  );
+  return { inside: clients.filter((c) => c.status === 'fulfilled').length, elapsed: Date.now() - started };
+}
+
 describe('a reconnect storm', () => {
   it('lets 300 simultaneous logins of one account in after a fresh start, for one scrypt', async () => {
     // Every client comes from 127.0.0.1 here; the per-address CONNECT rate is a separate limit.
@@ -70,19 +76,7 @@ describe('a reconnect storm', () => {
       users: [{ username: 'plc', passwordHash: await hashPassword('storm-pw') }],
       limits: { connectRatePerAddress: 0 },
     });
-    const started = Date.now();
-    const clients = await Promise.allSettled(
-      Array.from({ length: 300 }, (_, i) =>
-        connect(b.url, {
-          username: 'plc',
-          password: 'storm-pw',
-          clientId: `storm-${i}`,
-          connectTimeout: 30_000,
-        }),
-      ),
-    );
-    const elapsed = Date.now() - started;
-    const inside = clients.filter((c) => c.status === 'fulfilled').length;
+    const { inside, elapsed } = await storm(b, 'storm');
     const counters = b.broker.authenticator.counters;
     console.log(
       `storm: ${inside}/300 in after ${elapsed} ms, ${counters.scrypts} scrypt, ` +
@@ -97,19 +91,8 @@ describe('a reconnect storm', () => {
 describe('a reconnect storm under the default per-address CONNECT rate', () => {
   it('lets every client in at the rate (none refused), still for one scrypt', async () => {
     const b = await broker({ users: [{ username: 'plc', passwordHash: await hashPassword('storm-pw') }] });
-    const started = Date.now();
-    const clients = await Promise.allSettled(
-      Array.from({ length: 300 }, (_, i) =>
-        connect(b.url, {
-          username: 'plc',
-          password: 'storm-pw',
-          clientId: `paced-${i}`,
-          connectTimeout: 30_000,
-        }),
-      ),
-    );
-    const inside = clients.filter((c) => c.status === 'fulfilled').length;
-    console.log(`storm at 100 CONNECT/s per address: ${inside}/300 in after ${Date.now() - started} ms`);
+    const { inside, elapsed } = await storm(b, 'paced');
+    console.log(`storm at 100 CONNECT/s per address: ${inside}/300 in after ${elapsed} ms`);
     expect(inside).toBe(300);
     expect(b.broker.authenticator.counters.scrypts).toBe(1);
   }, 60_000);
@@ -120,9 +103,11 @@ describe('a reconnect storm under the default per-address CONNECT rate', () => {
     sockets.forEach((s, i) => s.write(connectPacket(`held-${i}`, { protocolVersion: 5 })));
     await waitFor(() => sockets.every((s) => parsePackets(s.all(), 5).length > 0), 10_000, '20 CONNACKs');
     const codes = sockets.map((s) => (parsePackets(s.all(), 5)[0] as IConnackPacket).reasonCode);
-    // 5 at once, 5 more over the next second, the rest refused (a few more if the bucket refilled meanwhile).
+    // 5 at once, up to 5 more held over the next second, the rest refused (a few more if the bucket
+    // refilled meanwhile). A held CONNECT whose second runs out on a stalled machine is refused
+    // too, so only the burst is certain to get in.
     const accepted = codes.filter((c) => c === 0).length;
-    expect(accepted).toBeGreaterThanOrEqual(10);
+    expect(accepted).toBeGreaterThanOrEqual(5);
     expect(accepted).toBeLessThan(20);
     expect(codes.every((c) => c === 0 || c === 0x9f)).toBe(true);
   });
@@ -359,19 +344,22 @@ describe('packets sent behind a waiting CONNECT', () => {
   });
 });
 
+/** An info-level logger whose lines (JSON, one each) the test reads. */
+function capturedLog(): { lines: string[]; log: Logger } {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(...chunk.toString().split('\n').filter(Boolean));
+      done();
+    },
+  });
+  return { lines, log: pino({ level: 'info' }, sink) };
+}
+
 describe('the login failure log', () => {
   it('names the user and address, never the password, and is rate-limited', async () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        lines.push(...chunk.toString().split('\n').filter(Boolean));
-        done();
-      },
-    });
-    const b = await broker(
-      { users: [{ username: 'ops', passwordHash: await hashPassword('ops-pw') }] },
-      pino({ level: 'info' }, sink),
-    );
+    const { lines, log } = capturedLog();
+    const b = await broker({ users: [{ username: 'ops', passwordHash: await hashPassword('ops-pw') }] }, log);
     for (let i = 0; i < 25; i++) await connackFor(b, 'ops', `secret-guess-${i}`);
     const logged = lines.filter((l) => l.includes('login'));
     expect(logged.length).toBe(10);
@@ -386,16 +374,10 @@ describe('the login failure log', () => {
   });
 
   it('rate-limits refused anonymous clients the same way', async () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        lines.push(...chunk.toString().split('\n').filter(Boolean));
-        done();
-      },
-    });
+    const { lines, log } = capturedLog();
     const b = await broker(
       { listeners: [{ protocol: 'mqtt', host: '127.0.0.1', port: 0, allowAnonymous: false }] },
-      pino({ level: 'info' }, sink),
+      log,
     );
     for (let i = 0; i < 15; i++) {
       const s = await rawSocket(b.port);

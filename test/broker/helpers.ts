@@ -7,6 +7,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import mqttPacket, { type IConnackPacket } from 'mqtt-packet';
 import { Broker } from '../../src/broker/broker.js';
 import { parseBrokerConfig } from '../../src/broker/config.js';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { silentLogger, type Logger } from '../../src/log.js';
 import { Database } from '../../src/store/db.js';
 import { waitFor } from '../helpers/net.js';
@@ -37,6 +38,76 @@ export async function startBroker(
     port: first.port,
     url: `mqtt://127.0.0.1:${first.port}`,
     stop: () => broker.stop(),
+  };
+}
+
+/**
+ * The set-up most broker test files share: one broker started before all tests (with `raw`, or
+ * what `raw()` resolves to), the MQTT.js clients and raw sockets the tests opened closed after
+ * each (unless `keepClients`: the file keeps clients across tests and closes them itself), the
+ * broker stopped after all. The handle reads the running broker.
+ */
+export function useBroker(
+  raw: Record<string, unknown> | (() => Promise<Record<string, unknown>>) = {},
+  options: { keepClients?: boolean; log?: Logger } = {},
+): TestBroker {
+  let running: TestBroker | undefined;
+  const current = (): TestBroker => {
+    if (!running) throw new Error('the broker is started in beforeAll: use it inside a test or hook');
+    return running;
+  };
+  beforeAll(async () => {
+    running = await startBroker(typeof raw === 'function' ? await raw() : raw, undefined, options.log);
+  });
+  if (!options.keepClients) {
+    afterEach(async () => {
+      closeRawSockets();
+      await closeClients();
+    });
+  }
+  afterAll(async () => {
+    if (options.keepClients) {
+      closeRawSockets();
+      await closeClients();
+    }
+    await running?.stop();
+  });
+  return {
+    get broker() {
+      return current().broker;
+    },
+    get port() {
+      return current().port;
+    },
+    get url() {
+      return current().url;
+    },
+    stop: () => current().stop(),
+  };
+}
+
+/**
+ * For files that start brokers inside their tests: the returned `start` is `startBroker`, and
+ * after each test its clients and raw sockets are closed, then every broker it started is stopped
+ * and every `cleanup` registered (newest first) runs.
+ */
+export function brokersPerTest(): {
+  start: typeof startBroker;
+  cleanup(fn: () => Promise<void>): void;
+} {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    closeRawSockets();
+    await closeClients();
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  return {
+    start: async (...args) => {
+      const b = await startBroker(...args);
+      cleanups.push(b.stop);
+      return b;
+    },
+    cleanup: (fn) => cleanups.push(fn),
   };
 }
 
@@ -145,6 +216,31 @@ export async function waitForCount<T>(
   await waitFor(() => list.length >= n, timeoutMs, what);
 }
 
+let markers = 0;
+
+/**
+ * Makes a "nothing (more) arrived" check certain without a guess at a delay: `publisher` publishes
+ * a marker that `subscriber` receives, and this waits for it. The broker handles one connection's
+ * packets in order and delivers to one session in order, so whatever `publisher` sent before
+ * (and would reach `subscriber`) has arrived by then. `publisher` may be the broker itself (its
+ * in-process publishes are routed at once). The marker is taken out of `got` again.
+ */
+export async function deliveredSoFar(
+  publisher: MqttClient | Broker,
+  subscriber: MqttClient,
+  got: Received[],
+  timeoutMs = 10_000,
+): Promise<void> {
+  const topic = `test-marker/${process.pid}/${++markers}`;
+  await subscriber.subscribeAsync(topic, { qos: 1 });
+  if (publisher instanceof Broker)
+    publisher.publish({ topic, payload: Buffer.from('marker'), qos: 1, retain: false });
+  else await publisher.publishAsync(topic, 'marker', { qos: 1 });
+  await waitFor(() => got.some((m) => m.topic === topic), timeoutMs, `the marker on ${topic}`);
+  for (let i = got.length - 1; i >= 0; i--) if (got[i]!.topic === topic) got.splice(i, 1);
+  await subscriber.unsubscribeAsync(topic);
+}
+
 export interface RawClient {
   socket: net.Socket;
   received: Buffer[];
@@ -183,6 +279,17 @@ export function rawSocket(port: number, localAddress?: string): Promise<RawClien
 export function closeRawSockets(): void {
   for (const s of rawSockets) s.destroy();
   rawSockets.clear();
+}
+
+/**
+ * A PINGREQ answered: the broker writes to one connection in order, so whatever it had sent this
+ * raw client before reading the PINGREQ is in `received` now. For "nothing more was sent" checks.
+ */
+export async function pingRoundTrip(s: RawClient, version: 3 | 4 | 5 = 4, timeoutMs = 10_000): Promise<void> {
+  const pongs = () => parsePackets(s.all(), version).filter((p) => p.cmd === 'pingresp').length;
+  const before = pongs();
+  s.write(packet({ cmd: 'pingreq' }, version));
+  await waitFor(() => pongs() > before, timeoutMs, 'PINGRESP');
 }
 
 /** Every complete packet in `bytes` (what a raw client received), decoded by mqtt-packet. */

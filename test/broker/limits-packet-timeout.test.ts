@@ -2,43 +2,34 @@
 // connection busy meanwhile (keep alive does not help: every trickled byte is activity). Over TCP
 // and inside a WebSocket frame, for CONNECT too.
 import type { IDisconnectPacket } from 'mqtt-packet';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import {
-  closeClients,
-  closeRawSockets,
   collect,
   connect,
   connectPacket,
   packet,
   parsePackets,
   rawSocket,
-  startBroker,
   subscribe,
+  useBroker,
   waitForCount,
-  type TestBroker,
 } from './helpers.js';
 import { rawWebSocket, wsFrame } from './raw-websocket.js';
 import { waitFor } from '../helpers/net.js';
 
 const TIMEOUT_MS = 400;
-let b: TestBroker;
+const b = useBroker({
+  listeners: [
+    { protocol: 'mqtt', host: '127.0.0.1', port: 0 },
+    { protocol: 'ws', host: '127.0.0.1', port: 0, path: '/mqtt' },
+  ],
+  // A long connect timeout: what closes the trickled CONNECT below is the packet timeout.
+  limits: { packetTimeoutMs: TIMEOUT_MS, connectTimeoutMs: 120_000 },
+});
 let wsPort: number;
-beforeAll(async () => {
-  b = await startBroker({
-    listeners: [
-      { protocol: 'mqtt', host: '127.0.0.1', port: 0 },
-      { protocol: 'ws', host: '127.0.0.1', port: 0, path: '/mqtt' },
-    ],
-    // A long connect timeout: what closes the trickled CONNECT below is the packet timeout.
-    limits: { packetTimeoutMs: TIMEOUT_MS, connectTimeoutMs: 120_000 },
-  });
+beforeAll(() => {
   wsPort = b.broker.listening().find((l) => l.protocol === 'ws')!.port;
 });
-afterEach(async () => {
-  closeRawSockets();
-  await closeClients();
-});
-afterAll(() => b.stop());
 
 /** Writes `bytes` one at a time every `everyMs` until the socket closes; returns bytes written. */
 async function trickle(write: (b: Buffer) => void, closed: Promise<void>, bytes: Buffer, everyMs: number) {

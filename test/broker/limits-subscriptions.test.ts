@@ -1,34 +1,22 @@
 // The subscription limit per client (limits.maxSubscriptionsPerClient), and that what a client's
 // subscriptions hold (trie nodes, cached matches, its session) goes when a clean client goes.
 import type { ISubackPacket } from 'mqtt-packet';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { BrokerCore } from '../../src/broker/core.js';
 import {
-  closeClients,
-  closeRawSockets,
+  brokersPerTest,
   connect,
   connectPacket,
   packet,
   parsePackets,
   rawSocket,
-  startBroker,
   type RawClient,
   type TestBroker,
 } from './helpers.js';
 import { waitFor } from '../helpers/net.js';
 
-const brokers: TestBroker[] = [];
-afterEach(async () => {
-  closeRawSockets();
-  await closeClients();
-  for (const b of brokers.splice(0)) await b.stop();
-});
-
-async function broker(limits: Record<string, unknown> = {}): Promise<TestBroker> {
-  const b = await startBroker({ limits });
-  brokers.push(b);
-  return b;
-}
+const { start } = brokersPerTest();
+const broker = (limits: Record<string, unknown> = {}): Promise<TestBroker> => start({ limits });
 
 const core = (b: TestBroker): BrokerCore => (b.broker as unknown as { core: BrokerCore }).core;
 

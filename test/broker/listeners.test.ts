@@ -1,90 +1,24 @@
 // Transports: TCP, TLS (with and without client certificates, CN as username), WebSocket and
 // secure WebSocket, all at once on their own ports, with MQTT.js and mosquitto_sub as clients.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { DeliveredMessage } from '../../src/broker/api.js';
+import { makePki } from '../bridge/helpers/certs.js';
 import { run } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/net.js';
-import {
-  closeClients,
-  collect,
-  connect,
-  startBroker,
-  subscribe,
-  waitForCount,
-  type TestBroker,
-} from './helpers.js';
+import { collect, connect, startBroker, subscribe, useBroker, waitForCount } from './helpers.js';
 
 let dir: string;
-let b: TestBroker;
 const ports: Record<string, number> = {};
 const file = (name: string) => path.join(dir, name);
 
-function openssl(args: string[]): void {
-  execFileSync('openssl', args, { stdio: 'ignore', cwd: dir });
-}
-
-function makeCertificates(): void {
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  openssl([
-    'req',
-    '-x509',
-    ...ec,
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.pem',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=tagwire test CA',
-  ]);
-  writeFileSync(file('server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  openssl(['req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1']);
-  openssl([
-    'x509',
-    '-req',
-    '-in',
-    'server.csr',
-    '-CA',
-    'ca.pem',
-    '-CAkey',
-    'ca.key',
-    '-CAcreateserial',
-    '-out',
-    'server.pem',
-    '-days',
-    '2',
-    '-extfile',
-    'server.ext',
-  ]);
-  openssl(['req', ...ec, '-keyout', 'client.key', '-out', 'client.csr', '-subj', '/CN=line-panel-7']);
-  openssl([
-    'x509',
-    '-req',
-    '-in',
-    'client.csr',
-    '-CA',
-    'ca.pem',
-    '-CAkey',
-    'ca.key',
-    '-CAcreateserial',
-    '-out',
-    'client.pem',
-    '-days',
-    '2',
-  ]);
-}
-
-beforeAll(async () => {
-  dir = mkdtempSync(path.join(tmpdir(), 'tagwire-tls-'));
-  makeCertificates();
+const b = useBroker(() => {
+  // The client certificate's CN is the username the mTLS listener takes (its ACL names it).
+  dir = makePki({ clientCn: 'line-panel-7' }).dir;
   const tls = { cert: file('server.pem'), key: file('server.key') };
-  b = await startBroker({
+  return Promise.resolve({
     listeners: [
       { protocol: 'mqtt', host: '127.0.0.1', port: 0 },
       { protocol: 'mqtts', host: '127.0.0.1', port: 0, tls },
@@ -103,6 +37,8 @@ beforeAll(async () => {
       { user: 'line-panel-7', publish: ['panels/%u/#'], subscribe: ['panels/#'] },
     ],
   });
+});
+beforeAll(() => {
   const l = b.broker.listening();
   expect(l.map((x) => x.protocol)).toEqual(['mqtt', 'mqtts', 'mqtts', 'ws', 'wss']);
   expect(l.every((x) => x.port > 0 && x.host === '127.0.0.1')).toBe(true);
@@ -112,11 +48,7 @@ beforeAll(async () => {
   ports.ws = l[3]!.port;
   ports.wss = l[4]!.port;
 });
-afterEach(closeClients);
-afterAll(async () => {
-  await b.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function roundTrip(
   url: string,

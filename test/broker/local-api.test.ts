@@ -1,25 +1,12 @@
 // The in-process LocalBroker API: handlers see client publishes with their origin and v5
 // properties; the gateway's own publishes reach network subscribers and handlers.
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { DeliveredMessage } from '../../src/broker/api.js';
-import {
-  closeClients,
-  collect,
-  connect,
-  startBroker,
-  subscribe,
-  waitForCount,
-  type TestBroker,
-} from './helpers.js';
-import { sleep, waitFor } from '../helpers/net.js';
+import { hashPassword } from '../../src/broker/auth/password.js';
+import { collect, connect, subscribe, useBroker, waitForCount } from './helpers.js';
+import { waitFor } from '../helpers/net.js';
 
-let b: TestBroker;
-beforeAll(async () => {
-  const { hashPassword } = await import('../../src/broker/auth/password.js');
-  b = await startBroker({ users: [{ username: 'ops', passwordHash: await hashPassword('pw') }] });
-});
-afterEach(closeClients);
-afterAll(() => b.stop());
+const b = useBroker(async () => ({ users: [{ username: 'ops', passwordHash: await hashPassword('pw') }] }));
 
 it('gives handlers the publisher identity and the v5 properties as published', async () => {
   const seen: DeliveredMessage[] = [];
@@ -52,7 +39,12 @@ it('gives handlers the publisher identity and the v5 properties as published', a
 
   unsubscribe();
   await client.publishAsync('cmd/setpoint/set', 'again', { qos: 1 });
-  await sleep(150);
+  // The client's publishes are routed in order: once a later one reached a handler, 'again' was
+  // routed too, past the handler that is gone.
+  let marked = false;
+  b.broker.subscribe('cmd/marker', () => (marked = true));
+  await client.publishAsync('cmd/marker', 'x', { qos: 1 });
+  await waitFor(() => marked, 10_000, 'the marker');
   expect(seen).toHaveLength(1);
 });
 

@@ -1,59 +1,61 @@
 // Mosquitto's own command-line clients (Debian's mosquitto-clients) against our broker, v3.1.1 and v5.
 import { spawn } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { run } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/net.js';
-import { startBroker, type TestBroker } from './helpers.js';
+import { useBroker } from './helpers.js';
 
-let b: TestBroker;
-beforeAll(async () => {
-  b = await startBroker();
-});
-afterAll(() => b.stop());
+const b = useBroker();
 
 describe.each(['311', '5'])('mosquitto_sub / mosquitto_pub -V %s', (version) => {
   /** Where Mosquitto's clients connect, and with which protocol version. */
   const target = (): string[] => ['-h', '127.0.0.1', '-p', String(b.port), '-V', version];
-  it('mosquitto_sub receives what mosquitto_pub sends, at QoS 0, 1 and 2', async () => {
+  it('mosquitto_sub receives what mosquitto_pub sends, at QoS 0, 1 and 2, each exactly once', async () => {
     const topic = `mosq/${version}`;
-    const sub = spawn('mosquitto_sub', [...target(), '-t', `${topic}/#`, '-q', '2', '-v'], {
+    // -F '%q %t %p': the QoS each message was delivered at, its topic and its payload.
+    const sub = spawn('mosquitto_sub', [...target(), '-t', `${topic}/#`, '-q', '2', '-F', '%q %t %p'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
     sub.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    const killer = setTimeout(() => sub.kill('SIGKILL'), 20_000);
+    const killer = setTimeout(() => sub.kill('SIGKILL'), 30_000);
+    const pub = async (subtopic: string, message: string, qos: '0' | '1' | '2') => {
+      const res = await run('mosquitto_pub', [
+        ...target(),
+        '-t',
+        `${topic}/${subtopic}`,
+        '-m',
+        message,
+        '-q',
+        qos,
+      ]);
+      expect(res.code, res.stderr).toBe(0);
+    };
     try {
-      // Wait until the subscription exists: a retained probe comes back once it does.
+      // Wait until the subscription exists: a QoS 1 probe comes back once it does.
       await waitFor(
         async () => {
-          await run('mosquitto_pub', [...target(), '-t', `${topic}/probe`, '-m', 'p', '-q', '1']);
+          await pub('probe', 'p', '1');
           return out.includes(`${topic}/probe`);
         },
         10_000,
         'mosquitto_sub to subscribe',
       );
-      for (const qos of ['0', '1']) {
-        const res = await run('mosquitto_pub', [
-          ...target(),
-          '-t',
-          `${topic}/q${qos}`,
-          '-m',
-          `hello ${qos}`,
-          '-q',
-          qos,
-        ]);
-        expect(res.code).toBe(0);
-      }
-      await waitFor(
-        () => out.includes(`${topic}/q1 hello 1`),
-        10_000,
-        'mosquitto_sub to print both messages',
-      );
+      for (const qos of ['0', '1', '2'] as const) await pub(`q${qos}`, `hello ${qos}`, qos);
+      // The broker sends one subscriber's messages in order: once the marker published last is
+      // printed, any duplicate of the ones before it would have been printed already.
+      await pub('end', 'marker', '2');
+      await waitFor(() => out.includes(`${topic}/end marker`), 10_000, 'the marker after the three messages');
       const lines = out
         .trim()
         .split('\n')
-        .filter((l) => !l.startsWith(`${topic}/probe`));
-      expect(lines).toEqual([`${topic}/q0 hello 0`, `${topic}/q1 hello 1`]);
+        .filter((l) => !l.includes(`${topic}/probe`));
+      expect(lines).toEqual([
+        `0 ${topic}/q0 hello 0`,
+        `1 ${topic}/q1 hello 1`,
+        `2 ${topic}/q2 hello 2`,
+        `2 ${topic}/end marker`,
+      ]);
     } finally {
       clearTimeout(killer);
       sub.kill('SIGKILL');

@@ -4,9 +4,8 @@
 // same broker carries on.
 import type { IConnackPacket, IDisconnectPacket, IPublishPacket } from 'mqtt-packet';
 import type { MqttClient } from 'mqtt';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
-  closeClients,
   closeRawSockets,
   collect,
   connect,
@@ -14,12 +13,11 @@ import {
   packet,
   parsePackets,
   rawSocket,
-  startBroker,
   subscribe,
+  useBroker,
   waitForCount,
   type RawClient,
   type Received,
-  type TestBroker,
 } from './helpers.js';
 import { waitFor } from '../helpers/net.js';
 
@@ -27,14 +25,14 @@ type Version = 4 | 5;
 const MALFORMED = 0x81;
 const PROTOCOL_ERROR = 0x82;
 
-let b: TestBroker;
+// The well-behaved pair lives across the tests: the fixture closes it after all of them.
+const b = useBroker({}, { keepClients: true });
 let watcher: MqttClient;
 let watched: Received[];
 let publisher: MqttClient;
 let round = 0;
 
 beforeAll(async () => {
-  b = await startBroker();
   watcher = await connect(b.url, { clientId: 'well-behaved-sub', protocolVersion: 5 });
   watched = collect(watcher);
   await subscribe(watcher, ['alive', 'bad/#'], { qos: 1 });
@@ -48,10 +46,6 @@ afterEach(async () => {
   await waitFor(() => watched.some((m) => m.payload === `round ${n}`), 10_000, `round ${n}`);
   expect(watched.filter((m) => m.topic !== 'alive')).toEqual([]);
   expect(watcher.connected && publisher.connected).toBe(true);
-});
-afterAll(async () => {
-  await closeClients();
-  await b.stop();
 });
 
 /** Concatenates bytes, byte arrays, buffers and ASCII strings into one packet. */

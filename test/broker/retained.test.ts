@@ -1,28 +1,24 @@
 // Retained messages: delivered on subscribe with the retain flag, replaced, deleted by an empty
 // payload, and kept in SQLite across a broker restart.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Database } from '../../src/store/db.js';
 import {
+  brokersPerTest,
   closeClients,
   collect,
   connect,
+  deliveredSoFar,
   startBroker,
   subscribe,
   tempDatabase,
   waitForCount,
 } from './helpers.js';
-import { sleep } from '../helpers/net.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  await closeClients();
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const { start, cleanup } = brokersPerTest();
 
 describe('retained messages', () => {
   it('delivers the last retained message to new subscribers, and an empty payload deletes it', async () => {
-    const b = await startBroker();
-    cleanups.push(b.stop);
+    const b = await start();
     const pub = await connect(b.url);
     await pub.publishAsync('r/a', 'first', { qos: 1, retain: true });
     await pub.publishAsync('r/a', 'second', { qos: 1, retain: true });
@@ -46,14 +42,13 @@ describe('retained messages', () => {
     const late = await connect(b.url);
     const lateGot = collect(late);
     await subscribe(late, 'r/#', { qos: 1 });
-    await waitForCount(lateGot, 1);
-    await sleep(150);
+    await deliveredSoFar(pub, late, lateGot);
     expect(lateGot.map((m) => m.topic)).toEqual(['r/b']);
   });
 
   it('survives a broker restart through SQLite', async () => {
     const tmp = await tempDatabase();
-    cleanups.push(tmp.cleanup);
+    cleanup(tmp.cleanup);
     const first = await startBroker({}, tmp.db);
     const pub = await connect(first.url);
     await pub.publishAsync('keep/me', 'kept', { qos: 1, retain: true });
@@ -64,14 +59,12 @@ describe('retained messages', () => {
     await tmp.db.close();
 
     const db = await Database.open(tmp.file);
-    cleanups.push(() => db.close());
-    const second = await startBroker({}, db);
-    cleanups.push(second.stop);
+    cleanup(() => db.close());
+    const second = await start({}, db);
     const sub = await connect(second.url);
     const got = collect(sub);
     await subscribe(sub, 'keep/#', { qos: 1 });
-    await waitForCount(got, 1);
-    await sleep(150);
+    await deliveredSoFar(second.broker, sub, got);
     expect(got.map((m) => [m.topic, m.payload, m.retain])).toEqual([['keep/me', 'kept', true]]);
   });
 });

@@ -1,37 +1,28 @@
 // Sessions: clean and persistent, session present, v5 expiry, takeover, redelivery with DUP, and
 // persistent sessions surviving a broker restart through SQLite.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { IConnackPacket, IDisconnectPacket, IPublishPacket } from 'mqtt-packet';
 import { Database } from '../../src/store/db.js';
 import {
+  brokersPerTest,
   closeClients,
-  closeRawSockets,
   collect,
   connect,
   connectCollecting,
   connectPacket,
   packet,
+  deliveredSoFar,
   parsePackets,
+  pingRoundTrip,
   rawSocket,
   startBroker,
   subscribe,
   tempDatabase,
   waitForCount,
 } from './helpers.js';
-import { sleep, waitFor } from '../helpers/net.js';
+import { waitFor } from '../helpers/net.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  closeRawSockets();
-  await closeClients();
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function broker(raw: Record<string, unknown> = {}, db?: Database) {
-  const b = await startBroker(raw, db);
-  cleanups.push(b.stop);
-  return b;
-}
+const { start: broker, cleanup } = brokersPerTest();
 
 describe('persistent sessions', () => {
   it.each([4, 5] as const)(
@@ -54,15 +45,14 @@ describe('persistent sessions', () => {
       await pub.publishAsync('offline/b', 'q2', { qos: 2 });
       await pub.publishAsync('offline/c', 'q0 is not kept', { qos: 0 });
 
-      const { got, connack } = await connectCollecting(b.url, {
+      const { client, got, connack } = await connectCollecting(b.url, {
         protocolVersion,
         clientId: `durable${protocolVersion}`,
         clean: false,
         ...persistent,
       });
       expect(connack.sessionPresent).toBe(true);
-      await waitForCount(got, 2);
-      await sleep(150);
+      await deliveredSoFar(pub, client, got);
       expect(got.map((m) => [m.topic, m.payload, m.qos])).toEqual([
         ['offline/a', 'q1', 1],
         ['offline/b', 'q2', 2],
@@ -91,7 +81,7 @@ describe('persistent sessions', () => {
     });
     await subscribe(first, 'brief/#', { qos: 1 });
     await new Promise<void>((r) => first.end(false, {}, () => r()));
-    await sleep(1600);
+    await waitFor(() => b.broker.stats().sessions === 0, 10_000, 'the session to expire');
     const s = await rawSocket(b.port);
     s.write(
       connectPacket('brief', { protocolVersion: 5, clean: false, properties: { sessionExpiryInterval: 1 } }),
@@ -119,19 +109,19 @@ describe('persistent sessions', () => {
     expect(resend).toMatchObject({ dup: true, messageId: firstSend.messageId, topic: 'dup/t' });
     expect(resend.payload.toString()).toBe('once');
     again.write(packet({ cmd: 'puback', messageId: resend.messageId }));
-    await sleep(100);
+    await pingRoundTrip(again); // the PUBACK is handled before the PINGREQ behind it
     again.socket.destroy();
 
     const third = await rawSocket(b.port);
     third.write(connectPacket('no-acker', { clean: false }));
     await waitFor(() => parsePackets(third.all()).length > 0, 10_000, 'CONNACK');
-    await sleep(200);
+    await pingRoundTrip(third); // a resend would go out on resumption, before this PINGRESP
     expect(parsePackets(third.all()).filter((p) => p.cmd === 'publish')).toHaveLength(0);
   });
 
   it('keeps subscriptions, queued and in-flight messages across a broker restart', async () => {
     const tmp = await tempDatabase();
-    cleanups.push(tmp.cleanup);
+    cleanup(tmp.cleanup);
     const first = await startBroker({}, tmp.db);
     // A v5 client subscribes and receives one QoS 2 message it never completes.
     const s = await rawSocket(first.port);
@@ -147,7 +137,7 @@ describe('persistent sessions', () => {
     first.broker.publish({ topic: 'hist/inflight', payload: Buffer.from('1'), qos: 2, retain: false });
     await waitFor(() => parsePackets(s.all(), 5).some((p) => p.cmd === 'publish'), 10_000, 'PUBLISH');
     s.socket.destroy();
-    await sleep(100);
+    await waitFor(() => first.broker.stats().connections === 0, 10_000, 'the broker to see it gone');
     // Two more arrive while it is offline, one of them with v5 properties.
     const pub = await connect(first.url, { protocolVersion: 5 });
     await pub.publishAsync('hist/queued', '2', {
@@ -160,7 +150,7 @@ describe('persistent sessions', () => {
     await tmp.db.close();
 
     const db = await Database.open(tmp.file);
-    cleanups.push(() => db.close());
+    cleanup(() => db.close());
     const second = await broker({}, db);
     const { got } = await connectCollecting(second.url, {
       protocolVersion: 5,
@@ -185,7 +175,7 @@ describe('persistent sessions', () => {
 
   it('forgets a stored session in SQLite once the client ends it (expiry 0 on reconnect)', async () => {
     const tmp = await tempDatabase();
-    cleanups.push(tmp.cleanup);
+    cleanup(tmp.cleanup);
     const first = await startBroker({}, tmp.db);
     const keep = { protocolVersion: 5 as const, clientId: 'ender', clean: false };
     const c1 = await connect(first.url, { ...keep, properties: { sessionExpiryInterval: 600 } });
@@ -193,7 +183,7 @@ describe('persistent sessions', () => {
     await new Promise<void>((r) => c1.end(false, {}, () => r()));
     const c2 = await connect(first.url, { ...keep, properties: { sessionExpiryInterval: 0 } });
     await new Promise<void>((r) => c2.end(false, {}, () => r()));
-    await sleep(100);
+    await waitFor(() => first.broker.stats().connections === 0, 10_000, 'the broker to see it gone');
     await first.stop();
     const rows = await tmp.db.all<{ client_id: string }>('SELECT client_id FROM broker_sessions');
     expect(rows).toEqual([]);
@@ -251,8 +241,8 @@ describe('QoS 2 exactly once', () => {
     await waitFor(() => parsePackets(s.all()).some((p) => p.cmd === 'pubcomp'), 10_000, 'PUBCOMP');
     // After the release the id is free again: the same id is a new message.
     s.write(packet({ ...publish, dup: false, payload: Buffer.from('y') }));
-    await waitForCount(got, 2);
-    await sleep(150);
+    // In order: a second 'x' would be in before 'y'.
+    await waitFor(() => got.some((m) => m.payload === 'y'), 10_000, "'y'");
     expect(got.map((m) => m.payload)).toEqual(['x', 'y']);
   });
 });

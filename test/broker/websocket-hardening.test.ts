@@ -2,39 +2,34 @@
 // that never answers the close frame, and nothing after it is acted on. A SUBSCRIBE with invalid
 // UTF-8 over WebSocket is a malformed packet like over TCP: closed, no SUBACK.
 import type { IDisconnectPacket } from 'mqtt-packet';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { afterEach, beforeAll, expect, it } from 'vitest';
 import {
-  closeClients,
   collect,
   connect,
   connectPacket,
   packet,
   parsePackets,
-  startBroker,
   subscribe,
+  useBroker,
   waitForCount,
-  type TestBroker,
 } from './helpers.js';
 import { binaryPayloads, closeCode, rawWebSocket, wsFrame, type RawWebSocket } from './raw-websocket.js';
 import { waitFor } from '../helpers/net.js';
 
-let b: TestBroker;
+const b = useBroker({
+  listeners: [
+    { protocol: 'mqtt', host: '127.0.0.1', port: 0 },
+    { protocol: 'ws', host: '127.0.0.1', port: 0, path: '/mqtt' },
+  ],
+});
 let wsPort: number;
 const sockets: RawWebSocket[] = [];
-beforeAll(async () => {
-  b = await startBroker({
-    listeners: [
-      { protocol: 'mqtt', host: '127.0.0.1', port: 0 },
-      { protocol: 'ws', host: '127.0.0.1', port: 0, path: '/mqtt' },
-    ],
-  });
+beforeAll(() => {
   wsPort = b.broker.listening().find((l) => l.protocol === 'ws')!.port;
 });
-afterEach(async () => {
+afterEach(() => {
   for (const s of sockets.splice(0)) s.socket.destroy();
-  await closeClients();
 });
-afterAll(() => b.stop());
 
 async function opened(version: 4 | 5, clientId: string): Promise<RawWebSocket> {
   const ws = await rawWebSocket(wsPort);

@@ -90,6 +90,13 @@ describe('sparkplug edge node', () => {
     return sim;
   }
 
+  /** Counts the press values the gateway publishes on its JSON topics (the data Sparkplug also sends). */
+  function pressValues(gateway: Gateway): () => number {
+    let n = 0;
+    gateway.broker.subscribe('acme/plant1/line1/press1/#', () => n++);
+    return () => n;
+  }
+
   async function gatewayFor(setup: Setup): Promise<Gateway> {
     const gateway = new Gateway(await loadConfig(setup.file), { log: silentLogger(), simulators: false });
     await gateway.start();
@@ -105,9 +112,13 @@ describe('sparkplug edge node', () => {
     cleanups.push(() => gateway.stop());
     const host = await Host.connect(setup.mqttPort, 'plant1');
     cleanups.push(() => host.close());
-    // Nothing is born before the primary host says it is online (the press has values by then).
-    await waitFor(() => gateway.devices()[0]!.requests > 0, 10_000, 'the press polled');
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Nothing is born before the primary host says it is online: the press has had values for a
+    // while (a later poll published more), and a round trip says nothing else is on its way.
+    const values = pressValues(gateway);
+    await waitFor(() => values() > 0, 10_000, 'the first press values');
+    const first = values();
+    await waitFor(() => values() > first, 10_000, 'press values of a later poll');
+    await host.roundTrip();
     expect(host.of('NBIRTH')).toEqual([]);
     await host.setState(true);
     const [nbirth] = await host.waitFor('NBIRTH');
@@ -195,8 +206,12 @@ describe('sparkplug edge node', () => {
 
     await host.setState(false);
     const away = host.messages.length;
-    // The press keeps changing meanwhile (temperature, cycles): kept as history.
-    await new Promise((resolve) => setTimeout(resolve, 2500));
+    // The press keeps changing meanwhile (temperature, cycles): kept as history. Some polls (the
+    // press is 4-5 requests a poll), then a round trip for anything still on its way to the host.
+    const requests = () => gateway.devices()[0]!.requests;
+    const awayFrom = requests();
+    await waitFor(() => requests() >= awayFrom + 12, 20_000, 'the press polled while the host is away');
+    await host.roundTrip();
     const whileAway = host.messages.slice(away).filter((m) => m.kind === 'DDATA');
     expect(whileAway.length).toBeLessThanOrEqual(1); // at most one already on its way
     const back = host.messages.length;

@@ -112,6 +112,29 @@ export class Host {
     });
   }
 
+  private markers = 0;
+
+  /**
+   * A round trip through the broker: whatever was routed to this host before (an edge node's
+   * publishes are routed as they are made) has arrived once this returns. For "nothing came" checks.
+   */
+  async roundTrip(): Promise<void> {
+    const topic = `test-marker/${this.client.options.clientId}/${++this.markers}`;
+    let seen = false;
+    const onMessage = (t: string) => {
+      if (t === topic) seen = true;
+    };
+    this.client.on('message', onMessage);
+    try {
+      await this.client.subscribeAsync(topic, { qos: 1 });
+      await this.client.publishAsync(topic, 'marker', { qos: 1 });
+      await waitFor(() => seen, 10_000, 'the marker back');
+      await this.client.unsubscribeAsync(topic);
+    } finally {
+      this.client.off('message', onMessage);
+    }
+  }
+
   of(kind: string, device?: string): SpMessage[] {
     return this.messages.filter((m) => m.kind === kind && (device === undefined || m.device === device));
   }

@@ -19,7 +19,8 @@ function openssl(args: string[], cwd: string): void {
   execFileSync('openssl', args, { cwd, stdio: 'pipe', timeout: 30_000 });
 }
 
-export function makePki(): TestPki {
+/** `clientCn`: the client certificate's common name (a broker may take it as the username). */
+export function makePki({ clientCn = 'edge-test' }: { clientCn?: string } = {}): TestPki {
   const dir = mkdtempSync(path.join(tmpdir(), 'tagwire-pki-'));
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   for (const name of ['ca', 'other-ca']) {
@@ -44,8 +45,8 @@ export function makePki(): TestPki {
   writeFileSync(path.join(dir, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
   for (const [name, cn] of [
     ['server', 'localhost'],
-    ['client', 'edge-test'],
-  ] as const) {
+    ['client', clientCn],
+  ]) {
     openssl(['req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`], dir);
     openssl(
       [

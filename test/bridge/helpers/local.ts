@@ -80,3 +80,33 @@ export async function collect(
   );
   return { client, messages, close: () => client.endAsync(true) };
 }
+
+/**
+ * Waits until a bridge's `in` subscription is in place upstream (no status says when its SUBACK
+ * came): publishes probes on `remoteTopic` upstream until one reaches the local broker as
+ * `localTopic`. Probes count as received by the bridge: the returned function says how many
+ * arrived so far, for tests that check the bridge's counters.
+ */
+export async function waitForInRule(
+  upstreamPort: number,
+  broker: Pick<Broker, 'subscribe'>,
+  remoteTopic: string,
+  localTopic: string,
+  timeoutMs = 10_000,
+): Promise<() => number> {
+  let arrived = 0;
+  broker.subscribe(localTopic, () => arrived++);
+  const prober = mqtt.connect(`mqtt://127.0.0.1:${upstreamPort}`, { reconnectPeriod: 0 });
+  try {
+    await waitFor(() => prober.connected, timeoutMs, 'the probing client to connect');
+    const deadline = Date.now() + timeoutMs;
+    while (arrived === 0) {
+      if (Date.now() > deadline) throw new Error(`no probe on ${remoteTopic} came in within ${timeoutMs} ms`);
+      await prober.publishAsync(remoteTopic, 'probe', { qos: 1 });
+      await waitFor(() => arrived > 0, 200, 'a probe').catch(() => undefined);
+    }
+  } finally {
+    await prober.endAsync(true);
+  }
+  return () => arrived;
+}
