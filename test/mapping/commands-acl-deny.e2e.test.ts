@@ -34,7 +34,7 @@ beforeAll(async () => {
       },
     },
   });
-  await waitFor(() => stack.drivers.get('press1')!.status().state === 'connected', 10_000, 'press1');
+  await waitFor(() => stack.device('press1').state === 'connected', 10_000, 'press1');
 });
 afterAll(() => stack?.stop());
 
