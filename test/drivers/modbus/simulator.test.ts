@@ -11,6 +11,7 @@ import {
   startModbusSimulator,
   type RunningModbusSimulator,
 } from '../../../drivers/modbus/simulator/index.js';
+import { PRESS_LAYOUT } from '../../../drivers/modbus/simulator/press.js';
 import type { Driver, TagConfig } from '../../../drivers/types.js';
 import { silentLogger } from '../../../src/log.js';
 import { freePort, sleep, waitFor } from '../../helpers/net.js';
@@ -93,7 +94,13 @@ describe('modbus simulator', () => {
     await waitFor(() => ctx.latest('setpoint')?.value === 123, 10_000, 'polled setpoint 123');
     expect(await d.write('running', false)).toMatchObject({ ok: true, sample: { value: false } });
     const cycles = (await d.read(['cycles']))[0]?.value;
+    // More than one press cycle (2 s) of the simulator's own time: a window of 2.5 s, then a
+    // simulator tick after it (the stopped press cools on every tick), which counts the whole window.
+    const temperature = (): number =>
+      s.units.units.get(1)!.memory.hr.readFloatBE(PRESS_LAYOUT.temperature * 2);
     await sleep(2500);
+    const cooled = temperature();
+    await waitFor(() => temperature() !== cooled, 10_000, 'a simulator tick after the window');
     expect((await d.read(['cycles']))[0]?.value).toBe(cycles);
   });
 

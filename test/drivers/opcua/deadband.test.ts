@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OpcuaDriver } from '../../../drivers/opcua/driver.js';
 import type { RunningOpcuaSimulator } from '../../../drivers/opcua/simulator/index.js';
-import { sleep, waitFor } from '../../helpers/net.js';
+import { waitFor } from '../../helpers/net.js';
 import { makeDriver, recorder, simPkiDir, startSim, tag, tempDir, type Recorder } from './harness.js';
 
 let sim: RunningOpcuaSimulator;
@@ -38,34 +38,48 @@ afterAll(async () => {
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
-async function writeSeries(name: string, values: number[]): Promise<void> {
-  for (const v of values) {
-    expect(await driver.write(name, v)).toMatchObject({ ok: true });
-    await sleep(400);
-  }
-}
-
 const seen = (name: string, from: number) =>
   rec.samples
     .slice(from)
     .filter((s) => s.tag === name && s.quality === 'good')
     .map((s) => s.value);
 
+/**
+ * Writes each value through the unfiltered tag `all` and waits until `all` reports it, and the
+ * filtered tag too where the value should pass its band: each write is a change of its own, however
+ * slow the machine. A value wrongly let through would still show up before the next passing one.
+ */
+async function writeSeries(all: string, filtered: string, series: Array<[value: number, passes: boolean]>) {
+  for (const [value, passes] of series) {
+    const from = rec.samples.length;
+    expect(await driver.write(all, value)).toMatchObject({ ok: true });
+    await waitFor(() => seen(all, from).includes(value), 10_000, `${all} = ${value}`);
+    if (passes) await waitFor(() => seen(filtered, from).includes(value), 10_000, `${filtered} = ${value}`);
+  }
+}
+
 describe('deadbands', { timeout: 60_000 }, () => {
   it('absolute: changes within the band are not reported', async () => {
-    await writeSeries('all', [10]);
+    await writeSeries('all', 'absolute', [[10, true]]);
     const from = rec.samples.length;
-    await writeSeries('all', [10.5, 11.2, 11.5, 20]);
-    await waitFor(() => seen('absolute', from).includes(20), 10_000, 'the big change');
+    await writeSeries('all', 'absolute', [
+      [10.5, false],
+      [11.2, true],
+      [11.5, false],
+      [20, true],
+    ]);
     expect(seen('all', from)).toEqual([10.5, 11.2, 11.5, 20]);
     expect(seen('absolute', from)).toEqual([11.2, 20]);
   });
 
   it('percent: of the EURange (setpoint 0..300, 10% = 30)', async () => {
-    await writeSeries('spAll', [100]);
+    await writeSeries('spAll', 'percent', [[100, true]]);
     const from = rec.samples.length;
-    await writeSeries('spAll', [110, 125, 140]);
-    await waitFor(() => seen('percent', from).includes(140), 10_000, 'the big change');
+    await writeSeries('spAll', 'percent', [
+      [110, false],
+      [125, false],
+      [140, true],
+    ]);
     expect(seen('spAll', from)).toEqual([110, 125, 140]);
     expect(seen('percent', from)).toEqual([140]);
   });
