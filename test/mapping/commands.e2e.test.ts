@@ -227,35 +227,36 @@ describe('commands through the broker to the Modbus simulator', () => {
   });
 
   it('works from Mosquitto clients: mosquitto_pub writes, mosquitto_sub sees the result', async () => {
-    let finished = false;
+    const resultTopic = `${PRESS}/setpoint/set/result`;
     const sub = run('mosquitto_sub', [
       '-h',
       '127.0.0.1',
       '-p',
       String(stack.mqttPort),
       '-t',
-      `${PRESS}/setpoint/set/result`,
+      resultTopic,
       '-C',
       '1',
       '-W',
       '20',
     ]);
-    void sub.then(() => (finished = true));
-    // mosquitto_sub may not have subscribed yet: resend with the same requestId (a duplicate is not written twice).
-    for (let i = 0; i < 30 && !finished; i++) {
-      const pub = await run('mosquitto_pub', [
-        '-h',
-        '127.0.0.1',
-        '-p',
-        String(stack.mqttPort),
-        '-t',
-        `${PRESS}/setpoint/set`,
-        '-m',
-        '{"value":42,"requestId":"mosq"}',
-      ]);
-      expect(pub.code).toBe(0);
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    // The command goes once mosquitto_sub's subscription is in the broker.
+    await waitFor(
+      () => stack.broker.clients().some((c) => c.subscriptions.some((x) => x.filter === resultTopic)),
+      15_000,
+      'mosquitto_sub subscribed',
+    );
+    const pub = await run('mosquitto_pub', [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(stack.mqttPort),
+      '-t',
+      `${PRESS}/setpoint/set`,
+      '-m',
+      '{"value":42,"requestId":"mosq"}',
+    ]);
+    expect(pub.code).toBe(0);
     const { stdout, code } = await sub;
     expect(code).toBe(0);
     expect(JSON.parse(stdout)).toEqual({ ok: true, value: 42, ts: expect.any(Number), requestId: 'mosq' });
