@@ -1,42 +1,20 @@
 // Server-side data-change filters: absolute and percent deadbands drop small changes at the server;
 // a percent deadband on a node without an EURange is refused with the server's reason.
-import fs from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OpcuaDriver } from '../../../drivers/opcua/driver.js';
-import type { RunningOpcuaSimulator } from '../../../drivers/opcua/simulator/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../../helpers/net.js';
-import { makeDriver, recorder, simPkiDir, startSim, tag, tempDir, type Recorder } from './harness.js';
+import { simAndDriver, tag } from './harness.js';
 
-let sim: RunningOpcuaSimulator;
-let driver: OpcuaDriver;
-let rec: Recorder;
-const dataDir = tempDir('tagwire-opcua-deadband-');
+const fastItem = { pollMs: 50, writable: true };
+const oven = simAndDriver('deadband', { id: 'db', publishingIntervalMs: 50 }, [
+  tag('all', 'ns=2;s=Types.Double', fastItem),
+  tag('absolute', 'ns=2;s=Types.Double', { ...fastItem, deadbandType: 'absolute', deadbandValue: 1 }),
+  tag('spAll', 'ns=2;s=Oven.Setpoint', fastItem),
+  tag('percent', 'ns=2;s=Oven.Setpoint', { ...fastItem, deadbandType: 'percent', deadbandValue: 10 }),
+  tag('noRange', 'ns=2;s=Types.Double', { ...fastItem, deadbandType: 'percent', deadbandValue: 10 }),
+]);
+const { rec } = oven;
 
-beforeAll(async () => {
-  sim = await startSim({ pkiDir: simPkiDir('deadband') });
-  rec = recorder();
-  const fastItem = { pollMs: 50, writable: true };
-  driver = makeDriver(
-    { id: 'db', endpointUrl: sim.endpointUrl, publishingIntervalMs: 50 },
-    [
-      tag('all', 'ns=2;s=Types.Double', fastItem),
-      tag('absolute', 'ns=2;s=Types.Double', { ...fastItem, deadbandType: 'absolute', deadbandValue: 1 }),
-      tag('spAll', 'ns=2;s=Oven.Setpoint', fastItem),
-      tag('percent', 'ns=2;s=Oven.Setpoint', { ...fastItem, deadbandType: 'percent', deadbandValue: 10 }),
-      tag('noRange', 'ns=2;s=Types.Double', { ...fastItem, deadbandType: 'percent', deadbandValue: 10 }),
-    ],
-    dataDir,
-    rec,
-  );
-  await driver.start();
-  await waitFor(() => driver.status().state === 'connected', 60_000, 'connected');
-}, 90_000);
-
-afterAll(async () => {
-  await driver?.stop();
-  await sim?.close();
-  fs.rmSync(dataDir, { recursive: true, force: true });
-});
+beforeAll(() => waitFor(() => oven.driver.status().state === 'connected', 60_000, 'connected'), 90_000);
 
 const seen = (name: string, from: number) =>
   rec.samples
@@ -52,7 +30,7 @@ const seen = (name: string, from: number) =>
 async function writeSeries(all: string, filtered: string, series: Array<[value: number, passes: boolean]>) {
   for (const [value, passes] of series) {
     const from = rec.samples.length;
-    expect(await driver.write(all, value)).toMatchObject({ ok: true });
+    expect(await oven.driver.write(all, value)).toMatchObject({ ok: true });
     await waitFor(() => seen(all, from).includes(value), 10_000, `${all} = ${value}`);
     if (passes) await waitFor(() => seen(filtered, from).includes(value), 10_000, `${filtered} = ${value}`);
   }
