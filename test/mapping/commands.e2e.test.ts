@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/broker/auth/password.js';
 import { freePort, waitFor } from '../helpers/net.js';
 import { run } from '../helpers/mosquitto.js';
-import { connect, simDevice, startStack, type Client, type Stack } from './stack.js';
+import { connect, loginAs, simDevice, startStack, type Client, type Stack } from './stack.js';
 
 const PRESS = 'acme/plant1/line1/press1';
 let stack: Stack;
@@ -264,18 +264,8 @@ describe('commands through the broker to the Modbus simulator', () => {
   });
 
   it('never sees a command the broker ACL denies; records the username of one it allows', async () => {
-    const viewer = await connect(stack.mqttPort, {
-      protocolVersion: 5,
-      clientId: 'viewer-1',
-      username: 'viewer',
-      password: 'viewer-pw',
-    });
-    const ops = await connect(stack.mqttPort, {
-      protocolVersion: 5,
-      clientId: 'ops-1',
-      username: 'ops',
-      password: 'ops-pw',
-    });
+    const viewer = await loginAs(stack.mqttPort, 'viewer');
+    const ops = await loginAs(stack.mqttPort, 'ops');
     try {
       const before = setpointRegister();
       const from = client.messages.length;

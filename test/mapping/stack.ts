@@ -168,3 +168,8 @@ export async function connect(port: number, options: IClientOptions = {}): Promi
     close: () => client.endAsync(),
   };
 }
+
+/** An MQTT 5 client logged in as `user` (password `<user>-pw`, client id `<user>-1`), as the tests' users are made. */
+export function loginAs(port: number, user: string): Promise<Client> {
+  return connect(port, { protocolVersion: 5, clientId: `${user}-1`, username: user, password: `${user}-pw` });
+}
