@@ -91,6 +91,8 @@ async function outboxRows(file: string, topic: string): Promise<number> {
       err ? reject(err) : resolve(opened),
     );
   });
+  // The gateway may hold a write lock or checkpoint just then: wait for it rather than fail.
+  db.configure('busyTimeout', 5000);
   try {
     return await new Promise<number>((resolve, reject) =>
       db.get<{ n: number }>(
