@@ -13,6 +13,7 @@ import { OpcuaDriver } from '../../../drivers/opcua/driver.js';
 import type { OpcuaDeviceConfig, OpcuaSimulatorConfig } from '../../../drivers/opcua/config.js';
 import type { DeviceStatus, DriverLogger, TagConfig, TagSample } from '../../../drivers/types.js';
 import { silentLogger } from '../../../src/log.js';
+import { freePort } from '../../helpers/net.js';
 
 export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -24,7 +25,10 @@ export function simPkiDir(name: string): string {
 }
 
 export async function startSim(overrides: Partial<OpcuaSimulatorConfig>): Promise<RunningOpcuaSimulator> {
-  return startOpcuaSimulator(withSimulatorDefaults({ port: 0, updateMs: 100, ...overrides }), silentLogger());
+  // A port from this worker's slice, not port 0: the simulator picks a port 0 from the kernel and
+  // listens on it later, which another process on the machine can take in between.
+  const port = overrides.port ?? (await freePort());
+  return startOpcuaSimulator(withSimulatorDefaults({ updateMs: 100, ...overrides, port }), silentLogger());
 }
 
 export function tag(name: string, address: string, extra: Partial<TagConfig> = {}): TagConfig {
