@@ -144,11 +144,7 @@ async function commandRoundTrip(): Promise<void> {
   });
   const client = await connect(stack.mqttPort, { protocolVersion: 5 });
   try {
-    await waitFor(
-      () => stack.drivers.get('press1')!.status().state === 'connected',
-      10_000,
-      'press1 connected',
-    );
+    await waitFor(() => stack.device('press1').state === 'connected', 10_000, 'press1 connected');
     await client.mqtt.subscribeAsync('acme/press1/setpoint/set/result', { qos: 0 });
     const times: number[] = [];
     let pending: ((payload: string) => void) | undefined;

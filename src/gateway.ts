@@ -89,6 +89,12 @@ export class Gateway {
     return this.localBroker;
   }
 
+  /** The command audit log; exists once `start` has opened the store. */
+  get auditLog(): AuditLog {
+    if (!this.audit) throw new Error('the gateway has not started');
+    return this.audit;
+  }
+
   get dataDir(): string {
     return this.loaded.config.gateway.dataDir;
   }

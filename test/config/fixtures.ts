@@ -2,6 +2,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { onTestFinished } from 'vitest';
+import { ConfigError, formatProblem, loadConfig } from '../../src/config/load.js';
 
 export interface Workspace {
   dir: string;
@@ -23,6 +25,25 @@ export function workspace(): Workspace {
     },
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/** A workspace for the running test, also the working directory; removed when the test ends. */
+export function workspaceForTest(): Workspace {
+  const ws = workspace();
+  process.chdir(ws.dir);
+  onTestFinished(() => ws.remove());
+  return ws;
+}
+
+/** What loading `file` reports, each problem as `tagwire validate` prints it; [] when it loads. */
+export async function configProblems(file: string): Promise<string[]> {
+  try {
+    await loadConfig(file);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems.map(formatProblem);
+    throw err;
+  }
+  return [];
 }
 
 export const press1 = {

@@ -1,24 +1,21 @@
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError, formatProblem, loadConfig } from '../../src/config/load.js';
-import { baseConfig, press1, pressMapping, workspace, type Workspace } from './fixtures.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import {
+  baseConfig,
+  configProblems,
+  press1,
+  pressMapping,
+  workspaceForTest,
+  type Workspace,
+} from './fixtures.js';
 
 let ws: Workspace;
 beforeEach(() => {
-  ws = workspace();
-  process.chdir(ws.dir);
+  ws = workspaceForTest();
 });
-afterEach(() => ws.remove());
 
-async function problemsOf(): Promise<string[]> {
-  try {
-    await loadConfig('gateway.config.json');
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems.map(formatProblem);
-    throw err;
-  }
-  return [];
-}
+const problemsOf = (): Promise<string[]> => configProblems('gateway.config.json');
 
 const tag = (extra: Record<string, unknown>) => ({ name: 'x', address: 'hr:1', type: 'int16', ...extra });
 

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { diffConfig } from '../../src/config/diff.js';
 import { loadConfig } from '../../src/config/load.js';
 import { watchConfig, type ReloadResult } from '../../src/config/watch.js';
-import { waitFor } from '../helpers/net.js';
+import { sleep, waitFor } from '../helpers/net.js';
 import { baseConfig, press1, pressMapping, workspace, type Workspace } from './fixtures.js';
 
 let ws: Workspace;
@@ -143,13 +143,19 @@ describe('watchConfig', () => {
       );
       expect(third.ok).toBe(true);
 
+      // The same content written again yields nothing. Behind it, a real edit: the watcher reports
+      // in order, so once that edit arrives a no-op reported by mistake would be in front of it.
       const count = results.length;
       writeFileSync(
         ws.file('mappings/press4.json'),
         JSON.stringify(pressMapping({ device: 'press4', topic: 'acme/new/press4' })),
       );
-      await new Promise((r) => setTimeout(r, 600));
-      expect(results).toHaveLength(count);
+      await sleep(500); // lets the no-op settle alone (five debounces); if it has not, the two merge
+      ws.write('mappings/press4.json', pressMapping({ device: 'press4', topic: 'acme/marker/press4' }));
+      await waitFor(() => results.length > count, 10_000, 'the edit behind the no-op');
+      expect(
+        results.slice(count).map((r) => r.ok && r.loaded.mappings.find((m) => m.device === 'press4')?.topic),
+      ).toEqual(['acme/marker/press4']);
     } finally {
       watcher.close();
     }

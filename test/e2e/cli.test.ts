@@ -5,14 +5,15 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
 import { demoConfig, repoRoot } from '../helpers/demo-config.js';
+// Node with tsx as a loader, not tsx's wrapper process: its signal relay SIGKILLs the gateway on a loaded machine.
+import { nodeArgs } from '../ops/cli.js';
 import { run } from '../helpers/mosquitto.js';
 import { freePort, waitFor } from '../helpers/net.js';
 
 const cli = path.join(repoRoot, 'src/cli.ts');
-const tsx = path.join(repoRoot, 'node_modules/.bin/tsx');
 
 function tagwire(args: string[], timeoutMs = 30_000) {
-  return run(tsx, [cli, ...args], timeoutMs);
+  return run(process.execPath, [...nodeArgs, cli, ...args], timeoutMs);
 }
 
 describe('tagwire validate', () => {
@@ -54,7 +55,9 @@ describe('tagwire start', () => {
 
   it('says what runs where, serves MQTT, and stops cleanly with exit 0 on SIGINT', async () => {
     const demo = await demoConfig();
-    const child = spawn(tsx, [cli, 'start', '-c', demo.file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...nodeArgs, cli, 'start', '-c', demo.file], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -86,7 +89,9 @@ describe('tagwire start', () => {
         { name: 'plant', url: `mqtt://edge:secret@127.0.0.1:${upstreamPort}`, out: [{ filter: 'acme/#' }] },
       ];
     });
-    const child = spawn(tsx, [cli, 'start', '-c', demo.file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...nodeArgs, cli, 'start', '-c', demo.file], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

@@ -4,12 +4,13 @@ import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt, { type MqttClient } from 'mqtt';
+import { pino } from 'pino';
 import { loadConfig } from '../../src/config/load.js';
 import { Gateway } from '../../src/gateway.js';
-import { silentLogger } from '../../src/log.js';
 import { demoConfig, repoRoot, type DemoConfig } from '../helpers/demo-config.js';
 import { run, startMosquitto } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/net.js';
+import { retainedOn } from '../helpers/retained.js';
 
 const PRESS = 'acme/plant1/line1/press1';
 
@@ -22,25 +23,13 @@ let mappingFile: string;
 let gateway: Gateway;
 let client: MqttClient;
 const received: Array<{ topic: string; payload: string; at: number }> = [];
+/** What the gateway logged at level error. */
+const errors: Array<{ msg: string }> = [];
 
 function editMapping(edit: (mapping: MappingJson) => void): void {
   const mapping = JSON.parse(readFileSync(mappingFile, 'utf8')) as MappingJson;
   edit(mapping);
   writeFileSync(mappingFile, JSON.stringify(mapping, null, 2));
-}
-
-async function retainedOn(topic: string): Promise<string | undefined> {
-  const probe = await mqtt.connectAsync(`mqtt://127.0.0.1:${demo.mqttPort}`);
-  try {
-    const got = new Promise<string | undefined>((resolve) => {
-      probe.on('message', (_t, payload, packet) => resolve(packet.retain ? payload.toString() : undefined));
-      setTimeout(() => resolve(undefined), 1500);
-    });
-    await probe.subscribeAsync(topic);
-    return await got;
-  } finally {
-    await probe.endAsync();
-  }
 }
 
 beforeAll(async () => {
@@ -55,7 +44,10 @@ beforeAll(async () => {
     for (const tag of m.tags) tag.pollMs = 200;
   });
   gateway = new Gateway(await loadConfig(demo.file), {
-    log: silentLogger(),
+    log: pino(
+      { level: 'error' },
+      { write: (line: string) => errors.push(JSON.parse(line) as { msg: string }) },
+    ),
     watch: true,
     watchDebounceMs: 100,
   });
@@ -85,12 +77,12 @@ describe('hot reload', () => {
   });
 
   it('clears the retained message of a removed tag while the other tags keep flowing', async () => {
-    expect(await retainedOn(`${PRESS}/doorClosed`)).toBeDefined();
+    expect(await retainedOn(demo.mqttPort, `${PRESS}/doorClosed`)).toBeDefined();
     editMapping((m) => {
       m.tags = m.tags.filter((t) => t.name !== 'doorClosed');
     });
     await waitFor(
-      async () => (await retainedOn(`${PRESS}/doorClosed`)) === undefined,
+      async () => (await retainedOn(demo.mqttPort, `${PRESS}/doorClosed`)) === undefined,
       15_000,
       'retained cleared',
     );
@@ -104,8 +96,13 @@ describe('hot reload', () => {
 
   it('rejects a broken edit and keeps the running config', async () => {
     const before = gateway.loaded;
+    const logged = errors.length;
     editMapping((m) => m.tags.push({ name: 'broken', address: 'hr:xyz', type: 'int16' }));
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await waitFor(
+      () => errors.slice(logged).find((l) => /config edit rejected/.test(l.msg)),
+      15_000,
+      'the edit rejected',
+    );
     expect(gateway.loaded).toBe(before);
     const after = Date.now();
     await waitFor(

@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort, waitForPort } from './net.js';
+import { runToEnd, type ProcessResult } from './process.js';
 
 export interface MosquittoBroker {
   port: number;
@@ -48,25 +49,6 @@ export async function startMosquitto(
 }
 
 /** Runs a command to completion; resolves with its output, whatever its exit code. */
-export function run(
-  command: string,
-  args: readonly string[],
-  timeoutMs = 10_000,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+export function run(command: string, args: readonly string[], timeoutMs = 10_000): Promise<ProcessResult> {
+  return runToEnd(command, args, { timeoutMs });
 }

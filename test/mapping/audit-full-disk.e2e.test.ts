@@ -62,7 +62,7 @@ beforeAll(async () => {
       },
     },
   });
-  await waitFor(() => stack.drivers.get('press1')!.status().state === 'connected', 10_000, 'connected');
+  await waitFor(() => stack.device('press1').state === 'connected', 10_000, 'connected');
   client = await connect(stack.mqttPort, { clientId: 'full-op' });
   await client.mqtt.subscribeAsync(`${PRESS}/setpoint/set/result`, { qos: 1 });
 });

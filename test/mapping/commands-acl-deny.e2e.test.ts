@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { hashPassword } from '../../src/broker/auth/password.js';
 import { waitFor } from '../helpers/net.js';
-import { connect, simDevice, startStack, type Stack } from './stack.js';
+import { loginAs, simDevice, startStack, type Stack } from './stack.js';
 
 const PRESS = 'acme/plant1/line1/press1';
 let stack: Stack;
@@ -34,17 +34,12 @@ beforeAll(async () => {
       },
     },
   });
-  await waitFor(() => stack.drivers.get('press1')!.status().state === 'connected', 10_000, 'press1');
+  await waitFor(() => stack.device('press1').state === 'connected', 10_000, 'press1');
 });
 afterAll(() => stack?.stop());
 
 it('refuses a command on a denied tag and runs one on an allowed tag', async () => {
-  const hmi = await connect(stack.mqttPort, {
-    protocolVersion: 5,
-    clientId: 'hmi-1',
-    username: 'hmi',
-    password: 'hmi-pw',
-  });
+  const hmi = await loginAs(stack.mqttPort, 'hmi');
   try {
     await hmi.mqtt.subscribeAsync(`${PRESS}/+/set/result`, { qos: 1 });
     const limitBefore = register(201);

@@ -63,7 +63,7 @@ beforeAll(async () => {
     },
   });
   await waitFor(
-    () => [...stack.drivers.values()].every((d) => d.status().state === 'connected'),
+    () => stack.gateway.devices().every((d) => d.state === 'connected'),
     10_000,
     'devices connected',
   );
@@ -239,7 +239,7 @@ describe('a write left unanswered', () => {
       });
       expect(register(1, 200)).toBe(6);
       // The driver gives up on the write after its timeout; the value is read once the device answers.
-      await waitFor(() => stack.drivers.get('stall1')!.status().timeouts > 0, 10_000, 'the driver timeout');
+      await waitFor(() => stack.device('stall1').timeouts > 0, 10_000, 'the driver timeout');
     } finally {
       stallFaults().delayMs = 0;
     }

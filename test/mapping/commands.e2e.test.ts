@@ -2,9 +2,9 @@
 // broker, the command router and the Modbus driver to our simulator, and the result back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../../src/broker/auth/password.js';
-import { freePort, sleep, waitFor } from '../helpers/net.js';
+import { freePort, waitFor } from '../helpers/net.js';
 import { run } from '../helpers/mosquitto.js';
-import { connect, simDevice, startStack, type Client, type Stack } from './stack.js';
+import { connect, loginAs, simDevice, startStack, type Client, type Stack } from './stack.js';
 
 const PRESS = 'acme/plant1/line1/press1';
 let stack: Stack;
@@ -73,11 +73,7 @@ beforeAll(async () => {
       },
     },
   });
-  await waitFor(
-    () => stack.drivers.get('press1')!.status().state === 'connected',
-    10_000,
-    'press1 connected',
-  );
+  await waitFor(() => stack.device('press1').state === 'connected', 10_000, 'press1 connected');
   client = await connect(stack.mqttPort, { protocolVersion: 5, clientId: 'operator-1' });
   await client.mqtt.subscribeAsync('acme/#', { qos: 1 });
 });
@@ -188,11 +184,7 @@ describe('commands through the broker to the Modbus simulator', () => {
   });
 
   it('says so when the device does not answer within the command timeout', async () => {
-    await waitFor(
-      () => stack.drivers.get('slow1')!.status().state === 'connected',
-      15_000,
-      'slow1 connected',
-    );
+    await waitFor(() => stack.device('slow1').state === 'connected', 15_000, 'slow1 connected');
     const result = await command('acme/slow1/setpoint/set', '{"value":5}');
     expect(result).toEqual({
       ok: false,
@@ -235,35 +227,36 @@ describe('commands through the broker to the Modbus simulator', () => {
   });
 
   it('works from Mosquitto clients: mosquitto_pub writes, mosquitto_sub sees the result', async () => {
-    let finished = false;
+    const resultTopic = `${PRESS}/setpoint/set/result`;
     const sub = run('mosquitto_sub', [
       '-h',
       '127.0.0.1',
       '-p',
       String(stack.mqttPort),
       '-t',
-      `${PRESS}/setpoint/set/result`,
+      resultTopic,
       '-C',
       '1',
       '-W',
       '20',
     ]);
-    void sub.then(() => (finished = true));
-    // mosquitto_sub may not have subscribed yet: resend with the same requestId (a duplicate is not written twice).
-    for (let i = 0; i < 30 && !finished; i++) {
-      const pub = await run('mosquitto_pub', [
-        '-h',
-        '127.0.0.1',
-        '-p',
-        String(stack.mqttPort),
-        '-t',
-        `${PRESS}/setpoint/set`,
-        '-m',
-        '{"value":42,"requestId":"mosq"}',
-      ]);
-      expect(pub.code).toBe(0);
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    // The command goes once mosquitto_sub's subscription is in the broker.
+    await waitFor(
+      () => stack.broker.clients().some((c) => c.subscriptions.some((x) => x.filter === resultTopic)),
+      15_000,
+      'mosquitto_sub subscribed',
+    );
+    const pub = await run('mosquitto_pub', [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(stack.mqttPort),
+      '-t',
+      `${PRESS}/setpoint/set`,
+      '-m',
+      '{"value":42,"requestId":"mosq"}',
+    ]);
+    expect(pub.code).toBe(0);
     const { stdout, code } = await sub;
     expect(code).toBe(0);
     expect(JSON.parse(stdout)).toEqual({ ok: true, value: 42, ts: expect.any(Number), requestId: 'mosq' });
@@ -271,18 +264,8 @@ describe('commands through the broker to the Modbus simulator', () => {
   });
 
   it('never sees a command the broker ACL denies; records the username of one it allows', async () => {
-    const viewer = await connect(stack.mqttPort, {
-      protocolVersion: 5,
-      clientId: 'viewer-1',
-      username: 'viewer',
-      password: 'viewer-pw',
-    });
-    const ops = await connect(stack.mqttPort, {
-      protocolVersion: 5,
-      clientId: 'ops-1',
-      username: 'ops',
-      password: 'ops-pw',
-    });
+    const viewer = await loginAs(stack.mqttPort, 'viewer');
+    const ops = await loginAs(stack.mqttPort, 'ops');
     try {
       const before = setpointRegister();
       const from = client.messages.length;
@@ -295,20 +278,20 @@ describe('commands through the broker to the Modbus simulator', () => {
         ok: true,
         value: 56,
       });
-      await sleep(300);
-      const results = client.messages.slice(from).filter((m) => m.topic === `${PRESS}/setpoint/set/result`);
-      expect(results.map((m) => (JSON.parse(m.payload) as { requestId: string }).requestId)).toEqual([
-        'allowed',
-      ]);
       expect(before).not.toBe(55);
       expect(setpointRegister()).toBe(56);
+      // The audit rows are stored in arrival order, the denied command's PUBACK came before the
+      // allowed one was sent: had it reached the router, its row would be there too (checked below).
       const rows = await waitFor(
         async () => {
           const found = await stack.audit.query({ device: 'press1' });
-          return found.some((r) => r.payload.includes('allowed')) ? found : undefined;
+          // Completed: the row is stored before the command runs, its outcome shortly after.
+          return found.some((r) => r.payload.includes('allowed') && r.outcome !== 'unknown')
+            ? found
+            : undefined;
         },
         5000,
-        'audit row of ops',
+        'the finished audit row of ops',
       );
       expect(rows.find((r) => r.payload.includes('allowed'))).toMatchObject({
         clientId: 'ops-1',
@@ -316,6 +299,11 @@ describe('commands through the broker to the Modbus simulator', () => {
         ok: true,
       });
       expect(rows.some((r) => r.payload.includes('denied'))).toBe(false);
+      await stack.flush(client, 'acme/flushed');
+      const results = client.messages.slice(from).filter((m) => m.topic === `${PRESS}/setpoint/set/result`);
+      expect(results.map((m) => (JSON.parse(m.payload) as { requestId: string }).requestId)).toEqual([
+        'allowed',
+      ]);
 
       // The gateway answers on a response topic only where the sender itself may publish.
       await ops.mqtt.subscribeAsync('acme/replies/#', { qos: 1 });
@@ -331,7 +319,16 @@ describe('commands through the broker to the Modbus simulator', () => {
       await ask('acme/replies/ops', 'resp-allowed');
       const answered = await ops.next('acme/replies/ops', mark);
       expect(JSON.parse(answered.payload)).toMatchObject({ ok: true, requestId: 'resp-allowed' });
-      await sleep(300);
+      // The denied answer would be published before its audit row is finished; after that, a marker.
+      await waitFor(
+        async () =>
+          (await stack.audit.query({ device: 'press1' })).find(
+            (r) => r.payload.includes('resp-denied') && r.outcome !== 'unknown',
+          ),
+        5000,
+        'the finished audit row of resp-denied',
+      );
+      await stack.flush(client, 'replies/flushed');
       expect(client.messages.slice(mark2).filter((m) => m.topic === 'replies/elsewhere')).toEqual([]);
     } finally {
       await viewer.close();

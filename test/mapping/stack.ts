@@ -1,32 +1,33 @@
-// The real parts under test, wired as the gateway wires them: our Modbus simulator, the Modbus
-// driver, the embedded broker on a loopback port, the publisher, the command router and the audit
-// log in SQLite. Config goes through loadConfig like a user's would.
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
+// The real gateway under test, built by its own composition (src/gateway.ts) from a config written
+// the way a user would, beside our Modbus simulators started here so tests can reach their memory
+// and faults. The embedded broker listens on a port the kernel picks.
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { createDriver } from '../../drivers/index.js';
 import { startModbusSimulator, type RunningModbusSimulator } from '../../drivers/modbus/simulator/index.js';
-import type { Driver } from '../../drivers/types.js';
-import { Broker } from '../../src/broker/broker.js';
+import type { DeviceStatus } from '../../drivers/types.js';
+import type { Broker } from '../../src/broker/broker.js';
 import { loadConfig, type LoadedConfig } from '../../src/config/load.js';
+import { Gateway } from '../../src/gateway.js';
 import { silentLogger } from '../../src/log.js';
-import { CommandRouter } from '../../src/mapping/commands.js';
-import { TagPublisher } from '../../src/mapping/publisher.js';
-import { AuditLog } from '../../src/mapping/audit.js';
-import { Database } from '../../src/store/db.js';
 import { freePort, waitFor } from '../helpers/net.js';
 import { workspace, type Workspace } from '../config/fixtures.js';
 
 export interface Stack {
   ws: Workspace;
-  loaded: LoadedConfig;
+  gateway: Gateway;
+  /** The config running now (after any reload). */
+  readonly loaded: LoadedConfig;
   mqttPort: number;
   sims: RunningModbusSimulator[];
-  broker: Broker;
-  publisher: TagPublisher;
-  router: CommandRouter;
-  audit: AuditLog;
-  drivers: Map<string, Driver>;
+  readonly broker: Broker;
+  readonly audit: Gateway['auditLog'];
+  /** What the gateway reports of device `id` now (throws for an unknown device). */
+  device(id: string): DeviceStatus;
+  /**
+   * Resolves once `client` has received everything the broker had sent it before the call: a
+   * marker published inside the gateway on `topic` (one the client subscribes to) comes after it,
+   * as one connection delivers in order. The sound way to say "nothing else arrived".
+   */
+  flush(client: Client, topic: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -61,7 +62,6 @@ export function simDevice(
 
 export async function startStack(opts: StackOptions): Promise<Stack> {
   const ws = workspace();
-  const mqttPort = await freePort();
   const simulators = opts.simulators ?? [{ port: 0 }];
   const simPorts = await Promise.all(simulators.map(() => freePort()));
   const devices = (opts.devices ?? [simDevice('press1', 0)]).map((d) =>
@@ -70,10 +70,11 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   ws.write('gateway.config.json', {
     gateway: { id: 'edge-test', dataDir: opts.dataDir ?? './data', logLevel: 'silent' },
     broker: {
-      listeners: [{ protocol: 'mqtt', host: '127.0.0.1', port: mqttPort }],
+      listeners: [{ protocol: 'mqtt', host: '127.0.0.1', port: 0 }],
       sys: { intervalSec: 0 },
       ...opts.broker,
     },
+    http: { enabled: false },
     devices,
     mappings: ['mappings/*.json'],
     simulators: { modbus: simulators.map((s, i) => ({ ...s, port: simPorts[i] })) },
@@ -82,60 +83,47 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   const loaded = await loadConfig(ws.file('gateway.config.json'));
   const log = silentLogger();
   const sims: RunningModbusSimulator[] = [];
-  for (const sim of loaded.config.simulators.modbus) sims.push(await startModbusSimulator(sim, log));
-  mkdirSync(loaded.config.gateway.dataDir, { recursive: true });
-  const dbFile = path.join(loaded.config.gateway.dataDir, 'tagwire.db');
-  const db = await Database.open(dbFile);
-  const broker = new Broker({ config: loaded.config.broker, db, log });
-  await broker.start();
-  const audit = await AuditLog.open(db, {
-    retentionDays: loaded.config.gateway.auditRetentionDays,
-    file: dbFile,
-  });
-  const publisher = new TagPublisher({ gatewayId: 'edge-test', mappings: loaded.mappings, broker, log });
-  const drivers = new Map<string, Driver>();
-  for (const device of loaded.config.devices) {
-    const tags = loaded.mappings.filter((m) => m.device === device.id).flatMap((m) => m.tags);
-    const driver = createDriver(device, tags, {
-      onSamples: (batch) => publisher.onSamples(device.id, batch),
-      onStatus: () => undefined,
-      log,
-      dataDir: loaded.config.gateway.dataDir,
-    });
-    drivers.set(device.id, driver);
+  const gateway = new Gateway(loaded, { log, simulators: false });
+  const stopAll = async (): Promise<void> => {
+    await gateway.stop();
+    await Promise.all(sims.map((s) => s.close()));
+    ws.remove();
+  };
+  try {
+    // The simulators run here rather than in the gateway: tests reach into their memory and faults.
+    for (const sim of loaded.config.simulators.modbus) sims.push(await startModbusSimulator(sim, log));
+    await gateway.start();
+  } catch (err) {
+    await stopAll();
+    throw err;
   }
-  const router = new CommandRouter({
-    mappings: loaded.mappings,
-    broker,
-    drivers,
-    audit,
-    log,
-    publishSamples: (deviceId, samples) => publisher.publishNow(deviceId, samples),
-  });
-  router.start();
-  await Promise.all([...drivers.values()].map((d) => d.start()));
+  const mqttPort = gateway.broker.listening()[0]!.port;
   return {
     ws,
-    loaded,
+    gateway,
+    get loaded() {
+      return gateway.loaded;
+    },
     mqttPort,
     sims,
-    broker,
-    publisher,
-    router,
-    audit,
-    drivers,
-    async stop() {
-      await Promise.all([...drivers.values()].map((d) => d.stop()));
-      await router.stop();
-      publisher.stop();
-      await broker.stop();
-      await Promise.all(sims.map((s) => s.close()));
-      await audit.close();
-      await db.close();
-      ws.remove();
+    broker: gateway.broker,
+    audit: gateway.auditLog,
+    device(id) {
+      const status = gateway.devices().find((d) => d.deviceId === id);
+      if (!status) throw new Error(`no device ${id} in the gateway`);
+      return status;
     },
+    async flush(client, topic) {
+      const marker = `flush-${++flushes}`;
+      const from = client.messages.length;
+      gateway.broker.publish({ topic, payload: Buffer.from(marker), qos: 1, retain: false });
+      await client.next(topic, from, (payload) => payload === marker);
+    },
+    stop: stopAll,
   };
 }
+
+let flushes = 0;
 
 /** An MQTT.js client that records every message it receives. */
 export interface Client {
@@ -179,4 +167,9 @@ export async function connect(port: number, options: IClientOptions = {}): Promi
     json: async (topic, from) => JSON.parse((await next(topic, from)).payload) as Record<string, unknown>,
     close: () => client.endAsync(),
   };
+}
+
+/** An MQTT 5 client logged in as `user` (password `<user>-pw`, client id `<user>-1`), as the tests' users are made. */
+export function loginAs(port: number, user: string): Promise<Client> {
+  return connect(port, { protocolVersion: 5, clientId: `${user}-1`, username: user, password: `${user}-pw` });
 }

@@ -23,6 +23,7 @@ import { Gateway } from '../../src/gateway.js';
 import { silentLogger } from '../../src/log.js';
 import { currentSchema } from '../../src/data-schema.js';
 import { demoConfig, repoRoot } from '../helpers/demo-config.js';
+import { retainedOn } from '../helpers/retained.js';
 import { waitFor } from '../helpers/net.js';
 import { tagwire } from './cli.js';
 
@@ -42,19 +43,6 @@ async function site() {
   return { ...demo, pkiFile };
 }
 
-async function retained(port: number, topic: string): Promise<string | undefined> {
-  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0 });
-  try {
-    const got = new Promise<string>((resolve) =>
-      client.on('message', (t, p) => t === topic && resolve(p.toString())),
-    );
-    await client.subscribeAsync(topic);
-    return await Promise.race([got, new Promise<undefined>((r) => setTimeout(() => r(undefined), 3000))]);
-  } finally {
-    await client.endAsync();
-  }
-}
-
 describe('tagwire backup and restore', () => {
   it('backs up a running gateway and restores it all onto an emptied machine', async () => {
     const demo = await site();
@@ -66,7 +54,7 @@ describe('tagwire backup and restore', () => {
       await client.publishAsync('keep/me', 'kept', { qos: 1, retain: true });
       await client.endAsync();
       await waitFor(
-        async () => (await retained(demo.mqttPort, 'keep/me')) === 'kept',
+        async () => (await retainedOn(demo.mqttPort, 'keep/me')) === 'kept',
         20_000,
         'the retained message',
       );
@@ -99,7 +87,7 @@ describe('tagwire backup and restore', () => {
     const again = new Gateway(await loadConfig(demo.file), { log: silentLogger() });
     await again.start();
     try {
-      expect(await retained(demo.mqttPort, 'keep/me')).toBe('kept');
+      expect(await retainedOn(demo.mqttPort, 'keep/me')).toBe('kept');
     } finally {
       await again.stop();
     }

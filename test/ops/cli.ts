@@ -1,8 +1,8 @@
 // Runs the `tagwire` command from source as a user would: its own process, folder and environment.
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { repoRoot } from '../helpers/demo-config.js';
+import { runToEnd, type ProcessResult } from '../helpers/process.js';
 
 export const cliSource = path.join(repoRoot, 'src/cli.ts');
 /**
@@ -15,11 +15,7 @@ export const nodeArgs = [
   pathToFileURL(path.join(repoRoot, 'node_modules/tsx/dist/loader.mjs')).href,
 ];
 
-export interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type CliResult = ProcessResult;
 
 export interface CliOptions {
   cwd?: string;
@@ -47,24 +43,9 @@ export function tagwire(args: readonly string[], options: CliOptions = {}): Prom
   const [command, argv] = options.command
     ? [options.command, [...args]]
     : [process.execPath, [...nodeArgs, cliSource, ...args]];
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, argv, {
-      cwd: options.cwd,
-      env: envWith(options.env),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
+  return runToEnd(command, argv, {
+    cwd: options.cwd,
+    env: envWith(options.env),
+    timeoutMs: options.timeoutMs ?? 60_000,
   });
 }

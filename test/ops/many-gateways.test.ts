@@ -6,13 +6,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
+import sqlite3 from 'sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
+import { OUTBOX_FILE } from '../../src/bridge/manager.js';
 import { loadConfig } from '../../src/config/load.js';
 import { Gateway } from '../../src/gateway.js';
 import { silentLogger } from '../../src/log.js';
 import { demoConfig, repoRoot, type DemoConfig } from '../helpers/demo-config.js';
 import { startMosquitto, type MosquittoBroker } from '../helpers/mosquitto.js';
-import { freePort, sleep, waitFor } from '../helpers/net.js';
+import { freePort, waitFor } from '../helpers/net.js';
 import { cliSource, envWith, nodeArgs } from './cli.js';
 
 const SITES = ['cell1', 'cell2', 'cell3', 'cell4', 'cell5'] as const;
@@ -80,6 +82,28 @@ async function wanLink(target: number) {
       this.cut();
     },
   };
+}
+
+/** Rows on `topic` in an outbox database, read-only beside the gateway writing it. */
+async function outboxRows(file: string, topic: string): Promise<number> {
+  const db = await new Promise<sqlite3.Database>((resolve, reject) => {
+    const opened = new sqlite3.Database(file, sqlite3.OPEN_READONLY, (err) =>
+      err ? reject(err) : resolve(opened),
+    );
+  });
+  // The gateway may hold a write lock or checkpoint just then: wait for it rather than fail.
+  db.configure('busyTimeout', 5000);
+  try {
+    return await new Promise<number>((resolve, reject) =>
+      db.get<{ n: number }>(
+        'SELECT count(*) AS n FROM outbox_messages WHERE topic = ?',
+        [topic],
+        (err, row) => (err ? reject(err) : resolve(row?.n ?? 0)),
+      ),
+    );
+  } finally {
+    await new Promise((resolve) => db.close(resolve));
+  }
 }
 
 function startChild(file: string): ChildProcess {
@@ -175,9 +199,13 @@ describe('five gateways bridged into one plant broker', () => {
       Array.from({ length: 200 }, (_, i) => local.publishAsync('acme/test/seq', String(i), { qos: 1 })),
     );
     await local.endAsync();
-    // The outbox commits in groups within milliseconds; give it a moment before the kill (an
-    // acknowledged message still in that window is not yet on disk: see the report).
-    await sleep(1000);
+    // All 200 in the outbox on disk (read beside the running gateway) before the kill.
+    const outbox = path.join(fifth.dir, 'data', OUTBOX_FILE);
+    await waitFor(
+      async () => (await outboxRows(outbox, 'sites/cell5/acme/test/seq')) === 200,
+      20_000,
+      '200 rows in the outbox',
+    );
     child.kill('SIGKILL');
     expect(sequence.size).toBe(0);
     await proxy.restore();

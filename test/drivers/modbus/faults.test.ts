@@ -1,24 +1,15 @@
 // Faults against our simulator's fault injection: late replies after a timeout, garbage on the
 // wire, several requests in flight, writes overtaking queued polls, and scans that overrun.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { modbusSimulatorConfig, type ModbusSimulatorConfig } from '../../../drivers/modbus/config.js';
-import { modbusDriver } from '../../../drivers/modbus/index.js';
-import {
-  startModbusSimulator,
-  type RunningModbusSimulator,
-} from '../../../drivers/modbus/simulator/index.js';
-import type { Driver, TagConfig } from '../../../drivers/types.js';
+import { startModbusSimulator } from '../../../drivers/modbus/simulator/index.js';
+import type { TagConfig } from '../../../drivers/types.js';
 import { silentLogger } from '../../../src/log.js';
-import { sleep, waitFor } from '../../helpers/net.js';
-import { recorder, tag, tcpDevice } from './helpers.js';
+import { waitFor } from '../../helpers/net.js';
+import { modbusLab, tag } from './helpers.js';
 
-const sims: RunningModbusSimulator[] = [];
-const drivers: Driver[] = [];
-
-afterEach(async () => {
-  await Promise.all(drivers.splice(0).map((d) => d.stop()));
-  await Promise.all(sims.splice(0).map((s) => s.close()));
-});
+const lab = modbusLab();
+const driver = lab.driver;
 
 /** A simulator whose registers hr:0..n-1 hold the constant 3 * address; its config stays live for fault changes. */
 async function constants(n: number, faults: Partial<ModbusSimulatorConfig['faults']> = {}) {
@@ -33,18 +24,8 @@ async function constants(n: number, faults: Partial<ModbusSimulatorConfig['fault
       value: 3 * i,
     })),
   });
-  const sim = await startModbusSimulator(config, silentLogger());
-  sims.push(sim);
+  const sim = lab.track(await startModbusSimulator(config, silentLogger()));
   return { sim, config };
-}
-
-async function driver(port: number, tags: TagConfig[], extra: Record<string, unknown> = {}) {
-  const ctx = recorder();
-  const d = modbusDriver.create(tcpDevice(port, extra), tags, ctx);
-  drivers.push(d);
-  await d.start();
-  await waitFor(() => d.status().state === 'connected', 15_000, 'connected');
-  return { d, ctx };
 }
 
 /** Tags on every `stride`th register, each read by its own request (no gaps allowed). */
@@ -121,8 +102,7 @@ describe('modbus faults', () => {
 
   it('shares one TCP connection between the units behind it; a silent unit does not stall the other', async () => {
     const config = modbusSimulatorConfig({ port: 0, unitIds: [1, 2], faults: { silentUnits: [2] } });
-    const sim = await startModbusSimulator(config, silentLogger());
-    sims.push(sim);
+    const sim = lab.track(await startModbusSimulator(config, silentLogger()));
     const live = await driver(sim.port, [tag('sp', 'hr:200', 'int16', { pollMs: 100 })], {
       unitId: 1,
       // Generous: a timeout here would only mean the loaded test machine was slow.
@@ -152,9 +132,8 @@ describe('modbus faults', () => {
     const { d, ctx } = await driver(sim.port, [tag('a', 'hr:0', 'uint16', { pollMs: 50 })], {
       timeoutMs: 2000,
     });
-    await sleep(1500);
+    await waitFor(() => (d.status().overruns ?? 0) > 3, 15_000, 'overruns');
     const status = d.status();
-    expect(status.overruns).toBeGreaterThan(3);
     // One request per scan, one scan at a time: requests never run ahead of completed scans.
     expect(status.requests).toBeLessThanOrEqual(ctx.batches.length + 1);
     expect(status.counters?.queued).toBeLessThanOrEqual(1);

@@ -1,13 +1,19 @@
 // Shared pieces of the Modbus driver tests: a driver context that records what the driver emits,
-// and tag configs with the defaults the gateway would apply.
+// tag configs with the defaults the gateway would apply, and drivers and simulators stopped after
+// each test.
+import { afterEach } from 'vitest';
+import { modbusDriver } from '../../../drivers/modbus/index.js';
+import type { RunningModbusSimulator } from '../../../drivers/modbus/simulator/index.js';
 import type {
   DeviceStatus,
+  Driver,
   DriverContext,
   DriverLogger,
   TagConfig,
   TagSample,
 } from '../../../drivers/types.js';
 import { modbusDeviceConfig, type ModbusDeviceConfig } from '../../../drivers/modbus/config.js';
+import { waitFor } from '../../helpers/net.js';
 
 export interface Recorder extends DriverContext {
   batches: TagSample[][];
@@ -58,4 +64,31 @@ export function tcpDevice(port: number, extra: Record<string, unknown> = {}): Mo
     reconnectMaxMs: 500,
     ...extra,
   });
+}
+
+/**
+ * Drivers and simulators of a test file, stopped after each test: `driver` starts one on a TCP port
+ * and resolves once it is connected; `track` hands a simulator over for stopping.
+ */
+export function modbusLab() {
+  const sims: RunningModbusSimulator[] = [];
+  const drivers: Driver[] = [];
+  afterEach(async () => {
+    await Promise.all(drivers.splice(0).map((d) => d.stop()));
+    await Promise.all(sims.splice(0).map((s) => s.close()));
+  });
+  return {
+    track<T extends RunningModbusSimulator>(sim: T): T {
+      sims.push(sim);
+      return sim;
+    },
+    async driver(port: number, tags: TagConfig[], extra: Record<string, unknown> = {}) {
+      const ctx = recorder();
+      const d = modbusDriver.create(tcpDevice(port, extra), tags, ctx);
+      drivers.push(d);
+      await d.start();
+      await waitFor(() => d.status().state === 'connected', 15_000, 'connected');
+      return { d, ctx };
+    },
+  };
 }

@@ -1,10 +1,9 @@
 // The driver against an independent Modbus TCP server (Debian's pymodbus): every type in every
 // byte order, every function code, exceptions, timeouts and a server restart.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { modbusDriver } from '../../../drivers/modbus/index.js';
-import type { Driver } from '../../../drivers/types.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TagConfig } from '../../../drivers/types.js';
 import { freePort, waitFor } from '../../helpers/net.js';
-import { recorder, tag, tcpDevice, type Recorder } from './helpers.js';
+import { modbusLab, tag, type Recorder } from './helpers.js';
 import { startPymodbus, type PymodbusSpec, type RunningPymodbus } from './pymodbus.js';
 import { registerMap, typeCases } from './typecases.js';
 
@@ -32,26 +31,15 @@ const spec: PymodbusSpec = {
 describe('modbus driver against pymodbus', () => {
   let server: RunningPymodbus;
   let port: number;
-  const drivers: Driver[] = [];
-
-  const start = async (
-    tags: Parameters<typeof modbusDriver.create>[1],
-    extra: Record<string, unknown> = {},
-  ) => {
-    const ctx = recorder();
-    const driver = modbusDriver.create(tcpDevice(port, extra), tags, ctx);
-    drivers.push(driver);
-    await driver.start();
-    await waitFor(() => driver.status().state === 'connected', 15_000, 'connected');
-    return { driver, ctx };
+  const lab = modbusLab();
+  const start = async (tags: TagConfig[], extra: Record<string, unknown> = {}) => {
+    const { d, ctx } = await lab.driver(port, tags, extra);
+    return { driver: d, ctx };
   };
 
   beforeAll(async () => {
     port = await freePort();
     server = await startPymodbus(port, spec);
-  });
-  afterEach(async () => {
-    await Promise.all(drivers.splice(0).map((d) => d.stop()));
   });
   afterAll(async () => {
     await server?.stop();

@@ -1,8 +1,16 @@
 // The poll scheduler: ticks on absolute slots (no drift), one scan per group at a time, and an
-// overrun counted instead of a queued scan.
-import { describe, expect, it } from 'vitest';
+// overrun counted instead of a queued scan. On a fake clock, so the slots are exact whatever the
+// load on the machine.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { PollScheduler } from '../../../drivers/modbus/scheduler.js';
 import { sleep } from '../../helpers/net.js';
+
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
 
 describe('modbus poll scheduler', () => {
   it('keeps scans on slots of the period, without drift, and counts overruns', async () => {
@@ -26,35 +34,38 @@ describe('modbus poll scheduler', () => {
       () => overruns++,
     );
     scheduler.start();
-    await sleep(1500);
+    await vi.advanceTimersByTimeAsync(1000);
     scheduler.stop();
     expect(maxRunning).toBe(1);
-    expect(overruns).toBeGreaterThan(0);
-    // Each scan starts at (or late after) its own slot k * period; the slots only go forward.
-    const slots = starts.map((t) => Math.floor((t + 5) / period));
-    for (let i = 1; i < slots.length; i++) expect(slots[i]).toBeGreaterThan(slots[i - 1]!);
-    // No drift: lateness does not accumulate, it is measured from the slot, not the previous scan.
-    const lateness = starts.map((t, i) => t - slots[i]! * period);
-    const median = [...lateness].sort((a, b) => a - b)[Math.floor(lateness.length / 2)]!;
-    expect(median).toBeLessThan(period);
+    // A long scan from slot 3 (120 ms) ends at 220: the ticks at 160 and 200 are overruns, skipped
+    // rather than queued; the next scan starts on its own slot (240), not a period after the last.
+    expect(starts).toEqual([
+      0, 40, 80, 120, 240, 280, 320, 360, 480, 520, 560, 600, 720, 760, 800, 840, 960, 1000,
+    ]);
+    expect(overruns).toBe(8);
+    // Nothing runs after stop.
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(starts).toHaveLength(18);
   });
 
   it('staggers the first polls of several groups', async () => {
-    const first: number[] = [];
+    const first: [group: number, at: number][] = [];
     const t0 = performance.now();
     const scheduler = new PollScheduler(
       [{ periodMs: 3000 }, { periodMs: 3000 }, { periodMs: 3000 }],
-      async () => {
-        if (first.length < 3) first.push(performance.now() - t0);
+      async (group) => {
+        if (first.length < 3) first.push([group, performance.now() - t0]);
       },
       () => {},
     );
     scheduler.start();
-    await sleep(2600);
+    await vi.advanceTimersByTimeAsync(2600);
     scheduler.stop();
-    // Planned one third of a period apart (1000 ms); generous bounds for a loaded machine.
-    expect(first).toHaveLength(3);
-    expect(first[1]! - first[0]!).toBeGreaterThan(500);
-    expect(first[2]! - first[1]!).toBeGreaterThan(500);
+    // One third of the period apart, in group order.
+    expect(first).toEqual([
+      [0, 0],
+      [1, 1000],
+      [2, 2000],
+    ]);
   });
 });

@@ -4,39 +4,30 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import { promisify } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { modbusSimulatorConfig } from '../../../drivers/modbus/config.js';
 import { modbusDriver } from '../../../drivers/modbus/index.js';
 import {
   startModbusSimulator,
   type RunningModbusSimulator,
 } from '../../../drivers/modbus/simulator/index.js';
-import type { Driver, TagConfig } from '../../../drivers/types.js';
+import { PRESS_LAYOUT } from '../../../drivers/modbus/simulator/press.js';
+import type { TagConfig } from '../../../drivers/types.js';
 import { silentLogger } from '../../../src/log.js';
 import { freePort, sleep, waitFor } from '../../helpers/net.js';
-import { recorder, tag, tcpDevice } from './helpers.js';
+import { modbusLab, tag, tcpDevice } from './helpers.js';
 import { registerMap, typeCases } from './typecases.js';
 
 const run = promisify(execFile);
-const sims: RunningModbusSimulator[] = [];
-const drivers: Driver[] = [];
+const lab = modbusLab();
+const driver = lab.driver;
 
 async function sim(config: Record<string, unknown> = {}): Promise<RunningModbusSimulator> {
   const s = await startModbusSimulator(
     modbusSimulatorConfig({ port: 0, periodMs: 50, ...config }),
     silentLogger(),
   );
-  sims.push(s);
-  return s;
-}
-
-async function driver(port: number, tags: TagConfig[], extra: Record<string, unknown> = {}) {
-  const ctx = recorder();
-  const d = modbusDriver.create(tcpDevice(port, extra), tags, ctx);
-  drivers.push(d);
-  await d.start();
-  await waitFor(() => d.status().state === 'connected', 15_000, 'connected');
-  return { d, ctx };
+  return lab.track(s);
 }
 
 /** The demo mapping's tags, as the gateway hands them over (defaults applied). */
@@ -48,11 +39,6 @@ function pressTags(): TagConfig[] {
   };
   return mapping.tags.map((t) => ({ ...t, pollMs: 100, writable: t.writable ?? false }) as TagConfig);
 }
-
-afterEach(async () => {
-  await Promise.all(drivers.splice(0).map((d) => d.stop()));
-  await Promise.all(sims.splice(0).map((s) => s.close()));
-});
 
 describe('modbus simulator', () => {
   it('serves the press the demo mapping reads, with values that move', async () => {
@@ -93,7 +79,13 @@ describe('modbus simulator', () => {
     await waitFor(() => ctx.latest('setpoint')?.value === 123, 10_000, 'polled setpoint 123');
     expect(await d.write('running', false)).toMatchObject({ ok: true, sample: { value: false } });
     const cycles = (await d.read(['cycles']))[0]?.value;
+    // More than one press cycle (2 s) of the simulator's own time: a window of 2.5 s, then a
+    // simulator tick after it (the stopped press cools on every tick), which counts the whole window.
+    const temperature = (): number =>
+      s.units.units.get(1)!.memory.hr.readFloatBE(PRESS_LAYOUT.temperature * 2);
     await sleep(2500);
+    const cooled = temperature();
+    await waitFor(() => temperature() !== cooled, 10_000, 'a simulator tick after the window');
     expect((await d.read(['cycles']))[0]?.value).toBe(cycles);
   });
 

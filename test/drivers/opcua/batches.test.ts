@@ -25,22 +25,27 @@ afterAll(async () => {
 const points = (mode: 'subscribe' | 'poll') =>
   Array.from({ length: 25 }, (_, i) => tag(`p${i}`, `ns=2;s=Load.${i}`, { mode, pollMs: 200 }));
 
+/** A driver subscribed to the 25 load points, once each has reported a good value. */
+async function subscribedToAll(device: { id: string; endpointUrl: string; maxNodesPerCall?: number }) {
+  const rec = recorder();
+  const driver = makeDriver(device, points('subscribe'), dataDir, rec);
+  drivers.push(driver);
+  await driver.start();
+  await waitFor(
+    () => new Set(rec.samples.filter((s) => s.quality === 'good').map((s) => s.tag)).size === 25,
+    30_000,
+    `all 25 points of ${device.id}`,
+  );
+  return { driver, rec };
+}
+
 describe('batches within limits', { timeout: 90_000 }, () => {
   it('creates monitored items in calls of at most maxNodesPerCall', async () => {
-    const rec = recorder();
-    const driver = makeDriver(
-      { id: 'sub', endpointUrl: sim.endpointUrl, maxNodesPerCall: 10 },
-      points('subscribe'),
-      dataDir,
-      rec,
-    );
-    drivers.push(driver);
-    await driver.start();
-    await waitFor(
-      () => new Set(rec.samples.filter((s) => s.quality === 'good').map((s) => s.tag)).size === 25,
-      30_000,
-      'all 25',
-    );
+    const { driver } = await subscribedToAll({
+      id: 'sub',
+      endpointUrl: sim.endpointUrl,
+      maxNodesPerCall: 10,
+    });
     expect(driver.status().counters?.monitorCalls).toBe(3);
   });
 
@@ -73,20 +78,7 @@ describe('batches within limits', { timeout: 90_000 }, () => {
       maxMonitoredItemsPerSubscription: 10,
     });
     try {
-      const rec = recorder();
-      const driver = makeDriver(
-        { id: 'split', endpointUrl: limited.endpointUrl },
-        points('subscribe'),
-        dataDir,
-        rec,
-      );
-      drivers.push(driver);
-      await driver.start();
-      await waitFor(
-        () => new Set(rec.samples.filter((s) => s.quality === 'good').map((s) => s.tag)).size === 25,
-        30_000,
-        'all 25 over three subscriptions',
-      );
+      const { driver, rec } = await subscribedToAll({ id: 'split', endpointUrl: limited.endpointUrl });
       expect(driver.status().counters?.monitorCalls).toBe(3);
       expect(rec.samples.some((s) => s.quality === 'bad')).toBe(false);
       await driver.stop();

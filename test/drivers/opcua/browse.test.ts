@@ -2,31 +2,15 @@
 // types, units and writable only where the server allows, and `tagwire validate` accepts it.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningOpcuaSimulator } from '../../../drivers/opcua/simulator/index.js';
 import { main as browse } from '../../../src/cli/browse.js';
 import { main as validate } from '../../../src/cli/validate.js';
+import { captureOutput } from '../../helpers/capture.js';
 import { simPkiDir, startSim, tempDir } from './harness.js';
 
 let sim: RunningOpcuaSimulator;
 const dir = tempDir('tagwire-opcua-browse-');
-
-async function capture(run: () => Promise<number>): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi
-    .spyOn(process.stdout, 'write')
-    .mockImplementation((c: string | Uint8Array) => ((out += String(c)), true));
-  const e = vi
-    .spyOn(process.stderr, 'write')
-    .mockImplementation((c: string | Uint8Array) => ((err += String(c)), true));
-  try {
-    return { code: await run(), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
 
 interface Skeleton {
   device: string;
@@ -46,7 +30,7 @@ afterAll(async () => {
 describe('tagwire browse', { timeout: 60_000 }, () => {
   it('writes a mapping skeleton of the address space', async () => {
     const out = path.join(dir, 'mappings', 'browsed.json');
-    const res = await capture(() =>
+    const res = await captureOutput(() =>
       browse([
         sim.endpointUrl,
         '--out',
@@ -85,7 +69,7 @@ describe('tagwire browse', { timeout: 60_000 }, () => {
     };
     const configFile = path.join(dir, 'gateway.config.json');
     fs.writeFileSync(configFile, JSON.stringify(config));
-    const checked = await capture(() => validate(['-c', configFile]));
+    const checked = await captureOutput(() => validate(['-c', configFile]));
     expect(checked.err).toBe('');
     expect(checked.code).toBe(0);
   });
@@ -94,17 +78,17 @@ describe('tagwire browse', { timeout: 60_000 }, () => {
     const out = path.join(dir, 'mine.json');
     fs.writeFileSync(out, '{"hand": "written"}');
     const args = [sim.endpointUrl, '--root', 'ns=2;s=Oven', '--depth', '1', '--out', out];
-    const refused = await capture(() => browse([...args, '--pki', path.join(dir, 'pki')]));
+    const refused = await captureOutput(() => browse([...args, '--pki', path.join(dir, 'pki')]));
     expect(refused.code).toBe(1);
     expect(refused.err).toBe(`tagwire browse: ${out} exists; --force replaces it\n`);
     expect(fs.readFileSync(out, 'utf8')).toBe('{"hand": "written"}');
-    const forced = await capture(() => browse([...args, '--force', '--pki', path.join(dir, 'pki')]));
+    const forced = await captureOutput(() => browse([...args, '--force', '--pki', path.join(dir, 'pki')]));
     expect(forced.code, forced.err).toBe(0);
     expect((JSON.parse(fs.readFileSync(out, 'utf8')) as Skeleton).tags.length).toBeGreaterThan(5);
   });
 
   it('prints to stdout, from a root and to a depth', async () => {
-    const res = await capture(() =>
+    const res = await captureOutput(() =>
       browse([sim.endpointUrl, '--root', 'ns=2;s=Oven', '--depth', '1', '--pki', path.join(dir, 'pki')]),
     );
     expect(res.code, res.err).toBe(0);
@@ -115,7 +99,7 @@ describe('tagwire browse', { timeout: 60_000 }, () => {
   });
 
   it('explains an endpoint that does not answer', async () => {
-    const res = await capture(() =>
+    const res = await captureOutput(() =>
       browse(['opc.tcp://127.0.0.1:1', '--pki', path.join(dir, 'pki'), '--timeout', '3000']),
     );
     expect(res.code).toBe(1);

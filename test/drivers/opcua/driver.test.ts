@@ -1,16 +1,8 @@
 // The driver against a real node-opcua server (the simulator): subscriptions, every value type,
 // polling mode, writes and each failure, and a dead endpoint that must not block start-up.
-import fs from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningOpcuaSimulator } from '../../../drivers/opcua/simulator/index.js';
-import type { OpcuaDriver } from '../../../drivers/opcua/driver.js';
+import { describe, expect, it } from 'vitest';
 import { freePort, waitFor } from '../../helpers/net.js';
-import { makeDriver, recorder, simPkiDir, startSim, tag, tempDir, type Recorder } from './harness.js';
-
-let sim: RunningOpcuaSimulator;
-let driver: OpcuaDriver;
-let rec: Recorder;
-const dataDir = tempDir('tagwire-opcua-driver-');
+import { makeDriver, recorder, simAndDriver, tag } from './harness.js';
 
 const TYPES: [string, unknown][] = [
   ['Boolean', true],
@@ -35,40 +27,23 @@ const TYPES: [string, unknown][] = [
   ['Range', { low: 0, high: 400 }],
 ];
 
-beforeAll(async () => {
-  sim = await startSim({ pkiDir: simPkiDir('driver') });
-  rec = recorder();
-  driver = makeDriver(
-    { id: 'oven1', endpointUrl: sim.endpointUrl },
-    [
-      tag('temperature', 'ns=2;s=Oven.Temperature', { pollMs: 100 }),
-      tag('state', 'ns=2;s=Oven.State'),
-      tag('zones', 'ns=2;s=Oven.ZoneTemperatures'),
-      tag('polledTemp', 'ns=2;s=Oven.Temperature', { mode: 'poll', pollMs: 150 }),
-      tag('setpoint', 'ns=2;s=Oven.Setpoint', { writable: true, min: 0, max: 250 }),
-      tag('service', 'ns=2;s=Oven.ServiceSetpoint', { writable: true }),
-      tag('readOnly', 'ns=2;s=Types.ReadOnlyInt32', { writable: true }),
-      tag('notWritable', 'ns=2;s=Types.Int32'),
-      tag('missing', 'ns=2;s=No.Such.Node'),
-      ...TYPES.map(([t]) =>
-        tag(`t${t}`, `ns=2;s=Types.${t}`, { writable: true, mode: 'poll', pollMs: 60_000 }),
-      ),
-    ],
-    dataDir,
-    rec,
-  );
-  await driver.start();
-}, 90_000);
-
-afterAll(async () => {
-  await driver?.stop();
-  await sim?.close();
-  fs.rmSync(dataDir, { recursive: true, force: true });
-});
+const oven = simAndDriver('driver', { id: 'oven1' }, [
+  tag('temperature', 'ns=2;s=Oven.Temperature', { pollMs: 100 }),
+  tag('state', 'ns=2;s=Oven.State'),
+  tag('zones', 'ns=2;s=Oven.ZoneTemperatures'),
+  tag('polledTemp', 'ns=2;s=Oven.Temperature', { mode: 'poll', pollMs: 150 }),
+  tag('setpoint', 'ns=2;s=Oven.Setpoint', { writable: true, min: 0, max: 250 }),
+  tag('service', 'ns=2;s=Oven.ServiceSetpoint', { writable: true }),
+  tag('readOnly', 'ns=2;s=Types.ReadOnlyInt32', { writable: true }),
+  tag('notWritable', 'ns=2;s=Types.Int32'),
+  tag('missing', 'ns=2;s=No.Such.Node'),
+  ...TYPES.map(([t]) => tag(`t${t}`, `ns=2;s=Types.${t}`, { writable: true, mode: 'poll', pollMs: 60_000 })),
+]);
+const { rec, dataDir } = oven;
 
 describe('OPC UA driver against the simulator', () => {
   it('connects and streams subscribed values that move, with source timestamps', async () => {
-    await waitFor(() => driver.status().state === 'connected', 30_000, 'connected');
+    await waitFor(() => oven.driver.status().state === 'connected', 30_000, 'connected');
     const first = await waitFor(() => rec.last('temperature'), 10_000, 'a temperature');
     expect(first.quality).toBe('good');
     await waitFor(
@@ -89,7 +64,7 @@ describe('OPC UA driver against the simulator', () => {
   });
 
   it('decodes every value type exactly', async () => {
-    const samples = await driver.read(TYPES.map(([t]) => `t${t}`));
+    const samples = await oven.driver.read(TYPES.map(([t]) => `t${t}`));
     for (const [t, expected] of TYPES) {
       const s = samples.find((x) => x.tag === `t${t}`)!;
       expect(s.quality, t).toBe('good');
@@ -103,7 +78,7 @@ describe('OPC UA driver against the simulator', () => {
   });
 
   it('writes coerced to the node DataType and reads back', async () => {
-    const r = await driver.write('setpoint', 200);
+    const r = await oven.driver.write('setpoint', 200);
     expect(r).toMatchObject({ ok: true, sample: { tag: 'setpoint', quality: 'good', value: 200 } });
     const cases: [string, unknown][] = [
       ['tInt64', '-9223372036854775808'],
@@ -118,50 +93,53 @@ describe('OPC UA driver against the simulator', () => {
       ['tString', 'changed'],
     ];
     for (const [name, value] of cases) {
-      const res = await driver.write(name, value as never);
+      const res = await oven.driver.write(name, value as never);
       expect(res, name).toMatchObject({ ok: true, sample: { value } });
     }
   });
 
   it('refuses bad writes with a reason, device status codes included', async () => {
     // Text UTF-8 cannot carry is refused before anything is sent (min/max are the router's).
-    expect(await driver.write('tString', 'a\ud800')).toEqual({
+    expect(await oven.driver.write('tString', 'a\ud800')).toEqual({
       ok: false,
       error:
         '"a\\ud800": character 2 is an unpaired surrogate (U+D800), not text: it cannot be written in utf8',
       outcome: 'refused',
     });
-    expect(await driver.write('notWritable', 1)).toEqual({
+    expect(await oven.driver.write('notWritable', 1)).toEqual({
       ok: false,
       error: 'tag notWritable is not writable',
       outcome: 'refused',
     });
-    expect(await driver.write('tByte', 300)).toMatchObject({
+    expect(await oven.driver.write('tByte', 300)).toMatchObject({
       ok: false,
       error: expect.stringMatching(/out of range for Byte/),
     });
-    expect(await driver.write('tInt32', 1.5)).toMatchObject({
+    expect(await oven.driver.write('tInt32', 1.5)).toMatchObject({
       ok: false,
       error: expect.stringMatching(/expected an integer/),
     });
-    expect(await driver.write('tBoolean', 'yes')).toMatchObject({
+    expect(await oven.driver.write('tBoolean', 'yes')).toMatchObject({
       ok: false,
       error: expect.stringMatching(/Boolean/),
     });
-    expect(await driver.write('tInt32Array', 5)).toMatchObject({ ok: false, error: 'expected an array' });
-    expect(await driver.write('service', 1)).toEqual({ ok: false, error: 'BadUserAccessDenied' });
-    expect(await driver.write('readOnly', 1)).toEqual({ ok: false, error: 'BadNotWritable' });
-    expect(await driver.write('nope', 1)).toMatchObject({
+    expect(await oven.driver.write('tInt32Array', 5)).toMatchObject({
+      ok: false,
+      error: 'expected an array',
+    });
+    expect(await oven.driver.write('service', 1)).toEqual({ ok: false, error: 'BadUserAccessDenied' });
+    expect(await oven.driver.write('readOnly', 1)).toEqual({ ok: false, error: 'BadNotWritable' });
+    expect(await oven.driver.write('nope', 1)).toMatchObject({
       ok: false,
       error: expect.stringMatching(/unknown tag/),
     });
     // The string refused never reached the device.
-    const [text] = await driver.read(['tString']);
+    const [text] = await oven.driver.read(['tString']);
     expect(text!.value).toBe('changed');
   });
 
   it('reports status with request counters and round trips', () => {
-    const st = driver.status();
+    const st = oven.driver.status();
     expect(st.state).toBe('connected');
     expect(st.requests).toBeGreaterThan(0);
     expect(st.rttMsAvg).toBeGreaterThan(0);

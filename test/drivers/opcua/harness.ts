@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import {
   startOpcuaSimulator,
   defaultSimulatorPkiDir,
@@ -12,6 +13,7 @@ import { OpcuaDriver } from '../../../drivers/opcua/driver.js';
 import type { OpcuaDeviceConfig, OpcuaSimulatorConfig } from '../../../drivers/opcua/config.js';
 import type { DeviceStatus, DriverLogger, TagConfig, TagSample } from '../../../drivers/types.js';
 import { silentLogger } from '../../../src/log.js';
+import { freePort } from '../../helpers/net.js';
 
 export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -23,7 +25,10 @@ export function simPkiDir(name: string): string {
 }
 
 export async function startSim(overrides: Partial<OpcuaSimulatorConfig>): Promise<RunningOpcuaSimulator> {
-  return startOpcuaSimulator(withSimulatorDefaults({ port: 0, updateMs: 100, ...overrides }), silentLogger());
+  // A port from this worker's slice, not port 0: the simulator picks a port 0 from the kernel and
+  // listens on it later, which another process on the machine can take in between.
+  const port = overrides.port ?? (await freePort());
+  return startOpcuaSimulator(withSimulatorDefaults({ updateMs: 100, ...overrides, port }), silentLogger());
 }
 
 export function tag(name: string, address: string, extra: Partial<TagConfig> = {}): TagConfig {
@@ -61,4 +66,51 @@ export function makeDriver(
     log: rec.log,
     dataDir,
   });
+}
+
+export interface SimAndDriver {
+  /** A data folder of the file's own, removed after it. */
+  dataDir: string;
+  readonly sim: RunningOpcuaSimulator;
+  readonly driver: OpcuaDriver;
+  readonly rec: Recorder;
+}
+
+/**
+ * For the whole test file: a simulator (its PKI kept under `name`) and one started driver on it
+ * with `tags`, recorded; stopped and their data folder removed after the file.
+ */
+export function simAndDriver(
+  name: string,
+  device: { id: string } & Partial<OpcuaDeviceConfig>,
+  tags: TagConfig[],
+): SimAndDriver {
+  const dataDir = tempDir(`tagwire-opcua-${name}-`);
+  let sim: RunningOpcuaSimulator | undefined;
+  let driver: OpcuaDriver | undefined;
+  const rec = recorder();
+  beforeAll(async () => {
+    sim = await startSim({ pkiDir: simPkiDir(name) });
+    driver = makeDriver({ endpointUrl: sim.endpointUrl, ...device }, tags, dataDir, rec);
+    await driver.start();
+  }, 90_000);
+  afterAll(async () => {
+    await driver?.stop();
+    await sim?.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+  const started = <T>(part: T | undefined): T => {
+    if (part === undefined) throw new Error('the simulator and driver start in beforeAll');
+    return part;
+  };
+  return {
+    get sim() {
+      return started(sim);
+    },
+    get driver() {
+      return started(driver);
+    },
+    rec,
+    dataDir,
+  };
 }

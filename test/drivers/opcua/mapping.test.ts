@@ -1,14 +1,12 @@
 // The demo oven mapping: its tags pass this driver's schema and checks, and every one of them reads
 // good from the simulator it is written for.
 import fs from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { withDeviceDefaults, withTagDefaults } from '../../../drivers/opcua/defaults.js';
 import { opcuaDriver } from '../../../drivers/opcua/index.js';
-import type { RunningOpcuaSimulator } from '../../../drivers/opcua/simulator/index.js';
-import type { OpcuaDriver } from '../../../drivers/opcua/driver.js';
 import type { TagConfig } from '../../../drivers/types.js';
 import { waitFor } from '../../helpers/net.js';
-import { makeDriver, recorder, simPkiDir, startSim, tempDir, type Recorder } from './harness.js';
+import { simAndDriver } from './harness.js';
 
 interface MappingFile {
   device: string;
@@ -26,23 +24,7 @@ const tags: TagConfig[] = mapping.tags.map((t) => ({
   pollMs: t.pollMs ?? mapping.defaults.pollMs,
 }));
 
-let sim: RunningOpcuaSimulator;
-let driver: OpcuaDriver;
-let rec: Recorder;
-const dataDir = tempDir('tagwire-opcua-mapping-');
-
-beforeAll(async () => {
-  sim = await startSim({ pkiDir: simPkiDir('mapping') });
-  rec = recorder();
-  driver = makeDriver({ id: 'oven1', endpointUrl: sim.endpointUrl }, tags, dataDir, rec);
-  await driver.start();
-}, 90_000);
-
-afterAll(async () => {
-  await driver?.stop();
-  await sim?.close();
-  fs.rmSync(dataDir, { recursive: true, force: true });
-});
+const oven = simAndDriver('mapping', { id: 'oven1' }, tags);
 
 describe('mappings/oven1.json', () => {
   it('is the oven under acme/plant1/line1/oven1 with a bounded writable setpoint', () => {
@@ -64,10 +46,10 @@ describe('mappings/oven1.json', () => {
   });
 
   it('reads every tag good from the simulator', async () => {
-    await waitFor(() => driver.status().state === 'connected', 30_000, 'connected');
-    const samples = await driver.read(tags.map((t) => t.name));
+    await waitFor(() => oven.driver.status().state === 'connected', 30_000, 'connected');
+    const samples = await oven.driver.read(tags.map((t) => t.name));
     for (const s of samples) expect(s.quality, s.tag).toBe('good');
-    const r = await driver.write('setpoint', 150);
+    const r = await oven.driver.write('setpoint', 150);
     expect(r).toMatchObject({ ok: true, sample: { value: 150 } });
   });
 });

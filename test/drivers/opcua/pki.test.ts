@@ -2,31 +2,17 @@
 // reject move certificates between the folders, and mistakes get a clear message.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { pkiPaths } from '../../../drivers/opcua/pki.js';
 import { main as pki } from '../../../src/cli/pki.js';
+import { captureOutput, type Captured } from '../../helpers/capture.js';
 import { tempDir } from './harness.js';
 
 const root = path.join(tempDir('tagwire-opcua-pki-'), 'pki');
 const paths = pkiPaths(root);
 afterAll(() => fs.rmSync(path.dirname(root), { recursive: true, force: true }));
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi
-    .spyOn(process.stdout, 'write')
-    .mockImplementation((c: string | Uint8Array) => ((out += String(c)), true));
-  const e = vi
-    .spyOn(process.stderr, 'write')
-    .mockImplementation((c: string | Uint8Array) => ((err += String(c)), true));
-  try {
-    return { code: await pki(['--dir', root, ...args]), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+const run = (args: string[]): Promise<Captured> => captureOutput(() => pki(['--dir', root, ...args]));
 
 describe('tagwire pki', { timeout: 60_000 }, () => {
   it('says our certificate is not made yet, then makes it', async () => {

@@ -4,13 +4,14 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningOpcuaSimulator } from '../../../drivers/opcua/simulator/index.js';
 import type { OpcuaDriver } from '../../../drivers/opcua/driver.js';
 import { pkiPaths } from '../../../drivers/opcua/pki.js';
 import { main as pki } from '../../../src/cli/pki.js';
 import { waitFor } from '../../helpers/net.js';
 import { makeDriver, recorder, simPkiDir, startSim, tag, tempDir } from './harness.js';
+import { captureOutput } from '../../helpers/capture.js';
 
 let secured: RunningOpcuaSimulator;
 let strict: RunningOpcuaSimulator;
@@ -20,22 +21,10 @@ const ourPki = pkiPaths(path.join(dataDir, 'pki', 'opcua'));
 const drivers: OpcuaDriver[] = [];
 const fast = { reconnectInitialDelayMs: 200, reconnectMaxDelayMs: 1000, connectTimeoutMs: 15_000 };
 
+/** `tagwire pki`, with what it says on stdout and stderr together. */
 async function runPki(args: string[]): Promise<{ code: number; out: string }> {
-  let out = '';
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += String(chunk);
-    return true;
-  });
-  const spyErr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += String(chunk);
-    return true;
-  });
-  try {
-    return { code: await pki(args), out };
-  } finally {
-    spy.mockRestore();
-    spyErr.mockRestore();
-  }
+  const { code, out, err } = await captureOutput(() => pki(args));
+  return { code, out: out + err };
 }
 
 function start(device: Parameters<typeof makeDriver>[0]) {
