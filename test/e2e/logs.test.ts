@@ -10,9 +10,11 @@ import { parseJson } from '../../src/config/json.js';
 import { demoConfig, repoRoot } from '../helpers/demo-config.js';
 import { run } from '../helpers/mosquitto.js';
 import { waitFor } from '../helpers/net.js';
+// Node with tsx as a loader, not tsx's wrapper process: its signal relay SIGKILLs the gateway on a loaded machine.
+import { nodeArgs } from '../ops/cli.js';
 
 const cli = path.join(repoRoot, 'src/cli.ts');
-const tsx = path.join(repoRoot, 'node_modules/.bin/tsx');
+const node = [process.execPath, ...nodeArgs];
 
 interface Started {
   stdout: () => string;
@@ -21,7 +23,9 @@ interface Started {
 }
 
 function startGateway(args: string[]): Started {
-  const child = spawn(tsx, [cli, 'start', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(node[0]!, [...node.slice(1), cli, 'start', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -97,7 +101,7 @@ describe('logs', () => {
         config.devices = config.devices.filter((d) => d.driver !== 'opcua');
         config.mappings = [path.join(repoRoot, 'mappings/press1.json')];
       });
-      const out = await run(tsx, [cli, 'start', '-c', demo.file], 60_000);
+      const out = await run(node[0]!, [...node.slice(1), cli, 'start', '-c', demo.file], 60_000);
       expect(out.code).toBe(1);
       expect(out.stderr).toBe(
         `tagwire: not started: listener mqtt://127.0.0.1:${busy}: port ${busy} is already in use on 127.0.0.1 (EADDRINUSE: another gateway or MQTT broker?)\n`,
@@ -115,7 +119,7 @@ describe('logs', () => {
       config.mappings = [path.join(repoRoot, 'mappings/press1.json')];
     });
     // `script` gives the gateway a pseudo-terminal as stdout.
-    const child = spawn('script', ['-qfec', `${tsx} ${cli} start -c ${demo.file}`, '/dev/null'], {
+    const child = spawn('script', ['-qfec', `${node.join(' ')} ${cli} start -c ${demo.file}`, '/dev/null'], {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
