@@ -32,6 +32,11 @@ async function pickPort(host: string): Promise<number> {
   });
 }
 
+function isAddressInUse(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  return e?.code === 'EADDRINUSE' || (typeof e?.message === 'string' && e.message.includes('EADDRINUSE'));
+}
+
 export function defaultSimulatorPkiDir(): string {
   return path.join(os.tmpdir(), `tagwire-opcua-sim-pki-${os.userInfo().uid}`);
 }
@@ -39,9 +44,10 @@ export function defaultSimulatorPkiDir(): string {
 export async function startOpcuaSimulator(
   config: OpcuaSimulatorConfig,
   log: DriverLogger,
+  /** How a `port: 0` simulator picks its port (tests hand it a taken one first). */
+  pick: (host: string) => Promise<number> = pickPort,
 ): Promise<RunningOpcuaSimulator> {
   const opcua = await loadOpcua(log);
-  const port = config.port === 0 ? await pickPort(config.host) : config.port;
   const pkiDir = config.pkiDir ?? defaultSimulatorPkiDir();
 
   const serverCertificateManager = new opcua.OPCUACertificateManager({
@@ -60,35 +66,57 @@ export async function startOpcuaSimulator(
   // benchmark would measure publish round trips, not the gateway. A simulator may be generous.
   opcua.Subscription.maxNotificationPerPublishHighLimit = 50_000;
   const users = new Map(config.users.map((u) => [u.username, u.password]));
-  const server = new opcua.OPCUAServer({
-    port,
-    host: config.host,
-    hostname: config.host,
-    alternateHostname: [],
-    serverCertificateManager,
-    userCertificateManager,
-    certificateFile: path.join(pkiDir, 'own', 'certs', 'simulator_certificate.pem'),
-    privateKeyFile: path.join(pkiDir, 'own', 'private', 'private_key.pem'),
-    securityModes: config.securityModes.map((m) => opcua.MessageSecurityMode[m]),
-    securityPolicies: config.securityPolicies.map((p) => opcua.SecurityPolicy[p]),
-    allowAnonymous: config.allowAnonymous,
-    userManager: { isValidUser: (username: string, password: string) => users.get(username) === password },
-    buildInfo: {
-      productName: 'tagwire OPC UA simulator',
-      manufacturerName: 'tagwire',
-      softwareVersion: '1.0.0',
-    },
-    serverInfo: { applicationUri: `urn:tagwire:simulator:${port}`, productUri: 'urn:tagwire:simulator' },
-    maxConnectionsPerEndpoint: 100,
-    maxAllowedSessionNumber: 100,
-    serverCapabilities: {
-      maxMonitoredItemsPerSubscription: config.maxMonitoredItemsPerSubscription,
-      operationLimits: { maxNodesPerRead: 5000, maxNodesPerWrite: 1000, maxMonitoredItemsPerCall: 5000 },
-    },
-  });
-  await server.initialize();
-  const model = buildOvenAddressSpace(opcua, server, config);
-  await server.start();
+  const listenOn = async (port: number) => {
+    const server = new opcua.OPCUAServer({
+      port,
+      host: config.host,
+      hostname: config.host,
+      alternateHostname: [],
+      serverCertificateManager,
+      userCertificateManager,
+      certificateFile: path.join(pkiDir, 'own', 'certs', 'simulator_certificate.pem'),
+      privateKeyFile: path.join(pkiDir, 'own', 'private', 'private_key.pem'),
+      securityModes: config.securityModes.map((m) => opcua.MessageSecurityMode[m]),
+      securityPolicies: config.securityPolicies.map((p) => opcua.SecurityPolicy[p]),
+      allowAnonymous: config.allowAnonymous,
+      userManager: { isValidUser: (username: string, password: string) => users.get(username) === password },
+      buildInfo: {
+        productName: 'tagwire OPC UA simulator',
+        manufacturerName: 'tagwire',
+        softwareVersion: '1.0.0',
+      },
+      serverInfo: { applicationUri: `urn:tagwire:simulator:${port}`, productUri: 'urn:tagwire:simulator' },
+      maxConnectionsPerEndpoint: 100,
+      maxAllowedSessionNumber: 100,
+      serverCapabilities: {
+        maxMonitoredItemsPerSubscription: config.maxMonitoredItemsPerSubscription,
+        operationLimits: { maxNodesPerRead: 5000, maxNodesPerWrite: 1000, maxMonitoredItemsPerCall: 5000 },
+      },
+    });
+    await server.initialize();
+    const model = buildOvenAddressSpace(opcua, server, config);
+    try {
+      await server.start();
+    } catch (err) {
+      model.stop();
+      await server.shutdown(0).catch(() => undefined);
+      throw err;
+    }
+    return { server, model };
+  };
+  // A picked port may be taken by someone else before node-opcua listens on it: pick again.
+  let port = config.port === 0 ? await pick(config.host) : config.port;
+  let started: Awaited<ReturnType<typeof listenOn>>;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      started = await listenOn(port);
+      break;
+    } catch (err) {
+      if (config.port !== 0 || attempt >= 5 || !isAddressInUse(err)) throw err;
+      port = await pick(config.host);
+    }
+  }
+  const { server, model } = started;
   const endpointUrl = `opc.tcp://${config.host}:${port}`;
   log.info({ endpointUrl, securityModes: config.securityModes }, 'OPC UA simulator listening');
 
