@@ -83,6 +83,8 @@ export class OpcuaDriver implements Driver {
   private markedDown = false;
   /** Abandoned connect attempts still finishing in the background; `stop` waits for them. */
   private readonly abandoned = new Set<Promise<void>>();
+  /** Loading node-opcua and opening the PKI, when under way. */
+  private preparing?: Promise<[Opcua, OpenPki]>;
 
   readonly stats: RequestStats = {
     record: (rttMs, outcome) => {
@@ -129,6 +131,8 @@ export class OpcuaDriver implements Driver {
     this.loop = undefined;
     // Node-opcua bounds each step of an abandoned attempt (transport and request timeouts).
     await Promise.all(this.abandoned);
+    // A preparation cut short by the stop still finishes: its certificate manager is disposed below.
+    await this.preparing?.catch(() => undefined);
     await this.pki?.manager.dispose().catch(() => undefined);
     this.pki = undefined;
     this.setState('stopped');
@@ -266,7 +270,8 @@ export class OpcuaDriver implements Driver {
     try {
       // Loading node-opcua and making the key pair on first use take seconds under load: they are
       // ours, not the device's, so they do not count against its connect timeout.
-      const [opcua, pki] = await Promise.race([this.prepare(), stopped]);
+      this.preparing ??= this.prepare().finally(() => (this.preparing = undefined));
+      const [opcua, pki] = await Promise.race([this.preparing, stopped]);
       const attempt: Attempt = { abandoned: false };
       const steps = this.connectSteps(opcua, pki, attempt);
       try {
