@@ -27,6 +27,11 @@ type Opcua = typeof import('node-opcua');
 
 const RTT_WINDOW = 100;
 
+/** One try at connecting; abandoned when it timed out or the driver stopped meanwhile. */
+interface Attempt {
+  abandoned: boolean;
+}
+
 function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -76,6 +81,10 @@ export class OpcuaDriver implements Driver {
   /** Ends the current wait (backoff sleep or connected phase) early. */
   private interrupt?: (err: Error) => void;
   private markedDown = false;
+  /** Abandoned connect attempts still finishing in the background; `stop` waits for them. */
+  private readonly abandoned = new Set<Promise<void>>();
+  /** Loading node-opcua and opening the PKI, when under way. */
+  private preparing?: Promise<[Opcua, OpenPki]>;
 
   readonly stats: RequestStats = {
     record: (rttMs, outcome) => {
@@ -120,6 +129,10 @@ export class OpcuaDriver implements Driver {
     this.interrupt?.(new Error('stopped'));
     await this.loop;
     this.loop = undefined;
+    // Node-opcua bounds each step of an abandoned attempt (transport and request timeouts).
+    await Promise.all(this.abandoned);
+    // A preparation cut short by the stop still finishes: its certificate manager is disposed below.
+    await this.preparing?.catch(() => undefined);
     await this.pki?.manager.dispose().catch(() => undefined);
     this.pki = undefined;
     this.setState('stopped');
@@ -255,21 +268,95 @@ export class OpcuaDriver implements Driver {
     });
     stopped.catch(() => undefined);
     try {
-      await Promise.race([
-        withTimeout(this.connectSteps(), this.device.connectTimeoutMs, 'connect'),
-        stopped,
-      ]);
+      // Loading node-opcua and making the key pair on first use take seconds under load: they are
+      // ours, not the device's, so they do not count against its connect timeout.
+      this.preparing ??= this.prepare().finally(() => (this.preparing = undefined));
+      const [opcua, pki] = await Promise.race([this.preparing, stopped]);
+      const attempt: Attempt = { abandoned: false };
+      const steps = this.connectSteps(opcua, pki, attempt);
+      try {
+        await Promise.race([withTimeout(steps, this.device.connectTimeoutMs, 'connect'), stopped]);
+      } catch (err) {
+        attempt.abandoned = true;
+        const late = steps.catch(() => undefined).finally(() => this.abandoned.delete(late));
+        this.abandoned.add(late);
+        throw err;
+      }
     } finally {
       this.interrupt = undefined;
     }
   }
 
-  private async connectSteps(): Promise<void> {
+  private async prepare(): Promise<[Opcua, OpenPki]> {
     const opcua = (this.opcua ??= await loadOpcua(this.log));
     const device = this.device;
     this.pki ??= await openPki(resolvePkiDir(this.ctx.dataDir, device.pkiDir), device.applicationName);
-    const client = createClient(opcua, device, this.pki);
+    return [opcua, this.pki];
+  }
+
+  /**
+   * Opens a client and a session, then adopts them. An attempt abandoned meanwhile (timed out,
+   * stopped) is never adopted: it closes what it opened as soon as its pending step returns, so a
+   * late success leaves no second session on the server.
+   */
+  private async connectSteps(opcua: Opcua, pki: OpenPki, attempt: Attempt): Promise<void> {
+    const device = this.device;
+    const client = createClient(opcua, device, pki);
+    let session: ClientSession | undefined;
+    let adopted = false;
+    const check = (): void => {
+      if (attempt.abandoned) throw new Error('connect attempt abandoned');
+    };
+    try {
+      await client.connect(device.endpointUrl);
+      check();
+      session = await client.createSession(await identityOf(opcua, device.user));
+      check();
+      this.adopt(client, session);
+      adopted = true;
+      await this.adoptServerLimits(opcua, session);
+      check();
+
+      const subscribed = this.plans.filter((p) => p.mode === 'subscribe');
+      const polled = this.plans.filter((p) => p.mode === 'poll');
+      for (let i = 0; i < subscribed.length; i += this.perSubscription) {
+        const sub = this.newSubscription(opcua, session, subscribed.slice(i, i + this.perSubscription));
+        // Listed before it exists, so a teardown during its creation terminates it too.
+        this.subscriptions.push(sub);
+        await sub.create();
+        check();
+      }
+      if (polled.length > 0) {
+        this.poller = new TagPoller(
+          session,
+          polled,
+          this.maxPerCall,
+          this.stats,
+          this.deliver,
+          () => this.counters.pollOverruns++,
+          () => this.state === 'connected',
+        );
+        this.poller.start();
+      }
+    } catch (err) {
+      // Adopted pieces are the teardown's to close; before adoption they are only this attempt's.
+      if (!adopted) await this.discard(client, session);
+      throw err;
+    }
+    this.startWatchdog();
+    this.markedDown = false;
+    this.setState('connected');
+    this.log.info(
+      { endpointUrl: device.endpointUrl, securityMode: device.securityMode, tags: this.plans.length },
+      'OPC UA connected',
+    );
+  }
+
+  /** The driver takes over a fresh session: its events now drive our state. */
+  private adopt(client: OPCUAClient, session: ClientSession): void {
     this.client = client;
+    this.session = session;
+    this.counters.sessions++;
     client.on('connection_lost', () => {
       if (!this.running || this.client !== client) return;
       this.setState('disconnected', 'connection lost');
@@ -289,41 +376,14 @@ export class OpcuaDriver implements Driver {
     client.on('close', (err?: Error | null) => {
       if (err && this.client === client) this.interrupt?.(err);
     });
+  }
 
-    await client.connect(device.endpointUrl);
-    const session = await client.createSession(await identityOf(opcua, device.user));
-    this.session = session;
-    this.counters.sessions++;
-    await this.adoptServerLimits(opcua, session);
-
-    const subscribed = this.plans.filter((p) => p.mode === 'subscribe');
-    const polled = this.plans.filter((p) => p.mode === 'poll');
-    if (subscribed.length > 0) {
-      for (let i = 0; i < subscribed.length; i += this.perSubscription) {
-        const sub = this.newSubscription(opcua, session, subscribed.slice(i, i + this.perSubscription));
-        this.subscriptions.push(sub);
-        await sub.create();
-      }
-    }
-    if (polled.length > 0) {
-      this.poller = new TagPoller(
-        session,
-        polled,
-        this.maxPerCall,
-        this.stats,
-        this.deliver,
-        () => this.counters.pollOverruns++,
-        () => this.state === 'connected',
-      );
-      this.poller.start();
-    }
-    this.startWatchdog();
-    this.markedDown = false;
-    this.setState('connected');
-    this.log.info(
-      { endpointUrl: device.endpointUrl, securityMode: device.securityMode, tags: this.plans.length },
-      'OPC UA connected',
-    );
+  /** Closes a session and client that were never adopted. */
+  private async discard(client: OPCUAClient, session: ClientSession | undefined): Promise<void> {
+    const timeout = Math.min(this.device.requestTimeoutMs, 2000);
+    if (session) await withTimeout(session.close(true), timeout, 'close session').catch(() => undefined);
+    await withTimeout(client.disconnect(), timeout, 'disconnect').catch(() => undefined);
+    client.removeAllListeners();
   }
 
   private newSubscription(opcua: Opcua, session: ClientSession, plans: TagPlan[]): TagSubscription {

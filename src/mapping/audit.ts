@@ -246,9 +246,9 @@ export class AuditLog {
       return;
     }
     try {
-      const results = await this.writer.transaction(async () => {
+      const results = await this.writer.transaction(async (tx) => {
         const out: RunResult[] = [];
-        for (const w of batch) out.push(await this.writer.run(w.sql, w.params));
+        for (const w of batch) out.push(await tx.run(w.sql, w.params));
         return out;
       });
       batch.forEach((w, i) => w.resolve(results[i]!));

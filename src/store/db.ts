@@ -1,6 +1,5 @@
 // One SQLite database per gateway, in its data directory. Each component owns its tables and its
 // migration list (broker, audit, outbox...), versioned per component so components grow apart.
-import { AsyncLocalStorage } from 'node:async_hooks';
 import sqlite3 from 'sqlite3';
 
 export type SqlParam = string | number | bigint | Buffer | null;
@@ -10,20 +9,25 @@ export interface RunResult {
   lastID: number;
 }
 
-/** The transaction open on a connection, and when it ends. */
-interface OpenTransaction {
-  id: symbol;
-  done: Promise<void>;
+/** What statements are issued on: the database itself, or a transaction open on it. */
+export interface Queryable {
+  exec(sql: string): Promise<void>;
+  run(sql: string, params?: readonly SqlParam[]): Promise<RunResult>;
+  all<Row>(sql: string, params?: readonly SqlParam[]): Promise<Row[]>;
+  get<Row>(sql: string, params?: readonly SqlParam[]): Promise<Row | undefined>;
+  /** On a transaction, `work` joins it; on the database, it opens one. */
+  transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T>;
 }
 
 /**
  * A promise face on sqlite3 with grouped transactions; all statements run on one connection, in
- * order. While one component's transaction is open, statements from anywhere else wait for it to
- * end, so they can neither land inside it (and vanish with its rollback) nor start a second one.
+ * order. A transaction's statements go through its handle (`tx.run`, `stmt.run(params, tx)`);
+ * while it is open, statements issued on the database wait for it to end, so they can neither
+ * land inside it (and vanish with its rollback) nor start a second one. The handle is explicit,
+ * not an AsyncLocalStorage: on Node 20 an active one hooks every promise in the process.
  */
-export class Database {
-  private open: OpenTransaction | null = null;
-  private readonly context = new AsyncLocalStorage<symbol>();
+export class Database implements Queryable {
+  private open: Transaction | null = null;
 
   private constructor(
     private readonly db: sqlite3.Database,
@@ -48,31 +52,33 @@ export class Database {
     return db;
   }
 
-  /** True when a transaction other than the caller's is open: the caller must wait. */
-  private blocked(): boolean {
-    return this.open !== null && this.context.getStore() !== this.open.id;
-  }
-
-  /** Runs `op` now, or once no foreign transaction is open. The usual case stays synchronous. */
-  gated<T>(op: () => Promise<T>): Promise<T> {
-    if (!this.blocked()) return op();
+  /**
+   * Runs `op` now when it belongs to the open transaction (`tx`) or none is open, else once no
+   * transaction is. The usual case stays synchronous.
+   */
+  gated<T>(op: () => Promise<T>, tx?: Transaction): Promise<T> {
+    if (tx) {
+      if (tx !== this.open) return Promise.reject(new Error('statement on a transaction that has ended'));
+      return op();
+    }
+    if (this.open === null) return op();
     const wait = async (): Promise<T> => {
-      while (this.blocked()) await this.open!.done;
+      while (this.open !== null) await this.open.done;
       return op();
     };
     return wait();
   }
 
-  exec(sql: string): Promise<void> {
-    return this.gated(() => this.rawExec(sql));
+  exec(sql: string, tx?: Transaction): Promise<void> {
+    return this.gated(() => this.rawExec(sql), tx);
   }
 
   private rawExec(sql: string): Promise<void> {
     return new Promise((resolve, reject) => this.db.exec(sql, (err) => (err ? reject(err) : resolve())));
   }
 
-  run(sql: string, params: readonly SqlParam[] = []): Promise<RunResult> {
-    return this.gated(() => this.rawRun(sql, params));
+  run(sql: string, params: readonly SqlParam[] = [], tx?: Transaction): Promise<RunResult> {
+    return this.gated(() => this.rawRun(sql, params), tx);
   }
 
   private rawRun(sql: string, params: readonly SqlParam[]): Promise<RunResult> {
@@ -84,21 +90,23 @@ export class Database {
     );
   }
 
-  all<Row>(sql: string, params: readonly SqlParam[] = []): Promise<Row[]> {
+  all<Row>(sql: string, params: readonly SqlParam[] = [], tx?: Transaction): Promise<Row[]> {
     return this.gated(
       () =>
         new Promise<Row[]>((resolve, reject) =>
           this.db.all(sql, params, (err, rows) => (err ? reject(err) : resolve(rows as Row[]))),
         ),
+      tx,
     );
   }
 
-  get<Row>(sql: string, params: readonly SqlParam[] = []): Promise<Row | undefined> {
+  get<Row>(sql: string, params: readonly SqlParam[] = [], tx?: Transaction): Promise<Row | undefined> {
     return this.gated(
       () =>
         new Promise<Row | undefined>((resolve, reject) =>
           this.db.get(sql, params, (err, row) => (err ? reject(err) : resolve(row as Row | undefined))),
         ),
+      tx,
     );
   }
 
@@ -108,31 +116,26 @@ export class Database {
   }
 
   /**
-   * Runs `work` inside one transaction. Statements that `work` issues (in its async context) run
-   * in it; statements from elsewhere wait until it has committed or rolled back.
+   * Runs `work` inside one transaction: the statements it issues through `tx` run in it; any
+   * issued on the database wait until it has committed or rolled back.
    */
-  async transaction<T>(work: () => Promise<T>): Promise<T> {
-    // A transaction inside the caller's own transaction is part of it.
-    if (this.open && this.context.getStore() === this.open.id) return work();
+  async transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
     while (this.open) await this.open.done;
-    let end!: () => void;
-    const open: OpenTransaction = { id: Symbol('transaction'), done: new Promise<void>((r) => (end = r)) };
-    this.open = open;
+    const tx = new Transaction(this);
+    this.open = tx;
     try {
-      return await this.context.run(open.id, async () => {
-        await this.rawExec('BEGIN IMMEDIATE');
-        try {
-          const result = await work();
-          await this.rawExec('COMMIT');
-          return result;
-        } catch (err) {
-          await this.rawExec('ROLLBACK').catch(() => undefined);
-          throw err;
-        }
-      });
+      await this.rawExec('BEGIN IMMEDIATE');
+      try {
+        const result = await work(tx);
+        await this.rawExec('COMMIT');
+        return result;
+      } catch (err) {
+        await this.rawExec('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
     } finally {
       this.open = null;
-      end();
+      tx.end();
     }
   }
 
@@ -152,9 +155,9 @@ export class Database {
       );
     }
     for (let version = current; version < steps.length; version++) {
-      await this.transaction(async () => {
-        await this.exec(steps[version]!);
-        await this.run(
+      await this.transaction(async (tx) => {
+        await tx.exec(steps[version]!);
+        await tx.run(
           'INSERT INTO schema_version (component, version) VALUES (?, ?) ON CONFLICT(component) DO UPDATE SET version = excluded.version',
           [component, version + 1],
         );
@@ -179,13 +182,49 @@ export class Database {
   }
 }
 
+/** The handle of an open transaction: statements issued through it run inside it. */
+export class Transaction implements Queryable {
+  private ended!: () => void;
+  /** Settles when the transaction has committed or rolled back. */
+  readonly done = new Promise<void>((resolve) => (this.ended = resolve));
+
+  constructor(private readonly db: Database) {}
+
+  /** @internal Called by the database once COMMIT or ROLLBACK has run. */
+  end(): void {
+    this.ended();
+  }
+
+  exec(sql: string): Promise<void> {
+    return this.db.exec(sql, this);
+  }
+
+  run(sql: string, params: readonly SqlParam[] = []): Promise<RunResult> {
+    return this.db.run(sql, params, this);
+  }
+
+  all<Row>(sql: string, params: readonly SqlParam[] = []): Promise<Row[]> {
+    return this.db.all<Row>(sql, params, this);
+  }
+
+  get<Row>(sql: string, params: readonly SqlParam[] = []): Promise<Row | undefined> {
+    return this.db.get<Row>(sql, params, this);
+  }
+
+  /** Joins this transaction: a nested unit of work commits or rolls back with it. */
+  transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
+    return this.db.gated(() => work(this), this);
+  }
+}
+
 export class Statement {
   constructor(
     private readonly stmt: sqlite3.Statement,
     private readonly db: Database,
   ) {}
 
-  run(params: readonly SqlParam[] = []): Promise<RunResult> {
+  /** Runs the statement on `on`: inside that transaction, or on the database (the default). */
+  run(params: readonly SqlParam[] = [], on?: Queryable): Promise<RunResult> {
     return this.db.gated(
       () =>
         new Promise<RunResult>((resolve, reject) =>
@@ -194,15 +233,17 @@ export class Statement {
             else resolve({ changes: this.changes, lastID: this.lastID });
           }),
         ),
+      on instanceof Transaction ? on : undefined,
     );
   }
 
-  all<Row>(params: readonly SqlParam[] = []): Promise<Row[]> {
+  all<Row>(params: readonly SqlParam[] = [], on?: Queryable): Promise<Row[]> {
     return this.db.gated(
       () =>
         new Promise<Row[]>((resolve, reject) =>
           this.stmt.all(params, (err, rows) => (err ? reject(err) : resolve(rows as Row[]))),
         ),
+      on instanceof Transaction ? on : undefined,
     );
   }
 

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Database } from '../../src/store/db.js';
+import { Database, type Queryable } from '../../src/store/db.js';
 
 let db: Database | undefined;
 afterEach(async () => {
@@ -17,7 +17,7 @@ async function openTemp(): Promise<Database> {
   return db;
 }
 
-const count = async (d: Database, component: string): Promise<number> =>
+const count = async (d: Queryable, component: string): Promise<number> =>
   (await d.get<{ c: number }>('SELECT count(*) AS c FROM t WHERE component = ?', [component]))!.c;
 
 describe('Database', () => {
@@ -25,8 +25,8 @@ describe('Database', () => {
     const d = await openTemp();
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const failing = d.transaction(async () => {
-      await d.run('INSERT INTO t VALUES (?, ?)', ['a', 1]);
+    const failing = d.transaction(async (tx) => {
+      await tx.run('INSERT INTO t VALUES (?, ?)', ['a', 1]);
       await gate;
       throw new Error('component a gives up');
     });
@@ -42,11 +42,40 @@ describe('Database', () => {
   it('runs transactions of two components one after the other, both committed', async () => {
     const d = await openTemp();
     const insertMany = (component: string) =>
-      d.transaction(async () => {
-        for (let i = 0; i < 50; i++) await d.run('INSERT INTO t VALUES (?, ?)', [component, i]);
+      d.transaction(async (tx) => {
+        for (let i = 0; i < 50; i++) await tx.run('INSERT INTO t VALUES (?, ?)', [component, i]);
       });
     await Promise.all([insertMany('a'), insertMany('b'), insertMany('c')]);
     expect([await count(d, 'a'), await count(d, 'b'), await count(d, 'c')]).toEqual([50, 50, 50]);
+  });
+
+  it('runs a nested unit of work and prepared statements inside the transaction they are given', async () => {
+    const d = await openTemp();
+    const insert = d.prepare('INSERT INTO t VALUES (?, ?)');
+    await expect(
+      d.transaction(async (tx) => {
+        await insert.run(['a', 1], tx);
+        await tx.transaction(async (inner) => {
+          expect(inner).toBe(tx);
+          await inner.run('INSERT INTO t VALUES (?, ?)', ['a', 2]);
+        });
+        expect(await count(tx, 'a')).toBe(2);
+        throw new Error('roll back');
+      }),
+    ).rejects.toThrow('roll back');
+    expect(await count(d, 'a')).toBe(0);
+    await insert.finalize();
+  });
+
+  it('refuses a statement on a transaction that has ended', async () => {
+    const d = await openTemp();
+    let kept: Queryable | undefined;
+    await d.transaction(async (tx) => {
+      kept = tx;
+      await tx.run('INSERT INTO t VALUES (?, ?)', ['a', 1]);
+    });
+    await expect(kept!.run('INSERT INTO t VALUES (?, ?)', ['a', 2])).rejects.toThrow(/has ended/);
+    expect(await count(d, 'a')).toBe(1);
   });
 
   it('applies each migration step once, per component, and refuses a newer schema', async () => {

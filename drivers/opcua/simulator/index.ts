@@ -15,6 +15,8 @@ export interface RunningOpcuaSimulator {
   pkiDir: string;
   /** Fault injection for tests: deletes every subscription behind its clients' backs; returns how many. */
   dropSubscriptions(): number;
+  /** Sessions open on the server now, and subscriptions across them (tests look for leaks). */
+  openSessions(): { sessions: number; subscriptions: number };
   /** Rounds of load point updates made so far (benchmarks compare it with what clients received). */
   loadRounds(): number;
   close(): Promise<void>;
@@ -134,6 +136,11 @@ export async function startOpcuaSimulator(
         }
       }
       return dropped;
+    },
+    openSessions() {
+      const sessions = server.engine.getSessions();
+      const subscriptions = sessions.reduce((n, s) => n + s.publishEngine.subscriptions.length, 0);
+      return { sessions: sessions.length, subscriptions };
     },
     async close() {
       if (closed) return;

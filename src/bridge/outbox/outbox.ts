@@ -3,7 +3,7 @@
 // keyed (bridge, seq) so each bridge pages its own queue in order without touching the others'.
 import path from 'node:path';
 import { NotStoredError, type MessageProperties, type QoS } from '../../broker/api.js';
-import type { Database, SqlParam, Statement } from '../../store/db.js';
+import type { Database, Queryable, SqlParam, Statement, Transaction } from '../../store/db.js';
 import { DiskReserve } from '../../store/disk-reserve.js';
 import { GroupCommit } from '../../store/group-commit.js';
 import {
@@ -408,9 +408,9 @@ export class Outbox {
       if (carried.length === 0) await this.insertRows(rows);
       else {
         try {
-          removed = await this.db.transaction(async () => {
-            await this.insertRows(rows);
-            return this.deleteSeqs(carried);
+          removed = await this.db.transaction(async (tx) => {
+            await this.insertRows(rows, tx);
+            return this.deleteSeqs(carried, tx);
           });
         } catch {
           // Nothing of it was applied. The rows go again alone; the deletes take their own path,
@@ -455,15 +455,15 @@ export class Outbox {
    * Inserts `rows` (consecutive seqs): one statement, atomic by itself, when it fits; otherwise
    * several in one transaction (joining the caller's, when there is one).
    */
-  private async insertRows(rows: readonly PendingRow[]): Promise<void> {
+  private async insertRows(rows: readonly PendingRow[], on: Queryable = this.db): Promise<void> {
     if (rows.length <= INSERT_CHUNK) {
-      await this.insertStatement(rows.length).run(insertParams(rows));
+      await this.insertStatement(rows.length).run(insertParams(rows), on);
       return;
     }
-    await this.db.transaction(async () => {
+    await on.transaction(async (tx) => {
       for (let done = 0; done < rows.length; done += INSERT_CHUNK) {
         const chunk = rows.slice(done, done + INSERT_CHUNK);
-        await this.insertStatement(chunk.length).run(insertParams(chunk));
+        await this.insertStatement(chunk.length).run(insertParams(chunk), tx);
       }
     });
   }
@@ -483,11 +483,14 @@ export class Outbox {
   }
 
   /** Deletes delivered rows inside the caller's transaction; the counters are the caller's to update. */
-  private async deleteSeqs(seqs: readonly number[]): Promise<{ count: number; bytes: number }> {
+  private async deleteSeqs(
+    seqs: readonly number[],
+    tx: Transaction,
+  ): Promise<{ count: number; bytes: number }> {
     let count = 0;
     let bytes = 0;
     for (const run of deleteRuns(seqs, Number.MAX_SAFE_INTEGER, DELETE_CHUNK)) {
-      const rows = await this.deleteRows(run.condition, run.params);
+      const rows = await this.deleteRows(run.condition, run.params, tx);
       count += rows.length;
       for (const r of rows) bytes += r.bytes;
     }
@@ -594,8 +597,12 @@ export class Outbox {
     return rows.length;
   }
 
-  private deleteRows(condition: string, params: readonly SqlParam[]): Promise<{ bytes: number }[]> {
-    return this.db.all<{ bytes: number }>(
+  private deleteRows(
+    condition: string,
+    params: readonly SqlParam[],
+    on: Queryable = this.db,
+  ): Promise<{ bytes: number }[]> {
+    return on.all<{ bytes: number }>(
       `DELETE FROM outbox_messages WHERE bridge_id = ? AND ${condition} RETURNING bytes`,
       [this.bridgeId, ...params],
     );

@@ -119,13 +119,13 @@ export class RetainedStore extends BrokerTable {
   }
 
   private write(batch: Map<string, StoredRetained | null>): Promise<void> {
-    return this.db.transaction(async () => {
+    return this.db.transaction(async (tx) => {
       const writes: Promise<unknown>[] = [];
       for (const [topic, message] of batch) {
-        if (message === null) writes.push(this.db.run('DELETE FROM retained WHERE topic = ?', [topic]));
+        if (message === null) writes.push(tx.run('DELETE FROM retained WHERE topic = ?', [topic]));
         else {
           writes.push(
-            this.db.run(
+            tx.run(
               'INSERT INTO retained (topic, payload, qos, properties, expires_at) VALUES (?, ?, ?, ?, ?) ' +
                 'ON CONFLICT(topic) DO UPDATE SET payload = excluded.payload, qos = excluded.qos, ' +
                 'properties = excluded.properties, expires_at = excluded.expires_at',

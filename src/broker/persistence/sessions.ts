@@ -199,7 +199,7 @@ export class SessionStore extends BrokerTable implements SessionPersistence {
     this.commit = null;
     this.writing = this.writing.then(() =>
       this.db
-        .transaction(async () => {
+        .transaction(async (tx) => {
           this.statements ??= {
             upsertSession: this.db.prepare(SQL.upsertSession),
             deleteSession: this.db.prepare(SQL.deleteSession),
@@ -208,7 +208,7 @@ export class SessionStore extends BrokerTable implements SessionPersistence {
             deleteMessage: this.db.prepare(SQL.deleteMessage),
           };
           const statements = this.statements;
-          await Promise.all(ops.map((op) => statements[op.sql].run(op.params)));
+          await Promise.all(ops.map((op) => statements[op.sql].run(op.params, tx)));
         })
         .then(
           () => {
