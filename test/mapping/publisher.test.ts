@@ -114,4 +114,30 @@ describe('TagPublisher', () => {
     expect(snapshot.tags.s2!.value).toBe(20);
     expect(snapshot.v).toBe(2);
   });
+
+  it('a batch and a periodic tick larger than one broker call publish every message, in order', async () => {
+    const names = Array.from({ length: 1000 }, (_, i) => `t${i}`);
+    const periodic = { kind: 'periodic', periodMs: 50, minIntervalMs: 0 } as const;
+    publisher = new TagPublisher({
+      gatewayId: 'g',
+      mappings: [
+        mapping(names.map((n) => tag(n, { policy: periodic, unit: n === 't1' ? 'degC' : undefined }))),
+      ],
+      broker,
+      log: silentLogger(),
+    });
+    publisher.onSamples(
+      'press1',
+      names.map((n, i) => sample(n, i)),
+    );
+    expect(topics()).toEqual(names.map((n, i) => `acme/press1/${n}=${i}`));
+    // Tags with the same unit share their properties; another unit keeps its own.
+    expect(seen[0]!.properties?.userProperties).toEqual({ device: 'press1' });
+    expect(seen[1]!.properties?.userProperties).toEqual({ device: 'press1', unit: 'degC' });
+    expect(seen[2]!.properties?.userProperties).toEqual({ device: 'press1' });
+    seen.length = 0;
+    const deadline = Date.now() + 10_000;
+    while (seen.length < names.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(topics().slice(0, names.length)).toEqual(names.map((n, i) => `acme/press1/${n}=${i}`));
+  });
 });
