@@ -18,6 +18,10 @@ export const modbusDriver: DriverModule<ModbusDeviceConfig, ModbusSimulatorConfi
       close: () => server.close(),
     };
   },
+  async probe(device, context) {
+    const { probeModbus } = await import('./probe.js');
+    return probeModbus(device, context);
+  },
 };
 
 export type { ModbusDeviceConfig, ModbusSimulatorConfig } from './config.js';

@@ -31,7 +31,7 @@ function checkTag(tag: TagConfig, _device: OpcuaDeviceConfig): TagProblem[] {
       message: `a percent deadband is 0..100, not ${tag.deadbandValue}`,
     });
   }
-  if (tag.mode === 'poll' && (tag.deadbandType ?? 'none') !== 'none') {
+  if (tag.mode === 'poll' && tag.deadbandType !== 'none') {
     problems.push({ pointer: '/deadbandType', message: 'a server-side deadband needs mode "subscribe"' });
   }
   return problems;
@@ -48,5 +48,9 @@ export const opcuaDriver: DriverModule<OpcuaDeviceConfig, OpcuaSimulatorConfig> 
     const { startOpcuaSimulatorThread } = await import('./simulator/thread.js');
     const server = await startOpcuaSimulatorThread(config, log);
     return { address: server.endpointUrl, close: () => server.close() };
+  },
+  async probe(device, context) {
+    const { probeOpcua } = await import('./probe.js');
+    return probeOpcua(device, context);
   },
 };

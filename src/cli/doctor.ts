@@ -50,7 +50,7 @@ export async function main(args: readonly string[]): Promise<number> {
   report([ok('config', `${loaded.file} valid (${loaded.config.devices.length} devices, ${tags} tags)`)]);
   report(await checkPorts(loaded.config));
   report(await checkDataFolder(loaded.config));
-  report(await checkDevices(loaded.config, loaded.mappings));
+  report(await checkDevices(loaded.config, loaded.mappings, loaded.drivers));
   report(await checkBridges(loaded.config.bridges));
   const code = exitCodeOf(findings);
   const counts = (s: Finding['status']) => findings.filter((f) => f.status === s).length;
