@@ -7,7 +7,7 @@ import { browseSkeleton } from '../../drivers/opcua/browse.js';
 import { explainConnectError } from '../../drivers/opcua/errors.js';
 import { loadOpcua } from '../../drivers/opcua/load.js';
 import { openPki } from '../../drivers/opcua/pki.js';
-import { parse } from './options.js';
+import { parseCommand } from './options.js';
 
 const USAGE = `usage: tagwire browse opc.tcp://host:port [options]
   --root NODE            where to start (default i=85, the Objects folder)
@@ -42,37 +42,37 @@ function positiveInt(value: string | undefined, fallback: number, option: string
 }
 
 export async function main(args: readonly string[]): Promise<number> {
-  const { values, positionals } = parse(
-    'browse',
-    args,
+  const parsed = parseCommand(
     {
-      root: { type: 'string', default: 'i=85' },
-      depth: { type: 'string' },
-      out: { type: 'string', short: 'o' },
-      force: { type: 'boolean', short: 'f' },
-      device: { type: 'string', default: 'opcua1' },
-      topic: { type: 'string' },
-      'include-server': { type: 'boolean', default: false },
-      'max-nodes': { type: 'string' },
-      'security-mode': { type: 'string', default: 'None' },
-      'security-policy': { type: 'string', default: 'Basic256Sha256' },
-      username: { type: 'string' },
-      password: { type: 'string' },
-      pki: { type: 'string', default: path.join('data', 'pki', 'opcua') },
-      timeout: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
+      name: 'browse',
+      usage: USAGE,
+      options: {
+        root: { type: 'string', default: 'i=85' },
+        depth: { type: 'string' },
+        out: { type: 'string', short: 'o' },
+        force: { type: 'boolean', short: 'f' },
+        device: { type: 'string', default: 'opcua1' },
+        topic: { type: 'string' },
+        'include-server': { type: 'boolean', default: false },
+        'max-nodes': { type: 'string' },
+        'security-mode': { type: 'string', default: 'None' },
+        'security-policy': { type: 'string', default: 'Basic256Sha256' },
+        username: { type: 'string' },
+        password: { type: 'string' },
+        pki: { type: 'string', default: path.join('data', 'pki', 'opcua') },
+        timeout: { type: 'string' },
+      },
+      positionals: ([url, ...extra]) =>
+        url && extra.length === 0 && /^opc\.tcp:\/\//.test(url)
+          ? undefined
+          : 'give one endpoint URL (opc.tcp://host:port)',
+      misuseExit: 1,
     },
-    true,
+    args,
   );
-  if (values.help) {
-    process.stdout.write(USAGE + '\n');
-    return 0;
-  }
-  const [url, ...extra] = positionals;
-  if (!url || extra.length > 0 || !/^opc\.tcp:\/\//.test(url)) {
-    process.stderr.write(`tagwire browse: give one endpoint URL (opc.tcp://host:port)\n${USAGE}\n`);
-    return 1;
-  }
+  if (typeof parsed === 'number') return parsed;
+  const { values, positionals } = parsed;
+  const url = positionals[0]!;
   const mode = values['security-mode'];
   const policy = values['security-policy'];
   if (!(MODES as readonly string[]).includes(mode))

@@ -8,7 +8,7 @@ import { archived, BACKUP_FORMAT, MANIFEST, tarExtract, type Manifest } from '..
 import { currentSchema } from '../data-schema.js';
 import { DATABASE_FILES, newerComponents } from '../store/data-folder.js';
 import { RELEASE } from '../version.js';
-import { parse } from './options.js';
+import { parseCommand } from './options.js';
 
 const USAGE = `usage: tagwire restore FILE [-c CONFIG] [--data DIR] [--force]
   Puts back the config, its files and the data folder saved by tagwire backup, where they were
@@ -37,25 +37,21 @@ async function readManifest(stage: string, file: string): Promise<Manifest> {
 }
 
 export async function main(args: readonly string[]): Promise<number> {
-  const { values, positionals } = parse(
-    'restore',
-    args,
+  const parsed = parseCommand(
     {
-      config: { type: 'string', short: 'c' },
-      data: { type: 'string' },
-      force: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
+      name: 'restore',
+      usage: USAGE,
+      options: {
+        config: { type: 'string', short: 'c' },
+        data: { type: 'string' },
+        force: { type: 'boolean' },
+      },
+      positionals: (given) => (given.length === 1 ? undefined : 'give one backup FILE'),
     },
-    true,
+    args,
   );
-  if (values.help) {
-    process.stdout.write(USAGE + '\n');
-    return 0;
-  }
-  if (positionals.length !== 1) {
-    process.stderr.write(`tagwire restore: give one backup FILE\n${USAGE}\n`);
-    return 2;
-  }
+  if (typeof parsed === 'number') return parsed;
+  const { values, positionals } = parsed;
   const file = path.resolve(positionals[0]!);
   if (!existsSync(file)) {
     process.stderr.write(`tagwire restore: ${file} not found\n`);

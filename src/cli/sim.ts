@@ -3,17 +3,23 @@ import { loadConfig } from '../config/load.js';
 import { reportConfigError } from './config-errors.js';
 import { createLogger } from '../log.js';
 import { startSimulators } from '../simulators.js';
-import { configPath, parse } from './options.js';
+import { configPath, parseCommand } from './options.js';
+
+const USAGE = "usage: tagwire sim [-c FILE]\n  runs the config's `simulators` block alone\n";
 
 export async function main(args: readonly string[]): Promise<number> {
-  const { values } = parse('sim', args, {
-    config: { type: 'string', short: 'c' },
-    help: { type: 'boolean', short: 'h' },
-  });
-  if (values.help) {
-    process.stdout.write("usage: tagwire sim [-c FILE]\n  runs the config's `simulators` block alone\n");
-    return 0;
-  }
+  const parsed = parseCommand(
+    {
+      name: 'sim',
+      usage: USAGE,
+      options: {
+        config: { type: 'string', short: 'c' },
+      },
+    },
+    args,
+  );
+  if (typeof parsed === 'number') return parsed;
+  const { values } = parsed;
   let loaded;
   try {
     loaded = await loadConfig(configPath(values.config));

@@ -6,25 +6,30 @@ import { DataFolderTooNew } from '../store/data-folder.js';
 import { createLogger } from '../log.js';
 import { SimulatorGroup } from '../simulator-group.js';
 import { banner } from './banner.js';
-import { configPath, parse } from './options.js';
+import { configPath, parseCommand } from './options.js';
 import { count } from './words.js';
+
+const USAGE =
+  'usage: tagwire start [-c FILE] [--no-simulators] [--no-watch]\n' +
+  "  --no-simulators  do not run the config's simulators block\n" +
+  '  --no-watch       do not apply edits of the config and mapping files while running\n';
 
 export async function main(args: readonly string[]): Promise<number> {
   const startedAt = performance.now();
-  const { values } = parse('start', args, {
-    config: { type: 'string', short: 'c' },
-    'no-simulators': { type: 'boolean' },
-    'no-watch': { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-  });
-  if (values.help) {
-    process.stdout.write(
-      'usage: tagwire start [-c FILE] [--no-simulators] [--no-watch]\n' +
-        "  --no-simulators  do not run the config's simulators block\n" +
-        '  --no-watch       do not apply edits of the config and mapping files while running\n',
-    );
-    return 0;
-  }
+  const parsed = parseCommand(
+    {
+      name: 'start',
+      usage: USAGE,
+      options: {
+        config: { type: 'string', short: 'c' },
+        'no-simulators': { type: 'boolean' },
+        'no-watch': { type: 'boolean' },
+      },
+    },
+    args,
+  );
+  if (typeof parsed === 'number') return parsed;
+  const { values } = parsed;
   let loaded;
   try {
     loaded = await loadConfig(configPath(values.config));

@@ -1,20 +1,25 @@
 // `tagwire validate [-c FILE]`: every problem in the config and its mappings, one line each.
 import { displayPath, loadConfig } from '../config/load.js';
 import { reportConfigError } from './config-errors.js';
-import { configPath, parse } from './options.js';
+import { configPath, parseCommand } from './options.js';
 import { count } from './words.js';
 
+const USAGE =
+  'usage: tagwire validate [-c FILE]\n  exits 1 and prints file: /pointer: message for each problem\n';
+
 export async function main(args: readonly string[]): Promise<number> {
-  const { values } = parse('validate', args, {
-    config: { type: 'string', short: 'c' },
-    help: { type: 'boolean', short: 'h' },
-  });
-  if (values.help) {
-    process.stdout.write(
-      'usage: tagwire validate [-c FILE]\n  exits 1 and prints file: /pointer: message for each problem\n',
-    );
-    return 0;
-  }
+  const parsed = parseCommand(
+    {
+      name: 'validate',
+      usage: USAGE,
+      options: {
+        config: { type: 'string', short: 'c' },
+      },
+    },
+    args,
+  );
+  if (typeof parsed === 'number') return parsed;
+  const { values } = parsed;
   try {
     const loaded = await loadConfig(configPath(values.config));
     const tags = loaded.mappings.reduce((n, m) => n + m.tags.length, 0);
