@@ -18,10 +18,7 @@ export const modbusDriver: DriverModule<ModbusDeviceConfig, ModbusSimulatorConfi
       close: () => server.close(),
     };
   },
-  async probe(device, context) {
-    const { probeModbus } = await import('./probe.js');
-    return probeModbus(device, context);
-  },
+  probe: async (device, context) => (await import('./probe.js')).probeModbus(device, context),
 };
 
 export type { ModbusDeviceConfig, ModbusSimulatorConfig } from './config.js';

@@ -49,8 +49,5 @@ export const opcuaDriver: DriverModule<OpcuaDeviceConfig, OpcuaSimulatorConfig> 
     const server = await startOpcuaSimulatorThread(config, log);
     return { address: server.endpointUrl, close: () => server.close() };
   },
-  async probe(device, context) {
-    const { probeOpcua } = await import('./probe.js');
-    return probeOpcua(device, context);
-  },
+  probe: async (device, context) => (await import('./probe.js')).probeOpcua(device, context),
 };
