@@ -7,7 +7,7 @@ import { AUDIT_OUTCOMES, AuditLog, type AuditEntry, type AuditOutcome } from '..
 import { parseTime } from '../mapping/audit-time.js';
 import { reportConfigError } from './config-errors.js';
 import { Database } from '../store/db.js';
-import { configPath, parseCommand } from './options.js';
+import { configPath, CONFIG_OPTION, parseCommand } from './options.js';
 
 const USAGE = `usage: tagwire audit [-c FILE | --data DIR] [--device ID] [--outcome O] [--since TIME] [--until TIME] [--limit N] [--json]
   O: ok, refused (by a check, never sent), failed (on the device), unknown (no answer in time: the device may have applied it)
@@ -58,7 +58,7 @@ export async function main(args: readonly string[]): Promise<number> {
       name: 'audit',
       usage: USAGE,
       options: {
-        config: { type: 'string', short: 'c' },
+        ...CONFIG_OPTION,
         data: { type: 'string' },
         device: { type: 'string', short: 'd' },
         outcome: { type: 'string' },

@@ -16,7 +16,7 @@ import {
   type Manifest,
 } from '../ops/backup.js';
 import { RELEASE } from '../version.js';
-import { configPath, parseCommand } from './options.js';
+import { configPath, CONFIG_OPTION, parseCommand } from './options.js';
 
 const USAGE = `usage: tagwire backup FILE [-c CONFIG] [--force]
   Saves the config, its mapping and TLS files, the data folder (OPC UA PKI, state) and each SQLite
@@ -29,7 +29,7 @@ export async function main(args: readonly string[]): Promise<number> {
       name: 'backup',
       usage: USAGE,
       options: {
-        config: { type: 'string', short: 'c' },
+        ...CONFIG_OPTION,
         force: { type: 'boolean' },
       },
       positionals: (given) => (given.length === 1 ? undefined : 'give one FILE to write'),

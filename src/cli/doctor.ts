@@ -6,7 +6,7 @@ import { checkBridges } from '../ops/doctor/bridges.js';
 import { exitCodeOf, fail, formatFinding, ok, type Finding } from '../ops/doctor/check.js';
 import { checkDevices } from '../ops/doctor/devices.js';
 import { checkClock, checkDataFolder, checkNode, checkPorts } from '../ops/doctor/system.js';
-import { configPath, parseCommand } from './options.js';
+import { configPath, CONFIG_OPTION, parseCommand } from './options.js';
 
 const USAGE = `usage: tagwire doctor [-c FILE]
   Checks the config, the listen ports, the data folder and its disk, serial ports, each device
@@ -20,9 +20,7 @@ export async function main(args: readonly string[]): Promise<number> {
     {
       name: 'doctor',
       usage: USAGE,
-      options: {
-        config: { type: 'string', short: 'c' },
-      },
+      options: CONFIG_OPTION,
     },
     args,
   );

@@ -43,6 +43,9 @@ export function parse<O extends Options>(
 
 const HELP = { help: { type: 'boolean', short: 'h' } } as const;
 
+/** `-c FILE`: the config a command reads (configPath). */
+export const CONFIG_OPTION = { config: { type: 'string', short: 'c' } } as const;
+
 /** A command's arguments: its options (`-h/--help` is added) and what it makes of positionals. */
 export interface CommandSpec<O extends Options> {
   /** The command's name: `tagwire <name>`, and the prefix of its messages. */

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { pkiPaths, resolvePkiDir, openPki, type PkiPaths } from '../../drivers/opcua/pki.js';
 import { loadConfig } from '../config/load.js';
 import { reportConfigError } from './config-errors.js';
-import { configPath, parseCommand } from './options.js';
+import { configPath, CONFIG_OPTION, parseCommand } from './options.js';
 
 const USAGE = `usage: tagwire pki [-c FILE] [--dir PKI_DIR] <command>
   list                 our certificate, then trusted and rejected server certificates
@@ -141,7 +141,7 @@ export async function main(args: readonly string[]): Promise<number> {
       name: 'pki',
       usage: USAGE,
       options: {
-        config: { type: 'string', short: 'c' },
+        ...CONFIG_OPTION,
         dir: { type: 'string' },
       },
       positionals: (given) =>

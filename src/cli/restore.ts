@@ -8,7 +8,7 @@ import { archived, BACKUP_FORMAT, MANIFEST, tarExtract, type Manifest } from '..
 import { currentSchema } from '../data-schema.js';
 import { DATABASE_FILES, newerComponents } from '../store/data-folder.js';
 import { RELEASE } from '../version.js';
-import { parseCommand } from './options.js';
+import { CONFIG_OPTION, parseCommand } from './options.js';
 
 const USAGE = `usage: tagwire restore FILE [-c CONFIG] [--data DIR] [--force]
   Puts back the config, its files and the data folder saved by tagwire backup, where they were
@@ -42,7 +42,7 @@ export async function main(args: readonly string[]): Promise<number> {
       name: 'restore',
       usage: USAGE,
       options: {
-        config: { type: 'string', short: 'c' },
+        ...CONFIG_OPTION,
         data: { type: 'string' },
         force: { type: 'boolean' },
       },

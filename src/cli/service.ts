@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/load.js';
 import { reportConfigError } from './config-errors.js';
 import { listenPorts, renderUnit, UNIT_NAME } from '../ops/systemd-unit.js';
-import { DEFAULT_CONFIG, parseCommand, systemConfigDir } from './options.js';
+import { DEFAULT_CONFIG, CONFIG_OPTION, parseCommand, systemConfigDir } from './options.js';
 import { SERVICE_DATA_DIR } from './init.js';
 
 const USAGE = `usage: tagwire service install [--user NAME] [--config PATH] [--root DIR] [--dry-run]
@@ -217,7 +217,7 @@ export async function main(args: readonly string[]): Promise<number> {
       usage: USAGE,
       options: {
         user: { type: 'string', default: 'tagwire' },
-        config: { type: 'string', short: 'c' },
+        ...CONFIG_OPTION,
         root: { type: 'string' },
         'dry-run': { type: 'boolean' },
       },

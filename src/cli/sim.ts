@@ -1,9 +1,8 @@
 // `tagwire sim [-c FILE]`: the config's simulated devices alone, until Ctrl-C.
-import { loadConfig } from '../config/load.js';
-import { reportConfigError } from './config-errors.js';
+import { loadConfigOrReport } from './config-errors.js';
 import { createLogger } from '../log.js';
 import { startSimulators } from '../simulators.js';
-import { configPath, parseCommand } from './options.js';
+import { configPath, CONFIG_OPTION, parseCommand } from './options.js';
 
 const USAGE = "usage: tagwire sim [-c FILE]\n  runs the config's `simulators` block alone\n";
 
@@ -12,21 +11,14 @@ export async function main(args: readonly string[]): Promise<number> {
     {
       name: 'sim',
       usage: USAGE,
-      options: {
-        config: { type: 'string', short: 'c' },
-      },
+      options: CONFIG_OPTION,
     },
     args,
   );
   if (typeof parsed === 'number') return parsed;
   const { values } = parsed;
-  let loaded;
-  try {
-    loaded = await loadConfig(configPath(values.config));
-  } catch (err) {
-    reportConfigError(err);
-    return 1;
-  }
+  const loaded = await loadConfigOrReport(configPath(values.config));
+  if (!loaded) return 1;
   const log = createLogger(loaded.config.gateway.logLevel);
   const running = await startSimulators(loaded.config.simulators, log, loaded.drivers);
   if (running.length === 0) {

@@ -1,12 +1,11 @@
 // `tagwire start [-c FILE]`: validate, start every part, print where things run, stop cleanly on a signal.
-import { loadConfig } from '../config/load.js';
-import { reportConfigError } from './config-errors.js';
+import { loadConfigOrReport } from './config-errors.js';
 import { systemdNotifier } from '../ops/sd-notify.js';
 import { DataFolderTooNew } from '../store/data-folder.js';
 import { createLogger } from '../log.js';
 import { SimulatorGroup } from '../simulator-group.js';
 import { banner } from './banner.js';
-import { configPath, parseCommand } from './options.js';
+import { configPath, CONFIG_OPTION, parseCommand } from './options.js';
 import { count } from './words.js';
 
 const USAGE =
@@ -21,7 +20,7 @@ export async function main(args: readonly string[]): Promise<number> {
       name: 'start',
       usage: USAGE,
       options: {
-        config: { type: 'string', short: 'c' },
+        ...CONFIG_OPTION,
         'no-simulators': { type: 'boolean' },
         'no-watch': { type: 'boolean' },
       },
@@ -30,16 +29,11 @@ export async function main(args: readonly string[]): Promise<number> {
   );
   if (typeof parsed === 'number') return parsed;
   const { values } = parsed;
-  let loaded;
-  try {
-    loaded = await loadConfig(configPath(values.config));
-  } catch (err) {
-    reportConfigError(
-      err,
-      (problems) => `tagwire: not started: ${count(problems.length, 'problem')} in the configuration`,
-    );
-    return 1;
-  }
+  const loaded = await loadConfigOrReport(
+    configPath(values.config),
+    (problems) => `tagwire: not started: ${count(problems.length, 'problem')} in the configuration`,
+  );
+  if (!loaded) return 1;
 
   const log = createLogger(loaded.config.gateway.logLevel);
   // The simulators first (the OPC UA one works ~1.7 s in its own thread), so their start overlaps

@@ -1,7 +1,7 @@
 // `tagwire validate [-c FILE]`: every problem in the config and its mappings, one line each.
-import { displayPath, loadConfig } from '../config/load.js';
-import { reportConfigError } from './config-errors.js';
-import { configPath, parseCommand } from './options.js';
+import { displayPath } from '../config/load.js';
+import { loadConfigOrReport } from './config-errors.js';
+import { configPath, CONFIG_OPTION, parseCommand } from './options.js';
 import { count } from './words.js';
 
 const USAGE =
@@ -12,23 +12,17 @@ export async function main(args: readonly string[]): Promise<number> {
     {
       name: 'validate',
       usage: USAGE,
-      options: {
-        config: { type: 'string', short: 'c' },
-      },
+      options: CONFIG_OPTION,
     },
     args,
   );
   if (typeof parsed === 'number') return parsed;
   const { values } = parsed;
-  try {
-    const loaded = await loadConfig(configPath(values.config));
-    const tags = loaded.mappings.reduce((n, m) => n + m.tags.length, 0);
-    process.stdout.write(
-      `${displayPath(loaded.file)}: ok (${count(loaded.config.devices.length, 'device')}, ${count(loaded.mappings.length, 'mapping')}, ${count(tags, 'tag')})\n`,
-    );
-    return 0;
-  } catch (err) {
-    reportConfigError(err);
-    return 1;
-  }
+  const loaded = await loadConfigOrReport(configPath(values.config));
+  if (!loaded) return 1;
+  const tags = loaded.mappings.reduce((n, m) => n + m.tags.length, 0);
+  process.stdout.write(
+    `${displayPath(loaded.file)}: ok (${count(loaded.config.devices.length, 'device')}, ${count(loaded.mappings.length, 'mapping')}, ${count(tags, 'tag')})\n`,
+  );
+  return 0;
 }
