@@ -53,23 +53,20 @@ async function dataDirOf(config: string | undefined, data: string | undefined): 
 }
 
 export async function main(args: readonly string[]): Promise<number> {
-  const parsed = parseCommand(
-    {
-      name: 'audit',
-      usage: USAGE,
-      options: {
-        ...CONFIG_OPTION,
-        data: { type: 'string' },
-        device: { type: 'string', short: 'd' },
-        outcome: { type: 'string' },
-        since: { type: 'string' },
-        until: { type: 'string' },
-        limit: { type: 'string', short: 'n', default: '1000' },
-        json: { type: 'boolean' },
-      },
+  const parsed = parseCommand(args, {
+    name: 'audit',
+    usage: USAGE,
+    options: {
+      ...CONFIG_OPTION,
+      data: { type: 'string' },
+      device: { type: 'string', short: 'd' },
+      outcome: { type: 'string' },
+      since: { type: 'string' },
+      until: { type: 'string' },
+      limit: { type: 'string', short: 'n', default: '1000' },
+      json: { type: 'boolean' },
     },
-    args,
-  );
+  });
   if (typeof parsed === 'number') return parsed;
   const { values } = parsed;
   let filter;

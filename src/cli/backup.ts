@@ -24,18 +24,15 @@ const USAGE = `usage: tagwire backup FILE [-c CONFIG] [--force]
   --force  overwrite FILE if it exists`;
 
 export async function main(args: readonly string[]): Promise<number> {
-  const parsed = parseCommand(
-    {
-      name: 'backup',
-      usage: USAGE,
-      options: {
-        ...CONFIG_OPTION,
-        force: { type: 'boolean' },
-      },
-      positionals: (given) => (given.length === 1 ? undefined : 'give one FILE to write'),
+  const parsed = parseCommand(args, {
+    name: 'backup',
+    usage: USAGE,
+    options: {
+      ...CONFIG_OPTION,
+      force: { type: 'boolean' },
     },
-    args,
-  );
+    positionals: (given) => (given.length === 1 ? undefined : 'give one FILE to write'),
+  });
   if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
   const out = path.resolve(positionals[0]!);

@@ -42,34 +42,31 @@ function positiveInt(value: string | undefined, fallback: number, option: string
 }
 
 export async function main(args: readonly string[]): Promise<number> {
-  const parsed = parseCommand(
-    {
-      name: 'browse',
-      usage: USAGE,
-      options: {
-        root: { type: 'string', default: 'i=85' },
-        depth: { type: 'string' },
-        out: { type: 'string', short: 'o' },
-        force: { type: 'boolean', short: 'f' },
-        device: { type: 'string', default: 'opcua1' },
-        topic: { type: 'string' },
-        'include-server': { type: 'boolean', default: false },
-        'max-nodes': { type: 'string' },
-        'security-mode': { type: 'string', default: 'None' },
-        'security-policy': { type: 'string', default: 'Basic256Sha256' },
-        username: { type: 'string' },
-        password: { type: 'string' },
-        pki: { type: 'string', default: path.join('data', 'pki', 'opcua') },
-        timeout: { type: 'string' },
-      },
-      positionals: ([url, ...extra]) =>
-        url && extra.length === 0 && /^opc\.tcp:\/\//.test(url)
-          ? undefined
-          : 'give one endpoint URL (opc.tcp://host:port)',
-      misuseExit: 1,
+  const parsed = parseCommand(args, {
+    name: 'browse',
+    usage: USAGE,
+    options: {
+      root: { type: 'string', default: 'i=85' },
+      depth: { type: 'string' },
+      out: { type: 'string', short: 'o' },
+      force: { type: 'boolean', short: 'f' },
+      device: { type: 'string', default: 'opcua1' },
+      topic: { type: 'string' },
+      'include-server': { type: 'boolean', default: false },
+      'max-nodes': { type: 'string' },
+      'security-mode': { type: 'string', default: 'None' },
+      'security-policy': { type: 'string', default: 'Basic256Sha256' },
+      username: { type: 'string' },
+      password: { type: 'string' },
+      pki: { type: 'string', default: path.join('data', 'pki', 'opcua') },
+      timeout: { type: 'string' },
     },
-    args,
-  );
+    positionals: ([url, ...extra]) =>
+      url && extra.length === 0 && /^opc\.tcp:\/\//.test(url)
+        ? undefined
+        : 'give one endpoint URL (opc.tcp://host:port)',
+    misuseExit: 1,
+  });
   if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
   const url = positionals[0]!;

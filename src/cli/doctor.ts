@@ -16,14 +16,7 @@ const USAGE = `usage: tagwire doctor [-c FILE]
   Run it as the user the gateway runs as (sudo -u tagwire ...) to check that user's rights.`;
 
 export async function main(args: readonly string[]): Promise<number> {
-  const parsed = parseCommand(
-    {
-      name: 'doctor',
-      usage: USAGE,
-      options: CONFIG_OPTION,
-    },
-    args,
-  );
+  const parsed = parseCommand(args, { name: 'doctor', usage: USAGE, options: CONFIG_OPTION });
   if (typeof parsed === 'number') return parsed;
   const { values } = parsed;
   const findings: Finding[] = [];

@@ -11,21 +11,18 @@ const USAGE = `usage: tagwire import FILE.csv --device ID [--driver modbus|opcua
 `;
 
 export async function main(args: readonly string[]): Promise<number> {
-  const parsed = parseCommand(
-    {
-      name: 'import',
-      usage: USAGE,
-      options: {
-        device: { type: 'string', short: 'd' },
-        driver: { type: 'string', default: 'modbus' },
-        topic: { type: 'string', default: '{gatewayId}/{device}' },
-        out: { type: 'string', short: 'o' },
-        force: { type: 'boolean', short: 'f' },
-      },
-      positionals: () => undefined,
+  const parsed = parseCommand(args, {
+    name: 'import',
+    usage: USAGE,
+    options: {
+      device: { type: 'string', short: 'd' },
+      driver: { type: 'string', default: 'modbus' },
+      topic: { type: 'string', default: '{gatewayId}/{device}' },
+      out: { type: 'string', short: 'o' },
+      force: { type: 'boolean', short: 'f' },
     },
-    args,
-  );
+    positionals: () => undefined,
+  });
   if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
   const [file, ...extra] = positionals;

@@ -76,18 +76,15 @@ export function starterMapping(id: string): Record<string, unknown> {
 }
 
 export async function main(args: readonly string[]): Promise<number> {
-  const parsed = parseCommand(
-    {
-      name: 'init',
-      usage: USAGE,
-      options: {
-        id: { type: 'string' },
-        force: { type: 'boolean' },
-      },
-      positionals: (given) => (given.length > 1 ? `one folder at most, got ${given.length}` : undefined),
+  const parsed = parseCommand(args, {
+    name: 'init',
+    usage: USAGE,
+    options: {
+      id: { type: 'string' },
+      force: { type: 'boolean' },
     },
-    args,
-  );
+    positionals: (given) => (given.length > 1 ? `one folder at most, got ${given.length}` : undefined),
+  });
   if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
   const dir = path.resolve(positionals[0] ?? '.');

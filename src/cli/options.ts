@@ -68,7 +68,7 @@ const line = (text: string): string => (text.endsWith('\n') ? text : `${text}\n`
  * Parses a command's arguments, or finishes the command: the parsed options and positionals, or the
  * exit code once --help is printed (0) or the positionals are refused. A bad option throws (parse).
  */
-export function parseCommand<O extends Options>(spec: CommandSpec<O>, args: readonly string[]) {
+export function parseCommand<O extends Options>(args: readonly string[], spec: CommandSpec<O>) {
   const options = { ...spec.options, ...HELP };
   const parsed = parse(spec.name, args, options, spec.positionals !== undefined);
   if ((parsed.values as { help?: boolean }).help) {

@@ -136,20 +136,17 @@ async function trustFile(
 export async function main(args: readonly string[]): Promise<number> {
   const out = (s: string) => process.stdout.write(s + '\n');
   const err = (s: string) => process.stderr.write(s + '\n');
-  const parsed = parseCommand(
-    {
-      name: 'pki',
-      usage: USAGE,
-      options: {
-        ...CONFIG_OPTION,
-        dir: { type: 'string' },
-      },
-      positionals: (given) =>
-        given.length > 2 ? `unexpected arguments ${given.slice(2).join(' ')}` : undefined,
-      misuseExit: 1,
+  const parsed = parseCommand(args, {
+    name: 'pki',
+    usage: USAGE,
+    options: {
+      ...CONFIG_OPTION,
+      dir: { type: 'string' },
     },
-    args,
-  );
+    positionals: (given) =>
+      given.length > 2 ? `unexpected arguments ${given.slice(2).join(' ')}` : undefined,
+    misuseExit: 1,
+  });
   if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
   const [command = 'list', name] = positionals;

@@ -37,19 +37,16 @@ async function readManifest(stage: string, file: string): Promise<Manifest> {
 }
 
 export async function main(args: readonly string[]): Promise<number> {
-  const parsed = parseCommand(
-    {
-      name: 'restore',
-      usage: USAGE,
-      options: {
-        ...CONFIG_OPTION,
-        data: { type: 'string' },
-        force: { type: 'boolean' },
-      },
-      positionals: (given) => (given.length === 1 ? undefined : 'give one backup FILE'),
+  const parsed = parseCommand(args, {
+    name: 'restore',
+    usage: USAGE,
+    options: {
+      ...CONFIG_OPTION,
+      data: { type: 'string' },
+      force: { type: 'boolean' },
     },
-    args,
-  );
+    positionals: (given) => (given.length === 1 ? undefined : 'give one backup FILE'),
+  });
   if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
   const file = path.resolve(positionals[0]!);

@@ -211,25 +211,22 @@ async function uninstall(values: { root?: string; 'dry-run'?: boolean }): Promis
 }
 
 export async function main(args: readonly string[]): Promise<number> {
-  const parsed = parseCommand(
-    {
-      name: 'service',
-      usage: USAGE,
-      options: {
-        user: { type: 'string', default: 'tagwire' },
-        ...CONFIG_OPTION,
-        root: { type: 'string' },
-        'dry-run': { type: 'boolean' },
-      },
-      positionals: ([action, ...extra]) =>
-        extra.length === 0 && (action === 'install' || action === 'uninstall')
-          ? undefined
-          : action === undefined
-            ? 'install or uninstall?'
-            : `unexpected "${[action, ...extra].join(' ')}"`,
+  const parsed = parseCommand(args, {
+    name: 'service',
+    usage: USAGE,
+    options: {
+      user: { type: 'string', default: 'tagwire' },
+      ...CONFIG_OPTION,
+      root: { type: 'string' },
+      'dry-run': { type: 'boolean' },
     },
-    args,
-  );
+    positionals: ([action, ...extra]) =>
+      extra.length === 0 && (action === 'install' || action === 'uninstall')
+        ? undefined
+        : action === undefined
+          ? 'install or uninstall?'
+          : `unexpected "${[action, ...extra].join(' ')}"`,
+  });
   if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
   const action = positionals[0];

@@ -7,14 +7,7 @@ import { configPath, CONFIG_OPTION, parseCommand } from './options.js';
 const USAGE = "usage: tagwire sim [-c FILE]\n  runs the config's `simulators` block alone\n";
 
 export async function main(args: readonly string[]): Promise<number> {
-  const parsed = parseCommand(
-    {
-      name: 'sim',
-      usage: USAGE,
-      options: CONFIG_OPTION,
-    },
-    args,
-  );
+  const parsed = parseCommand(args, { name: 'sim', usage: USAGE, options: CONFIG_OPTION });
   if (typeof parsed === 'number') return parsed;
   const { values } = parsed;
   const loaded = await loadConfigOrReport(configPath(values.config));

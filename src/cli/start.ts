@@ -15,18 +15,15 @@ const USAGE =
 
 export async function main(args: readonly string[]): Promise<number> {
   const startedAt = performance.now();
-  const parsed = parseCommand(
-    {
-      name: 'start',
-      usage: USAGE,
-      options: {
-        ...CONFIG_OPTION,
-        'no-simulators': { type: 'boolean' },
-        'no-watch': { type: 'boolean' },
-      },
+  const parsed = parseCommand(args, {
+    name: 'start',
+    usage: USAGE,
+    options: {
+      ...CONFIG_OPTION,
+      'no-simulators': { type: 'boolean' },
+      'no-watch': { type: 'boolean' },
     },
-    args,
-  );
+  });
   if (typeof parsed === 'number') return parsed;
   const { values } = parsed;
   const loaded = await loadConfigOrReport(

@@ -8,14 +8,7 @@ const USAGE =
   'usage: tagwire validate [-c FILE]\n  exits 1 and prints file: /pointer: message for each problem\n';
 
 export async function main(args: readonly string[]): Promise<number> {
-  const parsed = parseCommand(
-    {
-      name: 'validate',
-      usage: USAGE,
-      options: CONFIG_OPTION,
-    },
-    args,
-  );
+  const parsed = parseCommand(args, { name: 'validate', usage: USAGE, options: CONFIG_OPTION });
   if (typeof parsed === 'number') return parsed;
   const { values } = parsed;
   const loaded = await loadConfigOrReport(configPath(values.config));

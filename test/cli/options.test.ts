@@ -22,26 +22,26 @@ const spec = {
 
 describe('parseCommand', () => {
   it('returns the options and positionals', () => {
-    const parsed = parseCommand(spec, ['a.txt', '--force', '-o', 'b.txt']);
+    const parsed = parseCommand(['a.txt', '--force', '-o', 'b.txt'], spec);
     expect(parsed).toMatchObject({ values: { force: true, out: 'b.txt' }, positionals: ['a.txt'] });
     expect(stdout + stderr).toBe('');
   });
 
   it('prints the usage for -h and --help and finishes with 0, whatever else is given', () => {
-    expect(parseCommand(spec, ['-h'])).toBe(0);
-    expect(parseCommand(spec, ['--help', 'x', 'y'])).toBe(0);
+    expect(parseCommand(['-h'], spec)).toBe(0);
+    expect(parseCommand(['--help', 'x', 'y'], spec)).toBe(0);
     expect(stdout).toBe(`${spec.usage}\n${spec.usage}\n`);
   });
 
   it('refuses positionals that do not fit with the problem and the usage, exit 2 or as asked', () => {
-    expect(parseCommand(spec, [])).toBe(2);
+    expect(parseCommand([], spec)).toBe(2);
     expect(stderr).toBe(`tagwire copy: give one FILE\n${spec.usage}\n`);
-    expect(parseCommand({ ...spec, misuseExit: 1 }, ['a', 'b'])).toBe(1);
+    expect(parseCommand(['a', 'b'], { ...spec, misuseExit: 1 })).toBe(1);
   });
 
   it('refuses any positional when the command takes none, and names a bad option', () => {
     const { positionals: _, ...none } = spec;
-    expect(() => parseCommand(none, ['a'])).toThrow(/^copy: .*'a'/);
-    expect(() => parseCommand(spec, ['a', '--forse'])).toThrow(/^copy: Unknown option '--forse'/);
+    expect(() => parseCommand(['a'], none)).toThrow(/^copy: .*'a'/);
+    expect(() => parseCommand(['a', '--forse'], spec)).toThrow(/^copy: Unknown option '--forse'/);
   });
 });
