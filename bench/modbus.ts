@@ -12,7 +12,7 @@ import type { BrokerMessage } from '../src/broker/api.js';
 import { Broker } from '../src/broker/broker.js';
 import { parseBrokerConfig } from '../src/broker/config.js';
 import { silentLogger } from '../src/log.js';
-import { modbusDeviceConfig } from '../drivers/modbus/config.js';
+import { modbusDeviceConfig, modbusTagConfig } from '../drivers/modbus/config.js';
 import { modbusDriver } from '../drivers/modbus/index.js';
 import type { Driver, DriverContext, DriverLogger, TagConfig, TagSample } from '../drivers/types.js';
 import { record, type Figures } from './results.js';
@@ -35,18 +35,22 @@ function deviceTags(pollMs: number): TagConfig[] {
     const kind = i % 10;
     if (i % 50 === 49) register += 2;
     if (kind === 9) {
-      tags.push({ name: `t${i}`, address: `coil:${coil++}`, type: 'bool', pollMs, writable: false });
+      tags.push(
+        modbusTagConfig({ name: `t${i}`, address: `coil:${coil++}`, type: 'bool', pollMs, writable: false }),
+      );
       continue;
     }
     const type = kind < 4 ? 'uint16' : kind < 8 ? 'float32' : 'uint32';
-    tags.push({
-      name: `t${i}`,
-      address: `hr:${register}`,
-      type,
-      pollMs,
-      writable: false,
-      ...(kind < 4 ? { scale: 0.1 } : {}),
-    });
+    tags.push(
+      modbusTagConfig({
+        name: `t${i}`,
+        address: `hr:${register}`,
+        type,
+        pollMs,
+        writable: false,
+        ...(kind < 4 ? { scale: 0.1 } : {}),
+      }),
+    );
     register += type === 'uint16' ? 1 : 2;
   }
   return tags;

@@ -185,4 +185,31 @@ export interface DriverModule<Device = unknown, Simulator = unknown> {
   checkTag(tag: TagConfig, device: Device): TagProblem[];
   /** Starts one simulator of `simulators.<name>` (load heavy code lazily here). */
   startSimulator?(config: Simulator, log: DriverLogger): Promise<RunningSimulator>;
+  /**
+   * `tagwire doctor`'s check of one enabled device: is it reachable and usable as configured, and
+   * what fixes it if not. Bounded in time, closes what it opens (load heavy code lazily here).
+   * Absent: the doctor does not check the driver's devices.
+   */
+  probe?(device: Device, context: ProbeContext): Promise<Finding[]>;
+}
+
+/** How a doctor check went. */
+export type Status = 'ok' | 'warn' | 'fail';
+
+/** One finding of `tagwire doctor`: what was checked, how it went, and what to do about it. */
+export interface Finding {
+  status: Status;
+  /** What was checked: "config", "port 1883", "modbus press1"... */
+  subject: string;
+  message: string;
+  /** The action that fixes a warn or a fail. */
+  fix?: string;
+}
+
+/** What a probe gets beside its device. */
+export interface ProbeContext {
+  /** The tags mapped to the device, in mapping order. */
+  tags: readonly TagConfig[];
+  /** The gateway's data folder (where PKI folders and the like resolve). */
+  dataDir: string;
 }

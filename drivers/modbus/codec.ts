@@ -2,7 +2,7 @@
 import { encodingProblem } from '../text.js';
 import type { TagSample, TagValue } from '../types.js';
 import type { ByteOrder } from './config.js';
-import { INTEGER_RANGE, reorder, type NumericType } from './datatypes.js';
+import { INTEGER_RANGE, reorder, writeRaw, type NumericType } from './datatypes.js';
 import type { ResolvedTag } from './tag.js';
 import { shortestFloat32 } from '../float32.js';
 
@@ -176,32 +176,7 @@ function encodeElement(tag: ResolvedTag, value: TagValue): Uint8Array | { error:
   }
   const raw = rawNumber(tag, tag.type, value);
   if (typeof raw === 'object' && 'error' in raw) return raw;
-  switch (tag.type) {
-    case 'float32':
-      view.setFloat32(0, raw as number);
-      break;
-    case 'float64':
-      view.setFloat64(0, raw as number);
-      break;
-    case 'int16':
-      view.setInt16(0, Number(raw));
-      break;
-    case 'uint16':
-      view.setUint16(0, Number(raw));
-      break;
-    case 'int32':
-      view.setInt32(0, Number(raw));
-      break;
-    case 'uint32':
-      view.setUint32(0, Number(raw));
-      break;
-    case 'int64':
-      view.setBigInt64(0, raw as bigint);
-      break;
-    case 'uint64':
-      view.setBigUint64(0, raw as bigint);
-      break;
-  }
+  writeRaw(view, tag.type, raw);
   return reorder(bytes, tag.byteOrder);
 }
 

@@ -1,9 +1,9 @@
 // Config types for the Modbus driver and simulator, as they look once the schemas' defaults are
-// applied. The defaults themselves live only in the schemas; `modbusDeviceConfig` and
-// `modbusSimulatorConfig` apply them for code
+// applied. The defaults themselves live only in the schemas; `modbusDeviceConfig`,
+// `modbusTagConfig` and `modbusSimulatorConfig` apply them for code
 // (tests, the benchmark) that builds configs without going through `tagwire validate`.
 import { defaultsApplier } from '../json-schema.js';
-import type { SchemaDocument } from '../types.js';
+import type { SchemaDocument, TagConfig } from '../types.js';
 import deviceSchema from './device.schema.json' with { type: 'json' };
 import tagSchema from './tag.schema.json' with { type: 'json' };
 import simulatorSchema from './simulator.schema.json' with { type: 'json' };
@@ -102,11 +102,17 @@ export interface ModbusSimulatorConfig {
 }
 
 const deviceDefaults = defaultsApplier<ModbusDeviceConfig>(deviceSchema);
+const tagDefaults = defaultsApplier<TagConfig>(tagSchema);
 const simulatorDefaults = defaultsApplier<ModbusSimulatorConfig>(simulatorSchema);
 
 /** A device config with the schema's defaults applied; throws with every problem on bad input. */
 export function modbusDeviceConfig(input: { id: string } & Record<string, unknown>): ModbusDeviceConfig {
   return deviceDefaults(input, `invalid modbus device ${input.id}`);
+}
+
+/** A mapping tag with the Modbus tag schema's defaults applied (encoding, swapBytes...). */
+export function modbusTagConfig(input: TagConfig): TagConfig {
+  return tagDefaults(input, `invalid modbus tag ${input.name}`);
 }
 
 /** A simulator config with the schema's defaults applied. */

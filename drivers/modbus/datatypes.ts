@@ -52,6 +52,28 @@ export const INTEGER_RANGE: Record<Exclude<NumericType, 'float32' | 'float64'>, 
   uint64: UINT64,
 };
 
+/** Writes one raw value of a numeric type at the start of `view`, big-endian (ABCD order). */
+export function writeRaw(view: DataView, type: NumericType, raw: number | bigint): void {
+  switch (type) {
+    case 'int16':
+      return view.setInt16(0, Number(raw));
+    case 'uint16':
+      return view.setUint16(0, Number(raw));
+    case 'int32':
+      return view.setInt32(0, Number(raw));
+    case 'uint32':
+      return view.setUint32(0, Number(raw));
+    case 'int64':
+      return view.setBigInt64(0, BigInt(raw));
+    case 'uint64':
+      return view.setBigUint64(0, BigInt(raw));
+    case 'float32':
+      return view.setFloat32(0, Number(raw));
+    case 'float64':
+      return view.setFloat64(0, Number(raw));
+  }
+}
+
 /**
  * Reorders `bytes` (2 * registers, as on the wire) into big-endian (ABCD) order, or back: both
  * swaps are their own inverse. BADC swaps the bytes in each register; CDAB reverses the registers;

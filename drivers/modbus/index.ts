@@ -18,6 +18,7 @@ export const modbusDriver: DriverModule<ModbusDeviceConfig, ModbusSimulatorConfi
       close: () => server.close(),
     };
   },
+  probe: async (device, context) => (await import('./probe.js')).probeModbus(device, context),
 };
 
 export type { ModbusDeviceConfig, ModbusSimulatorConfig } from './config.js';

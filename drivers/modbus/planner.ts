@@ -16,18 +16,24 @@ export interface PlannedRead {
 
 const READ_FC: Record<Table, ReadFunction> = { coil: 1, di: 2, hr: 3, ir: 4 };
 
+/** The tags by a key, each group in the given order (Map.groupBy arrives with Node 21). */
+function groupBy<K>(tags: readonly ResolvedTag[], key: (tag: ResolvedTag) => K): Map<K, ResolvedTag[]> {
+  const groups = new Map<K, ResolvedTag[]>();
+  for (const tag of tags) {
+    const group = groups.get(key(tag));
+    if (group) group.push(tag);
+    else groups.set(key(tag), [tag]);
+  }
+  return groups;
+}
+
 /**
  * Sorted by start address, a greedy sweep is optimal: a request can only be extended by the next
  * tag, and closing a request earlier than needed never lets a later one cover more (the planner
  * test checks this against an exhaustive search of every partition).
  */
 export function planReads(tags: readonly ResolvedTag[], limits: RequestLimits): PlannedRead[] {
-  const byTable = new Map<Table, ResolvedTag[]>();
-  for (const tag of tags) {
-    const list = byTable.get(tag.table) ?? [];
-    list.push(tag);
-    byTable.set(tag.table, list);
-  }
+  const byTable = groupBy(tags, (tag) => tag.table);
   const plan: PlannedRead[] = [];
   for (const [table, list] of byTable) {
     const bits = isBitTable(table);
@@ -64,12 +70,7 @@ export interface PollGroup {
 }
 
 export function planPollGroups(tags: readonly ResolvedTag[], limits: RequestLimits): PollGroup[] {
-  const byPeriod = new Map<number, ResolvedTag[]>();
-  for (const tag of tags) {
-    const list = byPeriod.get(tag.pollMs) ?? [];
-    list.push(tag);
-    byPeriod.set(tag.pollMs, list);
-  }
+  const byPeriod = groupBy(tags, (tag) => tag.pollMs);
   return [...byPeriod]
     .sort(([a], [b]) => a - b)
     .map(([periodMs, list]) => ({ periodMs, reads: planReads(list, limits), tagCount: list.length }));

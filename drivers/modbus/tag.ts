@@ -113,7 +113,8 @@ export function resolveTag(tag: TagConfig, device: ModbusDeviceConfig): Resolved
     span,
     // A tag without its own byte order takes its device's (the device schema's default).
     byteOrder: (tag.byteOrder as ByteOrder | undefined) ?? device.byteOrder,
-    encoding: tag.encoding === 'utf8' || tag.encoding === 'latin1' ? tag.encoding : 'ascii',
+    // The tag schema's enum and default (applied at load) make it one of the encodings.
+    encoding: tag.encoding as TextEncoding,
     swapBytes: tag.swapBytes === true,
     pollMs: tag.pollMs,
     writable: tag.writable,

@@ -31,7 +31,7 @@ function checkTag(tag: TagConfig, _device: OpcuaDeviceConfig): TagProblem[] {
       message: `a percent deadband is 0..100, not ${tag.deadbandValue}`,
     });
   }
-  if (tag.mode === 'poll' && (tag.deadbandType ?? 'none') !== 'none') {
+  if (tag.mode === 'poll' && tag.deadbandType !== 'none') {
     problems.push({ pointer: '/deadbandType', message: 'a server-side deadband needs mode "subscribe"' });
   }
   return problems;
@@ -49,4 +49,5 @@ export const opcuaDriver: DriverModule<OpcuaDeviceConfig, OpcuaSimulatorConfig> 
     const server = await startOpcuaSimulatorThread(config, log);
     return { address: server.endpointUrl, close: () => server.close() };
   },
+  probe: async (device, context) => (await import('./probe.js')).probeOpcua(device, context),
 };

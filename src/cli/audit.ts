@@ -7,7 +7,7 @@ import { AUDIT_OUTCOMES, AuditLog, type AuditEntry, type AuditOutcome } from '..
 import { parseTime } from '../mapping/audit-time.js';
 import { reportConfigError } from './config-errors.js';
 import { Database } from '../store/db.js';
-import { configPath, parse } from './options.js';
+import { configPath, CONFIG_OPTION, parseCommand } from './options.js';
 
 const USAGE = `usage: tagwire audit [-c FILE | --data DIR] [--device ID] [--outcome O] [--since TIME] [--until TIME] [--limit N] [--json]
   O: ok, refused (by a check, never sent), failed (on the device), unknown (no answer in time: the device may have applied it)
@@ -53,21 +53,22 @@ async function dataDirOf(config: string | undefined, data: string | undefined): 
 }
 
 export async function main(args: readonly string[]): Promise<number> {
-  const { values } = parse('audit', args, {
-    config: { type: 'string', short: 'c' },
-    data: { type: 'string' },
-    device: { type: 'string', short: 'd' },
-    outcome: { type: 'string' },
-    since: { type: 'string' },
-    until: { type: 'string' },
-    limit: { type: 'string', short: 'n', default: '1000' },
-    json: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
+  const parsed = parseCommand(args, {
+    name: 'audit',
+    usage: USAGE,
+    options: {
+      ...CONFIG_OPTION,
+      data: { type: 'string' },
+      device: { type: 'string', short: 'd' },
+      outcome: { type: 'string' },
+      since: { type: 'string' },
+      until: { type: 'string' },
+      limit: { type: 'string', short: 'n', default: '1000' },
+      json: { type: 'boolean' },
+    },
   });
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
+  if (typeof parsed === 'number') return parsed;
+  const { values } = parsed;
   let filter;
   try {
     const limit = Number(values.limit);

@@ -16,7 +16,7 @@ import {
   type Manifest,
 } from '../ops/backup.js';
 import { RELEASE } from '../version.js';
-import { configPath, parse } from './options.js';
+import { configPath, CONFIG_OPTION, parseCommand } from './options.js';
 
 const USAGE = `usage: tagwire backup FILE [-c CONFIG] [--force]
   Saves the config, its mapping and TLS files, the data folder (OPC UA PKI, state) and each SQLite
@@ -24,24 +24,17 @@ const USAGE = `usage: tagwire backup FILE [-c CONFIG] [--force]
   --force  overwrite FILE if it exists`;
 
 export async function main(args: readonly string[]): Promise<number> {
-  const { values, positionals } = parse(
-    'backup',
-    args,
-    {
-      config: { type: 'string', short: 'c' },
+  const parsed = parseCommand(args, {
+    name: 'backup',
+    usage: USAGE,
+    options: {
+      ...CONFIG_OPTION,
       force: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
     },
-    true,
-  );
-  if (values.help) {
-    process.stdout.write(USAGE + '\n');
-    return 0;
-  }
-  if (positionals.length !== 1) {
-    process.stderr.write(`tagwire backup: give one FILE to write\n${USAGE}\n`);
-    return 2;
-  }
+    positionals: (given) => (given.length === 1 ? undefined : 'give one FILE to write'),
+  });
+  if (typeof parsed === 'number') return parsed;
+  const { values, positionals } = parsed;
   const out = path.resolve(positionals[0]!);
   if (existsSync(out) && !values.force) {
     process.stderr.write(`tagwire backup: ${out} exists: nothing written (--force overwrites)\n`);

@@ -7,7 +7,7 @@ import { browseSkeleton } from '../../drivers/opcua/browse.js';
 import { explainConnectError } from '../../drivers/opcua/errors.js';
 import { loadOpcua } from '../../drivers/opcua/load.js';
 import { openPki } from '../../drivers/opcua/pki.js';
-import { parse } from './options.js';
+import { parseCommand } from './options.js';
 
 const USAGE = `usage: tagwire browse opc.tcp://host:port [options]
   --root NODE            where to start (default i=85, the Objects folder)
@@ -42,10 +42,10 @@ function positiveInt(value: string | undefined, fallback: number, option: string
 }
 
 export async function main(args: readonly string[]): Promise<number> {
-  const { values, positionals } = parse(
-    'browse',
-    args,
-    {
+  const parsed = parseCommand(args, {
+    name: 'browse',
+    usage: USAGE,
+    options: {
       root: { type: 'string', default: 'i=85' },
       depth: { type: 'string' },
       out: { type: 'string', short: 'o' },
@@ -60,19 +60,16 @@ export async function main(args: readonly string[]): Promise<number> {
       password: { type: 'string' },
       pki: { type: 'string', default: path.join('data', 'pki', 'opcua') },
       timeout: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
     },
-    true,
-  );
-  if (values.help) {
-    process.stdout.write(USAGE + '\n');
-    return 0;
-  }
-  const [url, ...extra] = positionals;
-  if (!url || extra.length > 0 || !/^opc\.tcp:\/\//.test(url)) {
-    process.stderr.write(`tagwire browse: give one endpoint URL (opc.tcp://host:port)\n${USAGE}\n`);
-    return 1;
-  }
+    positionals: ([url, ...extra]) =>
+      url && extra.length === 0 && /^opc\.tcp:\/\//.test(url)
+        ? undefined
+        : 'give one endpoint URL (opc.tcp://host:port)',
+    misuseExit: 1,
+  });
+  if (typeof parsed === 'number') return parsed;
+  const { values, positionals } = parsed;
+  const url = positionals[0]!;
   const mode = values['security-mode'];
   const policy = values['security-policy'];
   if (!(MODES as readonly string[]).includes(mode))

@@ -1,7 +1,13 @@
 // How every command reports a config that does not load: each problem on its own line
 // (`file: /pointer: message`, the format of `tagwire validate`), then the command's own closing
 // line saying what it did not do. Anything other than config problems is not ours to word: rethrown.
-import { ConfigError, formatProblem, type ConfigProblem } from '../config/load.js';
+import {
+  ConfigError,
+  formatProblem,
+  loadConfig,
+  type ConfigProblem,
+  type LoadedConfig,
+} from '../config/load.js';
 
 export type WriteLine = (line: string) => void;
 
@@ -20,4 +26,17 @@ export function reportConfigError(
   for (const problem of err.problems) write(formatProblem(problem));
   const last = typeof closing === 'function' ? closing(err.problems) : closing;
   if (last !== undefined) write(last);
+}
+
+/** Loads a config, or reports why it does not load (reportConfigError) and gives undefined: exit 1. */
+export async function loadConfigOrReport(
+  file: string,
+  closing?: string | ((problems: readonly ConfigProblem[]) => string),
+): Promise<LoadedConfig | undefined> {
+  try {
+    return await loadConfig(file);
+  } catch (err) {
+    reportConfigError(err, closing);
+    return undefined;
+  }
 }

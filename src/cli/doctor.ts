@@ -6,7 +6,7 @@ import { checkBridges } from '../ops/doctor/bridges.js';
 import { exitCodeOf, fail, formatFinding, ok, type Finding } from '../ops/doctor/check.js';
 import { checkDevices } from '../ops/doctor/devices.js';
 import { checkClock, checkDataFolder, checkNode, checkPorts } from '../ops/doctor/system.js';
-import { configPath, parse } from './options.js';
+import { configPath, CONFIG_OPTION, parseCommand } from './options.js';
 
 const USAGE = `usage: tagwire doctor [-c FILE]
   Checks the config, the listen ports, the data folder and its disk, serial ports, each device
@@ -16,14 +16,9 @@ const USAGE = `usage: tagwire doctor [-c FILE]
   Run it as the user the gateway runs as (sudo -u tagwire ...) to check that user's rights.`;
 
 export async function main(args: readonly string[]): Promise<number> {
-  const { values } = parse('doctor', args, {
-    config: { type: 'string', short: 'c' },
-    help: { type: 'boolean', short: 'h' },
-  });
-  if (values.help) {
-    process.stdout.write(USAGE + '\n');
-    return 0;
-  }
+  const parsed = parseCommand(args, { name: 'doctor', usage: USAGE, options: CONFIG_OPTION });
+  if (typeof parsed === 'number') return parsed;
+  const { values } = parsed;
   const findings: Finding[] = [];
   const report = (more: readonly Finding[]): void => {
     for (const f of more) process.stdout.write(formatFinding(f) + '\n');
@@ -50,7 +45,7 @@ export async function main(args: readonly string[]): Promise<number> {
   report([ok('config', `${loaded.file} valid (${loaded.config.devices.length} devices, ${tags} tags)`)]);
   report(await checkPorts(loaded.config));
   report(await checkDataFolder(loaded.config));
-  report(await checkDevices(loaded.config, loaded.mappings));
+  report(await checkDevices(loaded.config, loaded.mappings, loaded.drivers));
   report(await checkBridges(loaded.config.bridges));
   const code = exitCodeOf(findings);
   const counts = (s: Finding['status']) => findings.filter((f) => f.status === s).length;

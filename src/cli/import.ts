@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { importCsv } from '../config/csv-import.js';
-import { parse } from './options.js';
+import { parseCommand } from './options.js';
 
 const USAGE = `usage: tagwire import FILE.csv --device ID [--driver modbus|opcua] [--topic TEMPLATE] [--out FILE] [--force]
   columns (by header, any order, "," or ";"): name, address, type, scale, unit, writable, min, max
@@ -11,23 +11,20 @@ const USAGE = `usage: tagwire import FILE.csv --device ID [--driver modbus|opcua
 `;
 
 export async function main(args: readonly string[]): Promise<number> {
-  const { values, positionals } = parse(
-    'import',
-    args,
-    {
+  const parsed = parseCommand(args, {
+    name: 'import',
+    usage: USAGE,
+    options: {
       device: { type: 'string', short: 'd' },
       driver: { type: 'string', default: 'modbus' },
       topic: { type: 'string', default: '{gatewayId}/{device}' },
       out: { type: 'string', short: 'o' },
       force: { type: 'boolean', short: 'f' },
-      help: { type: 'boolean', short: 'h' },
     },
-    true,
-  );
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
+    positionals: () => undefined,
+  });
+  if (typeof parsed === 'number') return parsed;
+  const { values, positionals } = parsed;
   const [file, ...extra] = positionals;
   if (file === undefined || extra.length > 0 || values.device === undefined) {
     process.stderr.write(`import: give one CSV file and --device\n${USAGE}`);

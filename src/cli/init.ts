@@ -9,7 +9,7 @@ import path from 'node:path';
 import { hashPassword } from '../broker/auth/password.js';
 import { loadConfig } from '../config/load.js';
 import { reportConfigError } from './config-errors.js';
-import { DEFAULT_CONFIG, parse, systemConfigDir } from './options.js';
+import { DEFAULT_CONFIG, parseCommand, systemConfigDir } from './options.js';
 
 const USAGE = `usage: tagwire init [DIR] [--id NAME] [--force]
   Writes DIR/gateway.config.json and DIR/mappings/example-plc.json (DIR: the current folder by
@@ -76,24 +76,17 @@ export function starterMapping(id: string): Record<string, unknown> {
 }
 
 export async function main(args: readonly string[]): Promise<number> {
-  const { values, positionals } = parse(
-    'init',
-    args,
-    {
+  const parsed = parseCommand(args, {
+    name: 'init',
+    usage: USAGE,
+    options: {
       id: { type: 'string' },
       force: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
     },
-    true,
-  );
-  if (values.help) {
-    process.stdout.write(USAGE + '\n');
-    return 0;
-  }
-  if (positionals.length > 1) {
-    process.stderr.write(`tagwire init: one folder at most, got ${positionals.length}\n${USAGE}\n`);
-    return 2;
-  }
+    positionals: (given) => (given.length > 1 ? `one folder at most, got ${given.length}` : undefined),
+  });
+  if (typeof parsed === 'number') return parsed;
+  const { values, positionals } = parsed;
   const dir = path.resolve(positionals[0] ?? '.');
   const id = values.id ?? defaultId();
   const configFile = path.join(dir, DEFAULT_CONFIG);

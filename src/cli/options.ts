@@ -40,3 +40,45 @@ export function parse<O extends Options>(
     throw new Error(`${command}: ${(err as Error).message}`);
   }
 }
+
+const HELP = { help: { type: 'boolean', short: 'h' } } as const;
+
+/** `-c FILE`: the config a command reads (configPath). */
+export const CONFIG_OPTION = { config: { type: 'string', short: 'c' } } as const;
+
+/** A command's arguments: its options (`-h/--help` is added) and what it makes of positionals. */
+export interface CommandSpec<O extends Options> {
+  /** The command's name: `tagwire <name>`, and the prefix of its messages. */
+  name: string;
+  /** Printed for --help (stdout) and after a misuse (stderr). */
+  usage: string;
+  options: O;
+  /**
+   * The problem with the positional arguments (printed as `tagwire <name>: <problem>` and the
+   * usage), or undefined when they fit. Absent: the command takes none.
+   */
+  positionals?: (given: readonly string[]) => string | undefined;
+  /** Exit code when the positionals do not fit (default 2). */
+  misuseExit?: number;
+}
+
+const line = (text: string): string => (text.endsWith('\n') ? text : `${text}\n`);
+
+/**
+ * Parses a command's arguments, or finishes the command: the parsed options and positionals, or the
+ * exit code once --help is printed (0) or the positionals are refused. A bad option throws (parse).
+ */
+export function parseCommand<O extends Options>(args: readonly string[], spec: CommandSpec<O>) {
+  const options = { ...spec.options, ...HELP };
+  const parsed = parse(spec.name, args, options, spec.positionals !== undefined);
+  if ((parsed.values as { help?: boolean }).help) {
+    process.stdout.write(line(spec.usage));
+    return 0;
+  }
+  const problem = spec.positionals?.(parsed.positionals);
+  if (problem !== undefined) {
+    process.stderr.write(`tagwire ${spec.name}: ${problem}\n${line(spec.usage)}`);
+    return spec.misuseExit ?? 2;
+  }
+  return parsed;
+}

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { pkiPaths, resolvePkiDir, openPki, type PkiPaths } from '../../drivers/opcua/pki.js';
 import { loadConfig } from '../config/load.js';
 import { reportConfigError } from './config-errors.js';
-import { configPath, parse } from './options.js';
+import { configPath, CONFIG_OPTION, parseCommand } from './options.js';
 
 const USAGE = `usage: tagwire pki [-c FILE] [--dir PKI_DIR] <command>
   list                 our certificate, then trusted and rejected server certificates
@@ -136,25 +136,20 @@ async function trustFile(
 export async function main(args: readonly string[]): Promise<number> {
   const out = (s: string) => process.stdout.write(s + '\n');
   const err = (s: string) => process.stderr.write(s + '\n');
-  const { values, positionals } = parse(
-    'pki',
-    args,
-    {
-      config: { type: 'string', short: 'c' },
+  const parsed = parseCommand(args, {
+    name: 'pki',
+    usage: USAGE,
+    options: {
+      ...CONFIG_OPTION,
       dir: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
     },
-    true,
-  );
-  if (values.help) {
-    out(USAGE);
-    return 0;
-  }
-  const [command = 'list', name, ...extra] = positionals;
-  if (extra.length > 0) {
-    err(`tagwire pki: unexpected arguments ${extra.join(' ')}\n${USAGE}`);
-    return 1;
-  }
+    positionals: (given) =>
+      given.length > 2 ? `unexpected arguments ${given.slice(2).join(' ')}` : undefined,
+    misuseExit: 1,
+  });
+  if (typeof parsed === 'number') return parsed;
+  const { values, positionals } = parsed;
+  const [command = 'list', name] = positionals;
   let root: string;
   try {
     root = values.dir ? path.resolve(values.dir) : await pkiDirFrom(configPath(values.config));

@@ -8,7 +8,7 @@ import { archived, BACKUP_FORMAT, MANIFEST, tarExtract, type Manifest } from '..
 import { currentSchema } from '../data-schema.js';
 import { DATABASE_FILES, newerComponents } from '../store/data-folder.js';
 import { RELEASE } from '../version.js';
-import { parse } from './options.js';
+import { CONFIG_OPTION, parseCommand } from './options.js';
 
 const USAGE = `usage: tagwire restore FILE [-c CONFIG] [--data DIR] [--force]
   Puts back the config, its files and the data folder saved by tagwire backup, where they were
@@ -37,25 +37,18 @@ async function readManifest(stage: string, file: string): Promise<Manifest> {
 }
 
 export async function main(args: readonly string[]): Promise<number> {
-  const { values, positionals } = parse(
-    'restore',
-    args,
-    {
-      config: { type: 'string', short: 'c' },
+  const parsed = parseCommand(args, {
+    name: 'restore',
+    usage: USAGE,
+    options: {
+      ...CONFIG_OPTION,
       data: { type: 'string' },
       force: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
     },
-    true,
-  );
-  if (values.help) {
-    process.stdout.write(USAGE + '\n');
-    return 0;
-  }
-  if (positionals.length !== 1) {
-    process.stderr.write(`tagwire restore: give one backup FILE\n${USAGE}\n`);
-    return 2;
-  }
+    positionals: (given) => (given.length === 1 ? undefined : 'give one backup FILE'),
+  });
+  if (typeof parsed === 'number') return parsed;
+  const { values, positionals } = parsed;
   const file = path.resolve(positionals[0]!);
   if (!existsSync(file)) {
     process.stderr.write(`tagwire restore: ${file} not found\n`);

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/load.js';
 import { reportConfigError } from './config-errors.js';
 import { listenPorts, renderUnit, UNIT_NAME } from '../ops/systemd-unit.js';
-import { DEFAULT_CONFIG, parse, systemConfigDir } from './options.js';
+import { DEFAULT_CONFIG, CONFIG_OPTION, parseCommand, systemConfigDir } from './options.js';
 import { SERVICE_DATA_DIR } from './init.js';
 
 const USAGE = `usage: tagwire service install [--user NAME] [--config PATH] [--root DIR] [--dry-run]
@@ -211,28 +211,24 @@ async function uninstall(values: { root?: string; 'dry-run'?: boolean }): Promis
 }
 
 export async function main(args: readonly string[]): Promise<number> {
-  const { values, positionals } = parse(
-    'service',
-    args,
-    {
+  const parsed = parseCommand(args, {
+    name: 'service',
+    usage: USAGE,
+    options: {
       user: { type: 'string', default: 'tagwire' },
-      config: { type: 'string', short: 'c' },
+      ...CONFIG_OPTION,
       root: { type: 'string' },
       'dry-run': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
     },
-    true,
-  );
-  if (values.help) {
-    process.stdout.write(USAGE + '\n');
-    return 0;
-  }
-  const [action, ...extra] = positionals;
-  if (extra.length > 0 || (action !== 'install' && action !== 'uninstall')) {
-    process.stderr.write(
-      `tagwire service: ${action === undefined ? 'install or uninstall?' : `unexpected "${[action, ...extra].join(' ')}"`}\n${USAGE}\n`,
-    );
-    return 2;
-  }
+    positionals: ([action, ...extra]) =>
+      extra.length === 0 && (action === 'install' || action === 'uninstall')
+        ? undefined
+        : action === undefined
+          ? 'install or uninstall?'
+          : `unexpected "${[action, ...extra].join(' ')}"`,
+  });
+  if (typeof parsed === 'number') return parsed;
+  const { values, positionals } = parsed;
+  const action = positionals[0];
   return action === 'install' ? install(values) : uninstall(values);
 }

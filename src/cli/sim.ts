@@ -1,26 +1,17 @@
 // `tagwire sim [-c FILE]`: the config's simulated devices alone, until Ctrl-C.
-import { loadConfig } from '../config/load.js';
-import { reportConfigError } from './config-errors.js';
+import { loadConfigOrReport } from './config-errors.js';
 import { createLogger } from '../log.js';
 import { startSimulators } from '../simulators.js';
-import { configPath, parse } from './options.js';
+import { configPath, CONFIG_OPTION, parseCommand } from './options.js';
+
+const USAGE = "usage: tagwire sim [-c FILE]\n  runs the config's `simulators` block alone\n";
 
 export async function main(args: readonly string[]): Promise<number> {
-  const { values } = parse('sim', args, {
-    config: { type: 'string', short: 'c' },
-    help: { type: 'boolean', short: 'h' },
-  });
-  if (values.help) {
-    process.stdout.write("usage: tagwire sim [-c FILE]\n  runs the config's `simulators` block alone\n");
-    return 0;
-  }
-  let loaded;
-  try {
-    loaded = await loadConfig(configPath(values.config));
-  } catch (err) {
-    reportConfigError(err);
-    return 1;
-  }
+  const parsed = parseCommand(args, { name: 'sim', usage: USAGE, options: CONFIG_OPTION });
+  if (typeof parsed === 'number') return parsed;
+  const { values } = parsed;
+  const loaded = await loadConfigOrReport(configPath(values.config));
+  if (!loaded) return 1;
   const log = createLogger(loaded.config.gateway.logLevel);
   const running = await startSimulators(loaded.config.simulators, log, loaded.drivers);
   if (running.length === 0) {

@@ -1,40 +1,36 @@
 // `tagwire start [-c FILE]`: validate, start every part, print where things run, stop cleanly on a signal.
-import { loadConfig } from '../config/load.js';
-import { reportConfigError } from './config-errors.js';
+import { loadConfigOrReport } from './config-errors.js';
 import { systemdNotifier } from '../ops/sd-notify.js';
 import { DataFolderTooNew } from '../store/data-folder.js';
 import { createLogger } from '../log.js';
 import { SimulatorGroup } from '../simulator-group.js';
 import { banner } from './banner.js';
-import { configPath, parse } from './options.js';
+import { configPath, CONFIG_OPTION, parseCommand } from './options.js';
 import { count } from './words.js';
+
+const USAGE =
+  'usage: tagwire start [-c FILE] [--no-simulators] [--no-watch]\n' +
+  "  --no-simulators  do not run the config's simulators block\n" +
+  '  --no-watch       do not apply edits of the config and mapping files while running\n';
 
 export async function main(args: readonly string[]): Promise<number> {
   const startedAt = performance.now();
-  const { values } = parse('start', args, {
-    config: { type: 'string', short: 'c' },
-    'no-simulators': { type: 'boolean' },
-    'no-watch': { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
+  const parsed = parseCommand(args, {
+    name: 'start',
+    usage: USAGE,
+    options: {
+      ...CONFIG_OPTION,
+      'no-simulators': { type: 'boolean' },
+      'no-watch': { type: 'boolean' },
+    },
   });
-  if (values.help) {
-    process.stdout.write(
-      'usage: tagwire start [-c FILE] [--no-simulators] [--no-watch]\n' +
-        "  --no-simulators  do not run the config's simulators block\n" +
-        '  --no-watch       do not apply edits of the config and mapping files while running\n',
-    );
-    return 0;
-  }
-  let loaded;
-  try {
-    loaded = await loadConfig(configPath(values.config));
-  } catch (err) {
-    reportConfigError(
-      err,
-      (problems) => `tagwire: not started: ${count(problems.length, 'problem')} in the configuration`,
-    );
-    return 1;
-  }
+  if (typeof parsed === 'number') return parsed;
+  const { values } = parsed;
+  const loaded = await loadConfigOrReport(
+    configPath(values.config),
+    (problems) => `tagwire: not started: ${count(problems.length, 'problem')} in the configuration`,
+  );
+  if (!loaded) return 1;
 
   const log = createLogger(loaded.config.gateway.logLevel);
   // The simulators first (the OPC UA one works ~1.7 s in its own thread), so their start overlaps

@@ -8,8 +8,15 @@ import type { ConfigProblem } from './problems.js';
 
 export type ReloadResult = { ok: true; loaded: LoadedConfig } | { ok: false; problems: ConfigProblem[] };
 
+/**
+ * Quiet time after the last file event before reloading (ms), when the caller sets none: editors
+ * write files in several steps. A run-time option, not a config key: the config cannot tune how its
+ * own edits are picked up.
+ */
+export const DEFAULT_WATCH_DEBOUNCE_MS = 300;
+
 export interface WatchOptions {
-  /** Quiet time after the last file event before reloading; editors write files in several steps. */
+  /** Quiet time after the last file event before reloading; default DEFAULT_WATCH_DEBOUNCE_MS. */
   debounceMs?: number;
   /** The config already running: a reload that yields the same is not reported. */
   current?: LoadedConfig;
@@ -39,7 +46,7 @@ export function watchConfig(
   options: WatchOptions = {},
 ): ConfigWatcher {
   const absolute = path.resolve(file);
-  const debounceMs = options.debounceMs ?? 300;
+  const debounceMs = options.debounceMs ?? DEFAULT_WATCH_DEBOUNCE_MS;
   const watchers = new Map<string, FSWatcher>();
   let last = options.current ? fingerprint(options.current) : undefined;
   let lastProblems: string | undefined;

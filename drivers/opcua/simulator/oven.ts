@@ -53,30 +53,22 @@ export function buildOvenAddressSpace(
     });
 
   // Process values. The temperature is an AnalogItem with an EURange so percent deadbands work.
-  const temperature = ns.addAnalogDataItem({
-    componentOf: oven,
-    browseName: 'Temperature',
-    nodeId: 's=Oven.Temperature',
-    dataType: 'Double',
-    accessLevel: readOnly,
-    userAccessLevel: readOnly,
-    minimumSamplingInterval: 10,
-    engineeringUnitsRange: { low: 0, high: 400 },
-    engineeringUnits: opcua.standardUnits.degree_celsius,
-    value: new Variant({ dataType: DataType.Double, value: 20 }),
-  });
-  const setpoint = ns.addAnalogDataItem({
-    componentOf: oven,
-    browseName: 'Setpoint',
-    nodeId: 's=Oven.Setpoint',
-    dataType: 'Double',
-    accessLevel: readWrite,
-    userAccessLevel: readWrite,
-    minimumSamplingInterval: 10,
-    engineeringUnitsRange: { low: 0, high: 300 },
-    engineeringUnits: opcua.standardUnits.degree_celsius,
-    value: new Variant({ dataType: DataType.Double, value: 180 }),
-  });
+  // An oven AnalogItem in °C, its EURange 0..high.
+  const analog = (id: string, high: number, value: number, writable: boolean): UAVariable =>
+    ns.addAnalogDataItem({
+      componentOf: oven,
+      browseName: id.split('.').pop() ?? id,
+      nodeId: `s=${id}`,
+      dataType: 'Double',
+      accessLevel: writable ? readWrite : readOnly,
+      userAccessLevel: writable ? readWrite : readOnly,
+      minimumSamplingInterval: 10,
+      engineeringUnitsRange: { low: 0, high },
+      engineeringUnits: opcua.standardUnits.degree_celsius,
+      value: new Variant({ dataType: DataType.Double, value }),
+    });
+  const temperature = analog('Oven.Temperature', 400, 20, false);
+  const setpoint = analog('Oven.Setpoint', 300, 180, true);
   const zones = scalar(
     oven,
     'Oven.ZoneTemperatures',

@@ -3,6 +3,7 @@
 import { Worker } from 'node:worker_threads';
 import type { DriverLogger } from '../../types.js';
 import type { OpcuaSimulatorConfig } from '../config.js';
+import { relayEntry } from './log-relay.js';
 import type { SimulatorThreadCommand, SimulatorThreadData, SimulatorThreadEvent } from './worker.js';
 
 export interface OpcuaSimulatorThread {
@@ -23,7 +24,7 @@ export function startOpcuaSimulatorThread(
     return import('./index.js').then((m) => m.startOpcuaSimulator(config, log));
   const workerData: SimulatorThreadData = {
     config,
-    level: (log.level ?? 'info') as SimulatorThreadData['level'],
+    level: log.level ?? 'info',
   };
   const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData });
   let exited = false;
@@ -44,7 +45,7 @@ export function startOpcuaSimulatorThread(
     worker.on('message', (event: SimulatorThreadEvent) => {
       switch (event.type) {
         case 'log':
-          relay(log, event.line);
+          relayEntry(log, event.entry);
           return;
         case 'up':
           started = true;
@@ -67,21 +68,4 @@ export function startOpcuaSimulatorThread(
         reject(failure ?? new Error(`OPC UA simulator thread exited (code ${code}) before it listened`));
     });
   });
-}
-
-/** One pino JSON line from the worker, logged again by `log` at its level with its fields. */
-function relay(log: DriverLogger, line: string): void {
-  const {
-    level,
-    msg,
-    time: _time,
-    ...fields
-  } = JSON.parse(line) as {
-    level: number;
-    msg?: string;
-    time?: number;
-  } & Record<string, unknown>;
-  // pino's numbers: 10 trace, 20 debug, 30 info, 40 warn, 50 error, 60 fatal.
-  const method = level >= 50 ? 'error' : level >= 40 ? 'warn' : level >= 30 ? 'info' : 'debug';
-  log[method](fields, msg);
 }

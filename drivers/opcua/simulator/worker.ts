@@ -2,18 +2,19 @@
 // (~1 s) are CPU work that would otherwise hold the gateway's event loop while the broker and the
 // Modbus side start. The parent (thread.ts) talks to it with the messages below.
 import { parentPort, workerData } from 'node:worker_threads';
-import { pino, type LevelWithSilent } from 'pino';
 import type { OpcuaSimulatorConfig } from '../config.js';
 import { startOpcuaSimulator, type RunningOpcuaSimulator } from './index.js';
+import { postingLogger, type RelayedEntry } from './log-relay.js';
 
 export interface SimulatorThreadData {
   config: OpcuaSimulatorConfig;
-  level: LevelWithSilent;
+  /** The parent logger's level (pino's names): entries below it are not posted. */
+  level: string;
 }
 
-/** Worker -> parent. `log` carries one pino JSON line for the parent's logger. */
+/** Worker -> parent. `log` carries one log call for the parent's DriverLogger. */
 export type SimulatorThreadEvent =
-  | { type: 'log'; line: string }
+  | { type: 'log'; entry: RelayedEntry }
   | { type: 'up'; endpointUrl: string; port: number; pkiDir: string }
   | { type: 'failed'; message: string; code?: string }
   | { type: 'closed' };
@@ -25,8 +26,8 @@ const port = parentPort;
 if (!port) throw new Error('drivers/opcua/simulator/worker.js runs as a worker thread');
 const send = (event: SimulatorThreadEvent): void => port.postMessage(event);
 const { config, level } = workerData as SimulatorThreadData;
-// Each line goes to the parent, which logs it with its own logger (one stream, one format).
-const log = pino({ level, base: undefined }, { write: (line: string) => send({ type: 'log', line }) });
+// Each entry goes to the parent, which logs it with the DriverLogger it was given.
+const log = postingLogger(level, (entry) => send({ type: 'log', entry }));
 
 let running: RunningOpcuaSimulator | undefined;
 port.on('message', (command: SimulatorThreadCommand) => {

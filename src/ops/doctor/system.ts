@@ -1,16 +1,6 @@
 // Doctor checks of the machine: Node, the clock, the data folder and its disk, the listen ports.
 import { statSync } from 'node:fs';
-import {
-  access,
-  constants,
-  mkdir,
-  readFile,
-  readdir,
-  readlink,
-  rm,
-  statfs,
-  writeFile,
-} from 'node:fs/promises';
+import { mkdir, readFile, readdir, readlink, rm, statfs, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -211,12 +201,4 @@ export async function checkPorts(config: GatewayConfig): Promise<Finding[]> {
     } else findings.push(fail(l.subject, `cannot listen: ${err.message}`, `check ${l.pointer}`));
   }
   return findings;
-}
-
-/** Readable and writable by this process (the user the check runs as). */
-export async function accessible(file: string): Promise<boolean> {
-  return access(file, constants.R_OK | constants.W_OK).then(
-    () => true,
-    () => false,
-  );
 }

@@ -9,8 +9,15 @@ import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtinDrivers } from '../../../drivers/index.js';
-import { ConfigError, formatProblem, loadConfig, type LoadOptions } from '../../../src/config/load.js';
+import {
+  ConfigError,
+  formatProblem,
+  loadConfig,
+  type LoadedConfig,
+  type LoadOptions,
+} from '../../../src/config/load.js';
 import { Gateway } from '../../../src/gateway.js';
+import { checkDevices } from '../../../src/ops/doctor/devices.js';
 import { silentLogger } from '../../../src/log.js';
 import { freePort, waitFor } from '../../helpers/net.js';
 import { tankDriver } from './index.js';
@@ -108,8 +115,13 @@ describe('a driver registered from its own folder', () => {
     let client: MqttClient;
     const received: Array<{ topic: string; payload: Record<string, unknown> }> = [];
 
+    let loaded: LoadedConfig;
+
     beforeAll(async () => {
-      const loaded = await loadConfig(writeConfig({ port: tankPort }, goodTags), { drivers });
+      loaded = await loadConfig(writeConfig({ port: tankPort }, goodTags), { drivers });
+      // The doctor probes the device through the module's hook: nothing listens yet.
+      const [down] = await checkDevices(loaded.config, loaded.mappings, loaded.drivers);
+      expect(down).toMatchObject({ status: 'fail', subject: 'tank tank1', fix: 'start the tank' });
       expect(loaded.config.devices[0]).toMatchObject({ host: '127.0.0.1', timeoutMs: 1000, enabled: true });
       gateway = new Gateway(loaded, { log: silentLogger() });
       await gateway.start();
@@ -123,6 +135,13 @@ describe('a driver registered from its own folder', () => {
     afterAll(async () => {
       await client?.endAsync();
       await gateway?.stop();
+    });
+
+    it('is probed by the doctor through its own module', async () => {
+      const findings = await checkDevices(loaded.config, loaded.mappings, loaded.drivers);
+      expect(findings).toEqual([
+        { status: 'ok', subject: 'tank tank1', message: expect.stringMatching(/answers: .*"level"/) },
+      ]);
     });
 
     it('publishes the samples of its simulated tank, changing as the tank does', async () => {

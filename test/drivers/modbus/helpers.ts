@@ -12,7 +12,11 @@ import type {
   TagConfig,
   TagSample,
 } from '../../../drivers/types.js';
-import { modbusDeviceConfig, type ModbusDeviceConfig } from '../../../drivers/modbus/config.js';
+import {
+  modbusDeviceConfig,
+  modbusTagConfig,
+  type ModbusDeviceConfig,
+} from '../../../drivers/modbus/config.js';
 import { waitFor } from '../../helpers/net.js';
 
 export interface Recorder extends DriverContext {
@@ -51,8 +55,22 @@ export function recorder(): Recorder {
   };
 }
 
-export function tag(name: string, address: string, type: string, extra: Partial<TagConfig> = {}): TagConfig {
+/**
+ * A tag as written, schema not applied: for the semantic checks, which must catch what a tag that
+ * the schema would already refuse (an unknown type, a malformed address) gets wrong.
+ */
+export function rawTag(
+  name: string,
+  address: string,
+  type: string,
+  extra: Partial<TagConfig> = {},
+): TagConfig {
   return { name, address, type, pollMs: 200, writable: false, ...extra };
+}
+
+/** A tag as the config loader hands it over: the Modbus tag schema's defaults applied. */
+export function tag(name: string, address: string, type: string, extra: Partial<TagConfig> = {}): TagConfig {
+  return modbusTagConfig({ name, address, type, pollMs: 200, writable: false, ...extra });
 }
 
 export function tcpDevice(port: number, extra: Record<string, unknown> = {}): ModbusDeviceConfig {

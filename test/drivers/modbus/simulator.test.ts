@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { modbusSimulatorConfig } from '../../../drivers/modbus/config.js';
+import { modbusSimulatorConfig, modbusTagConfig } from '../../../drivers/modbus/config.js';
 import { modbusDriver } from '../../../drivers/modbus/index.js';
 import {
   startModbusSimulator,
@@ -37,7 +37,7 @@ function pressTags(): TagConfig[] {
   ) as {
     tags: { name: string; address: string; type: string; writable?: boolean }[];
   };
-  return mapping.tags.map((t) => ({ ...t, pollMs: 100, writable: t.writable ?? false }) as TagConfig);
+  return mapping.tags.map((t) => modbusTagConfig({ ...t, pollMs: 100, writable: t.writable ?? false }));
 }
 
 describe('modbus simulator', () => {

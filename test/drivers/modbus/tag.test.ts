@@ -3,9 +3,10 @@
 import { describe, expect, it } from 'vitest';
 import { parseAddress } from '../../../drivers/modbus/address.js';
 import { encodeTag } from '../../../drivers/modbus/codec.js';
+import { modbusTagConfig } from '../../../drivers/modbus/config.js';
 import { modbusDriver } from '../../../drivers/modbus/index.js';
 import { resolveTag, type ResolvedTag } from '../../../drivers/modbus/tag.js';
-import { tag, tcpDevice } from './helpers.js';
+import { rawTag, tag, tcpDevice } from './helpers.js';
 
 const device = tcpDevice(502);
 
@@ -44,20 +45,20 @@ describe('modbus addresses', () => {
 
 describe('modbus tag checks', () => {
   it.each([
-    [tag('a', 'coil:1', 'float32'), '/type', /type must be bool/],
-    [tag('a', 'coil:1.2', 'bool'), '/address', /bit index/],
-    [tag('a', 'hr:1.2', 'int16'), '/type', /is a bool/],
-    [tag('a', 'ir:1', 'int16', { writable: true }), '/writable', /read-only/],
-    [tag('a', 'di:1', 'bool', { writable: true }), '/writable', /read-only/],
-    [tag('a', 'hr:1', 'string'), '/length', /needs "length"/],
-    [tag('a', 'hr:1', 'int16', { length: 2 }), '/length', /applies to strings/],
-    [tag('a', 'hr:1', 'bool', { scale: 2 }), '/scale', /cannot be scaled/],
-    [tag('a', 'hr:1', 'int16', { scale: 0 }), '/scale', /scale 0/],
-    [tag('a', 'hr:1', 'float64', { count: 40 }), '/count', /160 registers, more than the 125/],
-    [tag('a', 'hr:65535', 'int32'), '/address', /runs past/],
-    [tag('a', 'hr:1', 'int128'), '/type', /unknown Modbus type/],
-    [tag('a', 'hr:1', 'int16', { byteOrder: 'ABDC' }), '/byteOrder', /not ABCD/],
-    [tag('a', 'hr:1.3', 'bool', { count: 2 }), '/count', /cannot be an array/],
+    [rawTag('a', 'coil:1', 'float32'), '/type', /type must be bool/],
+    [rawTag('a', 'coil:1.2', 'bool'), '/address', /bit index/],
+    [rawTag('a', 'hr:1.2', 'int16'), '/type', /is a bool/],
+    [rawTag('a', 'ir:1', 'int16', { writable: true }), '/writable', /read-only/],
+    [rawTag('a', 'di:1', 'bool', { writable: true }), '/writable', /read-only/],
+    [rawTag('a', 'hr:1', 'string'), '/length', /needs "length"/],
+    [rawTag('a', 'hr:1', 'int16', { length: 2 }), '/length', /applies to strings/],
+    [rawTag('a', 'hr:1', 'bool', { scale: 2 }), '/scale', /cannot be scaled/],
+    [rawTag('a', 'hr:1', 'int16', { scale: 0 }), '/scale', /scale 0/],
+    [rawTag('a', 'hr:1', 'float64', { count: 40 }), '/count', /160 registers, more than the 125/],
+    [rawTag('a', 'hr:65535', 'int32'), '/address', /runs past/],
+    [rawTag('a', 'hr:1', 'int128'), '/type', /unknown Modbus type/],
+    [rawTag('a', 'hr:1', 'int16', { byteOrder: 'ABDC' }), '/byteOrder', /not ABCD/],
+    [rawTag('a', 'hr:1.3', 'bool', { count: 2 }), '/count', /cannot be an array/],
   ])('%o is refused at %s', (t, pointer, message) => {
     const problems = modbusDriver.checkTag(t, device);
     expect(problems).toContainEqual({ pointer, message: expect.stringMatching(message) });
@@ -71,6 +72,34 @@ describe('modbus tag checks', () => {
     expect(modbusDriver.checkTag(tag('a', 'hr:1', 'float32', { count: 10 }), small)[0]?.message).toMatch(
       /more than the 8/,
     );
+  });
+});
+
+describe('modbus tag defaults', () => {
+  it('come from the tag schema alone: a tag without an encoding resolves to ascii', () => {
+    const t = modbusTagConfig({
+      name: 's',
+      address: 'hr:1',
+      type: 'string',
+      length: 2,
+      pollMs: 100,
+      writable: false,
+    });
+    expect(t).toMatchObject({ encoding: 'ascii', swapBytes: false });
+    expect(resolveTag(t, device)).toMatchObject({ encoding: 'ascii', swapBytes: false });
+  });
+
+  it('refuses an encoding the schema does not know, saying where', () => {
+    expect(() =>
+      modbusTagConfig({
+        name: 's',
+        address: 'hr:1',
+        type: 'string',
+        pollMs: 100,
+        writable: false,
+        encoding: 'ebcdic',
+      }),
+    ).toThrow(/invalid modbus tag s: \/encoding: must be equal to one of the allowed values/);
   });
 });
 

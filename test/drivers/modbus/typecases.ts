@@ -1,6 +1,7 @@
 // Known values in every type and byte order, laid out at register addresses, with the register
 // words a device holds for them. The words come from Node's own Buffer writers and an explicit
 // byte permutation per order, independent of the driver's codec.
+import { modbusTagConfig } from '../../../drivers/modbus/config.js';
 import type { TagConfig, TagValue } from '../../../drivers/types.js';
 
 export type Order = 'ABCD' | 'BADC' | 'CDAB' | 'DCBA';
@@ -79,7 +80,7 @@ export function typeCases(base = 1000): TypeCase[] {
     words: number[],
   ) => {
     cases.push({
-      tag: { pollMs: 200, writable: false, address: `hr:${address}`, ...tag },
+      tag: modbusTagConfig({ pollMs: 200, writable: false, address: `hr:${address}`, ...tag }),
       expected,
       words,
       address,
@@ -131,19 +132,37 @@ export function typeCases(base = 1000): TypeCase[] {
   add({ name: 'float32_scaled', type: 'float32', scale: 0.1 }, 20.011174, wordsOf(scaledFloat, 'ABCD'));
   // Bits of one register 0b1000_0000_0000_1000: bit 3 and bit 15 set, bit 4 clear.
   cases.push({
-    tag: { name: 'bit3', address: `hr:${address}.3`, type: 'bool', pollMs: 200, writable: false },
+    tag: modbusTagConfig({
+      name: 'bit3',
+      address: `hr:${address}.3`,
+      type: 'bool',
+      pollMs: 200,
+      writable: false,
+    }),
     expected: true,
     words: [0x8008],
     address,
   });
   cases.push({
-    tag: { name: 'bit4', address: `hr:${address}.4`, type: 'bool', pollMs: 200, writable: false },
+    tag: modbusTagConfig({
+      name: 'bit4',
+      address: `hr:${address}.4`,
+      type: 'bool',
+      pollMs: 200,
+      writable: false,
+    }),
     expected: false,
     words: [0x8008],
     address,
   });
   cases.push({
-    tag: { name: 'bit15', address: `hr:${address}.15`, type: 'bool', pollMs: 200, writable: false },
+    tag: modbusTagConfig({
+      name: 'bit15',
+      address: `hr:${address}.15`,
+      type: 'bool',
+      pollMs: 200,
+      writable: false,
+    }),
     expected: true,
     words: [0x8008],
     address,
