@@ -239,13 +239,13 @@ describe('ACL config', () => {
       subscribe: ['a/#'],
     });
     expect(() => parseBrokerConfig({ acl: [{ user: 'x', access: 'block' }] })).toThrow(
-      /broker\/acl\/0\/access: must be equal to one of the allowed values/,
+      /broker: \/acl\/0\/access: must be equal to one of the allowed values/,
     );
     expect(() => parseBrokerConfig({ acl: [{ user: 'x', subscribe: ['a/#/b'] }] })).toThrow(
-      /broker\/acl\/0\/subscribe\/0: must match pattern/,
+      /broker: \/acl\/0\/subscribe\/0: must match pattern/,
     );
     expect(() => parseBrokerConfig({ acl: [{ user: 'x', access: 'deny', publish: ['a+'] }] })).toThrow(
-      /broker\/acl\/0\/publish\/0: must match pattern/,
+      /broker: \/acl\/0\/publish\/0: must match pattern/,
     );
   });
 });
