@@ -33,6 +33,22 @@ export async function main(args: readonly string[]): Promise<number> {
   if (!loaded) return 1;
 
   const log = createLogger(loaded.config.gateway.logLevel);
+  // Signals are ours from here on. One that arrives while the simulators and the gateway start
+  // (values flow before the slowest simulator is up) gets a clean stop once the start settles; a
+  // second one gives up at once, as it does while stopping.
+  let stopOnSignal: ((signal: NodeJS.Signals) => void) | undefined;
+  let signalDuringStart: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopOnSignal) return stopOnSignal(signal);
+    if (signalDuringStart) {
+      process.stderr.write(`tagwire: ${signal} again, exiting without a clean stop\n`);
+      process.exit(1);
+    }
+    signalDuringStart = signal;
+    log.info({ signal }, 'stopping once the start has settled');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   // The simulators first (the OPC UA one works ~1.7 s in its own thread), so their start overlaps
   // the gateway's loading; the gateway adopts and stops them.
   const simulators = values['no-simulators']
@@ -62,7 +78,7 @@ export async function main(args: readonly string[]): Promise<number> {
     process.stderr.write(`tagwire: not started: ${(err as Error).message}\n`);
     return 1;
   }
-  process.stdout.write(banner(gateway, performance.now() - startedAt) + '\n');
+  if (!signalDuringStart) process.stdout.write(banner(gateway, performance.now() - startedAt) + '\n');
   // Under systemd (Type=notify): ready now, then watchdog pings from this event loop.
   const notifier = systemdNotifier({ log });
   notifier?.ready(`serving ${loaded.config.devices.length} devices`);
@@ -70,7 +86,7 @@ export async function main(args: readonly string[]): Promise<number> {
   // The first signal stops cleanly; a second one while stopping gives up at once.
   return new Promise<number>((resolve) => {
     let stopping = false;
-    const onSignal = (signal: NodeJS.Signals): void => {
+    stopOnSignal = (signal: NodeJS.Signals): void => {
       if (stopping) {
         process.stderr.write(`tagwire: ${signal} again, exiting without a clean stop\n`);
         process.exit(1);
@@ -89,7 +105,6 @@ export async function main(args: readonly string[]): Promise<number> {
         },
       );
     };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    if (signalDuringStart) stopOnSignal(signalDuringStart);
   });
 }

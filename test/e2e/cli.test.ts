@@ -79,6 +79,26 @@ describe('tagwire start', () => {
     expect(existsSync(path.join(demo.dir, 'data', 'tagwire.db-wal'))).toBe(false);
   }, 120_000);
 
+  it('stops cleanly on a signal that arrives while it is still starting', async () => {
+    // The demo's Modbus simulator listens well before the OPC UA one (node-opcua's import and
+    // address space): a signal sent in between finds the gateway mid-start.
+    const demo = await demoConfig();
+    const child = spawn(process.execPath, [...nodeArgs, cli, 'start', '-c', demo.file], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await waitFor(() => stdout.includes('modbus simulator listening'), 90_000, 'the Modbus simulator');
+    const startedBeforeSignal = stdout.includes('Ctrl-C');
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(startedBeforeSignal).toBe(false);
+    expect(stdout).toContain('stopping once the start has settled');
+    expect(stdout).toContain('"msg":"stopped"');
+    expect(stdout).not.toContain('Ctrl-C');
+  }, 120_000);
+
   it('stops cleanly on SIGTERM too; the banner lists bridges and counts in words that agree', async () => {
     const upstreamPort = await freePort();
     const demo = await demoConfig((config) => {
