@@ -40,8 +40,7 @@ describe('mappings/oven1.json', () => {
   it('passes the tag schema and checkTag', () => {
     const device = withDeviceDefaults({ id: 'oven1', endpointUrl: 'opc.tcp://127.0.0.1:4840' });
     for (const t of tags) {
-      withTagDefaults(t, t.name);
-      expect(opcuaDriver.checkTag(t, device), t.name).toEqual([]);
+      expect(opcuaDriver.checkTag(withTagDefaults(t, t.name), device), t.name).toEqual([]);
     }
   });
 
