@@ -52,16 +52,14 @@ function timeUntil(
       if (finished) return;
       finished = true;
       clearTimeout(timer);
-      const exited = new Promise<void>((r) =>
-        child.exitCode !== null ? r() : child.once('exit', () => r()),
-      );
-      // npm runs the gateway as a child: signal the whole group, then wait for the exit.
+      // npm runs the gateway as a child: signal the whole group, then wait until every process of
+      // it is gone (npm exits first), so a round never shares the cores with the last one's stop.
       try {
         process.kill(-child.pid!, 'SIGTERM');
       } catch {
         // already gone
       }
-      void exited.then(() => (result instanceof Error ? reject(result) : resolve(result)));
+      void groupGone(child.pid!).then(() => (result instanceof Error ? reject(result) : resolve(result)));
     };
     const timer = setTimeout(
       () => finish(new Error(`${command} ${args.join(' ')}: timed out\n${out}${err}`)),
@@ -93,6 +91,19 @@ function timeUntil(
         (e: unknown) => finish(e as Error),
       );
   });
+}
+
+/** Resolves once no process of the group is left (SIGKILL after 30 s). */
+async function groupGone(pgid: number): Promise<void> {
+  const deadline = performance.now() + 30_000;
+  for (;;) {
+    try {
+      process.kill(-pgid, performance.now() < deadline ? 0 : 'SIGKILL');
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 /** CPU milliseconds (user + system) a live process (or one of its threads) has used, from /proc (Linux). */
