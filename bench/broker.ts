@@ -2,19 +2,19 @@
 // on its own loopback port, the same load client against both, rounds alternating between them.
 // Prints messages/s, broker CPU seconds per million messages, peak RSS, p50/p99 latency and
 // our/Mosquitto ratios. Figures, not pass/fail: see docs/BENCHMARKS.md for a run.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BenchClient, PublishTemplate, type Qos } from './broker-client.js';
 import { record, type Figures } from './results.js';
+import { bundleBench } from './bundle.js';
+import { freePort, waitForPort } from '../test/helpers/net.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const IDLE_CONNECTIONS = Number(process.env.BENCH_IDLE ?? 10_000);
 const PAYLOAD = 100;
 const TICKS_PER_SECOND = 100; // Linux USER_HZ, the unit of /proc/<pid>/stat times
-const ROOT = path.resolve(import.meta.dirname, '..');
 /** QoS 1/2 publishes a load publisher keeps unacknowledged, like a client with Receive Maximum 100. */
 const PUBLISHER_INFLIGHT = 100;
 
@@ -23,30 +23,6 @@ interface BrokerProcess {
   port: number;
   child: ChildProcess;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(port: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const open = await new Promise<boolean>((resolve) => {
-      const s = net.connect({ port, host: '127.0.0.1' });
-      s.once('connect', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
-    if (open) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`nothing listening on ${port}`);
 }
 
 function stopper(child: ChildProcess): () => Promise<void> {
@@ -59,32 +35,9 @@ function stopper(child: ChildProcess): () => Promise<void> {
     });
 }
 
-/**
- * Bundles bench/broker-server.ts with esbuild (the one tsx runs on) into plain JS, so the broker
- * process carries neither a TypeScript loader nor its memory; packages stay in node_modules.
- */
-function bundleServer(): string {
-  const out = path.join(ROOT, 'node_modules', '.cache', 'tagwire-bench', 'server.mjs');
-  const res = spawnSync(
-    path.join(ROOT, 'node_modules', '.bin', 'esbuild'),
-    [
-      path.join(ROOT, 'bench', 'broker-server.ts'),
-      '--bundle',
-      '--platform=node',
-      '--format=esm',
-      '--packages=external',
-      `--outfile=${out}`,
-      '--log-level=warning',
-    ],
-    { stdio: 'inherit' },
-  );
-  if (res.status !== 0) throw new Error('esbuild could not bundle bench/broker-server.ts');
-  return out;
-}
-
 async function startTagwire(): Promise<BrokerProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [bundleServer(), String(port)], {
+  const child = spawn(process.execPath, [bundleBench('broker-server'), String(port)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   await new Promise<void>((resolve, reject) => {
@@ -112,7 +65,7 @@ async function startMosquitto(dir: string): Promise<BrokerProcess> {
     ].join('\n'),
   );
   const child = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'inherit'] });
-  await waitForPort(port);
+  await waitForPort(port, '127.0.0.1', 10_000);
   return { name: 'mosquitto', port, child, stop: stopper(child) };
 }
 

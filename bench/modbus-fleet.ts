@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import { record } from './results.js';
+import { freePort, waitForPort } from '../test/helpers/net.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const CACHE = path.join(ROOT, '.cache');
@@ -24,30 +25,6 @@ const WINDOW_MS = Number(process.env.BENCH_WINDOW_MS ?? 20_000);
 const SETTLE_MS = 5_000;
 const TICKS_PER_SECOND = 100; // Linux USER_HZ, the unit of /proc/<pid>/stat times
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(port: number): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    const open = await new Promise<boolean>((resolve) => {
-      const s = net.connect({ port, host: '127.0.0.1' });
-      s.once('connect', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
-    if (open) return;
-    await sleep(50);
-  }
-  throw new Error(`nothing listening on ${port}`);
-}
 
 function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
@@ -210,7 +187,7 @@ async function mosquittoRelay(dir: string): Promise<Window> {
     ),
   );
   const broker = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'inherit'] });
-  await waitForPort(port);
+  await waitForPort(port, '127.0.0.1', 20_000);
   const sub = mosquittoSub(port, 'scale/#');
   const publisher = net.connect({ port, host: '127.0.0.1' });
   await new Promise((r) => publisher.once('connect', r));
@@ -283,7 +260,7 @@ async function main(): Promise<void> {
       ports.push(port);
       servers.push(spawn(server, [String(port)], { stdio: ['ignore', 'ignore', 'inherit'] }));
     }
-    await Promise.all(ports.map(waitForPort));
+    await Promise.all(ports.map((p) => waitForPort(p, '127.0.0.1', 20_000)));
     const mqttPort = await freePort();
     mkdirSync(path.join(dir, 'mappings'));
     for (let d = 0; d < DEVICES; d++)
@@ -314,7 +291,7 @@ async function main(): Promise<void> {
         stdio: ['ignore', nodeFlags.length > 0 ? 'inherit' : 'ignore', 'inherit'],
       },
     );
-    await waitForPort(mqttPort);
+    await waitForPort(mqttPort, '127.0.0.1', 20_000);
     const pid = gateway.pid!;
     const rate = DEVICES * TAGS;
 
