@@ -2,40 +2,76 @@
 import net from 'node:net';
 
 /**
- * A TCP port free on 127.0.0.1 right now, that no other test file of this run is handed.
+ * A TCP port free on 127.0.0.1 right now, that no other process using freePort() is handed.
  *
- * Asking the kernel for port 0 and closing it again races: parallel vitest workers can be told the
- * same port before either binds it. Under vitest each worker (VITEST_POOL_ID) takes ports from its
- * own slice below the kernel's ephemeral range, in turn, skipping any that does not bind; outside
- * vitest (benchmarks, scripts) the kernel picks one.
+ * Asking the kernel for port 0 and closing it again races: parallel vitest workers, or two test runs
+ * at once (two clones), can be told the same port before either binds it. Under vitest each process
+ * holds a slice of its own (claimPortSlice) for as long as it lives and takes ports from it in
+ * turn, skipping any that does not bind; outside vitest (benchmarks, scripts) the kernel picks one.
  */
 export async function freePort(): Promise<number> {
-  return workerPorts ? workerPorts.take() : kernelPort();
+  const poolId = Number(process.env.VITEST_POOL_ID);
+  if (!Number.isInteger(poolId)) return kernelPort();
+  // Workers of one run start at different slices, so they rarely have to try more than one.
+  slicePorts ??= claimPortSlice(poolId - 1).then(
+    (slice) => new PortAllocator(slice.ports, slice.ports.first + (process.pid % SLICE_SIZE)),
+  );
+  return (await slicePorts).take();
 }
 
-/** Ports handed to test workers: below the ephemeral range (32768 up), where connections get theirs. */
-const WORKER_PORTS_FROM = 20_000;
-const PORTS_PER_WORKER = 500;
-const WORKER_SLOTS = 24;
+let slicePorts: Promise<PortAllocator> | undefined;
 
-/** The slice of ports of vitest worker `poolId` (1, 2, ...); slices of different workers never overlap. */
-export function workerPortRange(poolId: number): { first: number; last: number } {
-  if (!Number.isInteger(poolId) || poolId < 1)
-    throw new Error(`worker pool id must be 1 or more, got ${poolId}`);
-  const first = WORKER_PORTS_FROM + ((poolId - 1) % WORKER_SLOTS) * PORTS_PER_WORKER;
-  return { first, last: first + PORTS_PER_WORKER - 1 };
+/** Slices are cut from here up: below the ephemeral range (32768 up), where connections get theirs. */
+export const SLICES_FROM = 20_000;
+export const SLICE_SIZE = 250;
+export const SLICE_COUNT = 48;
+
+export interface PortRange {
+  first: number;
+  last: number;
+}
+
+export interface PortSlice {
+  /** The port whose listener marks the slice as held; never handed out. */
+  lock: number;
+  /** The ports handed out from the slice. */
+  ports: PortRange;
+  /** Gives the slice back (it also goes back when the process ends, however it ends). */
+  release(): Promise<void>;
 }
 
 /**
- * Hands out the ports of one slice in turn, from `startAt` (one file after another in the same
- * worker start at different places), each checked by binding it; never the same one twice until
- * the slice wraps around.
+ * Claims a slice of ports for this process, trying slices from `preferred` on. A slice is held by
+ * listening on its first port: the bind is atomic across processes, and the kernel lets go of it
+ * when the holder dies, even by SIGKILL, so no lock file can go stale.
+ */
+export async function claimPortSlice(preferred = 0): Promise<PortSlice> {
+  for (let tried = 0; tried < SLICE_COUNT; tried++) {
+    const index = (((preferred + tried) % SLICE_COUNT) + SLICE_COUNT) % SLICE_COUNT;
+    const lock = SLICES_FROM + index * SLICE_SIZE;
+    const holder = await listenOn(lock);
+    if (!holder) continue;
+    holder.unref(); // holding a slice never keeps the process alive
+    holder.on('connection', (socket) => socket.destroy());
+    return {
+      lock,
+      ports: { first: lock + 1, last: lock + SLICE_SIZE - 1 },
+      release: () => new Promise((resolve) => holder.close(() => resolve())),
+    };
+  }
+  throw new Error(`all ${SLICE_COUNT} port slices from ${SLICES_FROM} are held by other processes`);
+}
+
+/**
+ * Hands out the ports of one range in turn, from `startAt` (one process after another in the same
+ * slice start at different places), each checked by binding it; never the same one twice until
+ * the range wraps around.
  */
 export class PortAllocator {
   private next: number;
 
   constructor(
-    private readonly range: { first: number; last: number },
+    private readonly range: PortRange,
     startAt = range.first,
   ) {
     this.next = startAt;
@@ -52,21 +88,20 @@ export class PortAllocator {
   }
 }
 
-const poolId = Number(process.env.VITEST_POOL_ID);
-const workerPorts =
-  poolId >= 1
-    ? (() => {
-        const range = workerPortRange(poolId);
-        return new PortAllocator(range, range.first + (process.pid % PORTS_PER_WORKER));
-      })()
-    : undefined;
-
-function canListen(port: number): Promise<boolean> {
+/** A server listening on 127.0.0.1:`port`, or undefined when the port is taken. */
+function listenOn(port: number): Promise<net.Server | undefined> {
   return new Promise((resolve) => {
     const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    server.once('error', () => resolve(undefined));
+    server.listen(port, '127.0.0.1', () => resolve(server));
   });
+}
+
+async function canListen(port: number): Promise<boolean> {
+  const server = await listenOn(port);
+  if (!server) return false;
+  await new Promise((resolve) => server.close(resolve));
+  return true;
 }
 
 function kernelPort(): Promise<number> {
