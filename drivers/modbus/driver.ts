@@ -1,14 +1,6 @@
 // The Modbus driver for one device (one unit id): plans its reads, polls them per poll group,
 // turns replies into TagSample batches, writes with read-back, and reports its status.
-import type {
-  DeviceStatus,
-  Driver,
-  DriverContext,
-  TagConfig,
-  TagSample,
-  TagValue,
-  WriteResult,
-} from '../types.js';
+import type * as api from '../types.js';
 import { sampleOf, type ReadBlock } from './codec.js';
 import type { ModbusDeviceConfig } from './config.js';
 import { planPollGroups, planReads, type PlannedRead, type PollGroup } from './planner.js';
@@ -21,7 +13,7 @@ import { writeTag } from './write.js';
 
 const STATUS_INTERVAL_MS = 1000;
 
-export class ModbusDriver implements Driver, LinkListener {
+export class ModbusDriver implements api.Driver, LinkListener {
   readonly deviceId: string;
   private readonly tags = new Map<string, ResolvedTag>();
   readonly groups: PollGroup[];
@@ -38,8 +30,8 @@ export class ModbusDriver implements Driver, LinkListener {
 
   constructor(
     private readonly device: ModbusDeviceConfig,
-    tags: readonly TagConfig[],
-    private readonly ctx: DriverContext,
+    tags: readonly api.TagConfig[],
+    private readonly ctx: api.DriverContext,
   ) {
     this.deviceId = device.id;
     const problems: string[] = [];
@@ -103,7 +95,7 @@ export class ModbusDriver implements Driver, LinkListener {
       // Once per outage, not once per poll: subscribers see the loss, and the broker is not flooded.
       this.disconnectReported = true;
       const ts = Date.now();
-      const batch: TagSample[] = [...this.tags.values()].map((tag) => ({
+      const batch: api.TagSample[] = [...this.tags.values()].map((tag) => ({
         tag: tag.name,
         ts,
         quality: 'bad',
@@ -116,9 +108,9 @@ export class ModbusDriver implements Driver, LinkListener {
     this.emitStatus(true);
   }
 
-  async read(names: readonly string[]): Promise<TagSample[]> {
+  async read(names: readonly string[]): Promise<api.TagSample[]> {
     const known: ResolvedTag[] = [];
-    const samples: TagSample[] = [];
+    const samples: api.TagSample[] = [];
     for (const name of names) {
       const tag = this.tags.get(name);
       if (tag) known.push(tag);
@@ -136,9 +128,9 @@ export class ModbusDriver implements Driver, LinkListener {
     return samples;
   }
 
-  write(name: string, value: TagValue): Promise<WriteResult> {
+  write(name: string, value: api.TagValue): Promise<api.WriteResult> {
     const tag = this.tags.get(name);
-    const refused = (error: string): Promise<WriteResult> =>
+    const refused = (error: string): Promise<api.WriteResult> =>
       Promise.resolve({ ok: false, error, outcome: 'refused' });
     if (!tag) return refused(`unknown tag ${name} on ${this.deviceId}`);
     if (!tag.writable) return refused(`tag ${name} is not writable`);
@@ -149,10 +141,10 @@ export class ModbusDriver implements Driver, LinkListener {
     }));
   }
 
-  status(): DeviceStatus {
+  status(): api.DeviceStatus {
     const counters = this.unit?.counters;
     const linkCounters = this.link?.counters;
-    const status: DeviceStatus = {
+    const status: api.DeviceStatus = {
       deviceId: this.deviceId,
       state: this.state,
       since: this.since,
@@ -193,7 +185,7 @@ export class ModbusDriver implements Driver, LinkListener {
     let failed = false;
     const cancelled = () => failed || this.state !== 'connected';
     const slow = unit.slow;
-    const results: TagSample[][] = [];
+    const results: api.TagSample[][] = [];
     if (slow) {
       // A probe: reads go one by one and the scan stops at the first that gets no answer.
       for (const read of [...group.reads]) {
@@ -222,7 +214,7 @@ export class ModbusDriver implements Driver, LinkListener {
     priority: Priority,
     cancelled?: () => boolean,
     group?: PollGroup,
-  ): Promise<TagSample[]> {
+  ): Promise<api.TagSample[]> {
     const unit = this.unit;
     const outcome: Outcome = unit
       ? await unit.execute(
@@ -262,7 +254,7 @@ export class ModbusDriver implements Driver, LinkListener {
     priority: Priority,
     cancelled: (() => boolean) | undefined,
     group: PollGroup | undefined,
-  ): Promise<TagSample[]> {
+  ): Promise<api.TagSample[]> {
     let parts = planReads(read.tags, { ...this.device.limits, maxGapRegisters: 0, maxGapBits: 0 });
     if (parts.length === 1)
       parts = read.tags.map((tag) => planReads([tag], this.device.limits)[0] as PlannedRead);

@@ -2,16 +2,7 @@
 // for `poll` tags. A connection loop with backoff owns the lifecycle; node-opcua repairs short breaks
 // itself (secure channel, session, subscriptions), and a watchdog rebuilds a subscription gone silent.
 import type { ClientSession, OPCUAClient } from 'node-opcua';
-import type {
-  ConnectionState,
-  DeviceStatus,
-  Driver,
-  DriverContext,
-  TagConfig,
-  TagSample,
-  TagValue,
-  WriteResult,
-} from '../types.js';
+import type * as api from '../types.js';
 import { createClient, identityOf, readServerLimits } from './client.js';
 import { loadOpcua } from './load.js';
 import { LEGACY_POLICIES, type OpcuaDeviceConfig } from './config.js';
@@ -40,13 +31,13 @@ function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> 
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
-export class OpcuaDriver implements Driver {
+export class OpcuaDriver implements api.Driver {
   readonly deviceId: string;
   private readonly plans: TagPlan[];
   private readonly byName: Map<string, TagPlan>;
-  private readonly log: DriverContext['log'];
+  private readonly log: api.DriverContext['log'];
 
-  private state: ConnectionState = 'disconnected';
+  private state: api.ConnectionState = 'disconnected';
   private since = Date.now();
   private lastError?: string;
   private requests = 0;
@@ -99,8 +90,8 @@ export class OpcuaDriver implements Driver {
 
   constructor(
     private readonly device: OpcuaDeviceConfig,
-    tags: readonly TagConfig[],
-    private readonly ctx: DriverContext,
+    tags: readonly api.TagConfig[],
+    private readonly ctx: api.DriverContext,
   ) {
     this.deviceId = device.id;
     this.plans = planTags(device.id, tags);
@@ -138,9 +129,9 @@ export class OpcuaDriver implements Driver {
     this.setState('stopped');
   }
 
-  status(): DeviceStatus {
+  status(): api.DeviceStatus {
     const rtts = this.rtts;
-    const status: DeviceStatus = {
+    const status: api.DeviceStatus = {
       deviceId: this.deviceId,
       state: this.state,
       since: this.since,
@@ -158,10 +149,10 @@ export class OpcuaDriver implements Driver {
     return status;
   }
 
-  async read(tags: readonly string[]): Promise<TagSample[]> {
+  async read(tags: readonly string[]): Promise<api.TagSample[]> {
     const ts = Date.now();
     const known: TagPlan[] = [];
-    const out: TagSample[] = [];
+    const out: api.TagSample[] = [];
     for (const name of tags) {
       const plan = this.byName.get(name);
       if (plan) known.push(plan);
@@ -171,7 +162,7 @@ export class OpcuaDriver implements Driver {
     if (!session || this.state !== 'connected') {
       return [
         ...out,
-        ...known.map((p): TagSample => ({
+        ...known.map((p): api.TagSample => ({
           tag: p.name,
           ts,
           quality: 'bad',
@@ -183,7 +174,7 @@ export class OpcuaDriver implements Driver {
     return [...out, ...(await readSamples(session, known, this.maxPerCall, this.stats))];
   }
 
-  async write(tag: string, value: TagValue): Promise<WriteResult> {
+  async write(tag: string, value: api.TagValue): Promise<api.WriteResult> {
     const plan = this.byName.get(tag);
     if (!plan)
       return { ok: false, error: `unknown tag ${tag} on device ${this.deviceId}`, outcome: 'refused' };
@@ -197,7 +188,7 @@ export class OpcuaDriver implements Driver {
 
   // ---- lifecycle ----
 
-  private setState(state: ConnectionState, error?: string): void {
+  private setState(state: api.ConnectionState, error?: string): void {
     if (error !== undefined) this.lastError = error;
     if (state === this.state && error === undefined) return;
     this.state = state;
@@ -205,7 +196,7 @@ export class OpcuaDriver implements Driver {
     this.ctx.onStatus(this.status());
   }
 
-  private deliver = (samples: TagSample[]): void => {
+  private deliver = (samples: api.TagSample[]): void => {
     if (samples.length > 0 && this.running) this.ctx.onSamples(samples);
   };
 

@@ -1,12 +1,13 @@
 // Our own Modbus simulator: the demo press and scripted signals, served over Modbus TCP, RTU over
 // TCP, or RTU on a serial path (one end of a socat pty pair in tests), with fault injection.
 import type { AddressInfo } from 'node:net';
-import type { DriverLogger } from '../../types.js';
+import type { DriverLogger, RunningSimulator } from '../../types.js';
 import type { ModbusSimulatorConfig } from '../config.js';
 import { listenTcp, serveStream, type ServeStats } from './server.js';
 import { SimUnits } from './units.js';
 
-export interface RunningModbusSimulator {
+/** `address`: `modbus-tcp://host:port`, or `modbus-rtu://path` on a serial line. */
+export interface RunningModbusSimulator extends RunningSimulator {
   host: string;
   /** The TCP port (0 in serial mode). */
   port: number;
@@ -15,7 +16,6 @@ export interface RunningModbusSimulator {
   stats: ServeStats;
   /** The units' memory, for tests that set or inspect values directly. */
   units: SimUnits;
-  close(): Promise<void>;
 }
 
 export async function startModbusSimulator(
@@ -37,6 +37,7 @@ export async function startModbusSimulator(
         'modbus RTU simulator listening',
       );
       return {
+        address: `modbus-rtu://${config.path}`,
         host: '',
         port: 0,
         path: config.path,
@@ -55,6 +56,7 @@ export async function startModbusSimulator(
       'modbus simulator listening',
     );
     return {
+      address: `modbus-tcp://${address.address}:${address.port}`,
       host: address.address,
       port: address.port,
       stats,

@@ -3,12 +3,13 @@
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import type { DriverLogger } from '../../types.js';
+import type { DriverLogger, RunningSimulator } from '../../types.js';
 import type { OpcuaSimulatorConfig } from '../config.js';
 import { loadOpcua } from '../load.js';
 import { buildOvenAddressSpace } from './oven.js';
 
-export interface RunningOpcuaSimulator {
+/** `address` is the endpoint URL. */
+export interface RunningOpcuaSimulator extends RunningSimulator {
   endpointUrl: string;
   port: number;
   /** The simulator's PKI folder (own certificate, trusted/rejected client certificates). */
@@ -19,7 +20,6 @@ export interface RunningOpcuaSimulator {
   openSessions(): { sessions: number; subscriptions: number };
   /** Rounds of load point updates made so far (benchmarks compare it with what clients received). */
   loadRounds(): number;
-  close(): Promise<void>;
 }
 
 /** A free loopback-or-given-host port, for `port: 0` (node-opcua advertises the configured port). */
@@ -124,6 +124,7 @@ export async function startOpcuaSimulator(
 
   let closed = false;
   return {
+    address: endpointUrl,
     endpointUrl,
     port,
     pkiDir,

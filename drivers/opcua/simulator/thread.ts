@@ -1,16 +1,16 @@
 // Runs the OPC UA simulator in a worker thread (worker.ts), so its start-up CPU (node-opcua's import
 // and standard address space, ~1.7 s) runs beside the gateway's event loop instead of on it.
 import { Worker } from 'node:worker_threads';
-import type { DriverLogger } from '../../types.js';
+import type { DriverLogger, RunningSimulator } from '../../types.js';
 import type { OpcuaSimulatorConfig } from '../config.js';
 import { relayEntry } from './log-relay.js';
 import type { SimulatorThreadCommand, SimulatorThreadData, SimulatorThreadEvent } from './worker.js';
 
-export interface OpcuaSimulatorThread {
+/** `address` is the endpoint URL. */
+export interface OpcuaSimulatorThread extends RunningSimulator {
   endpointUrl: string;
   port: number;
   pkiDir: string;
-  close(): Promise<void>;
 }
 
 /** Resolves once the simulator listens; rejects with its start error (the `code`, e.g. EADDRINUSE, kept). */
@@ -49,7 +49,13 @@ export function startOpcuaSimulatorThread(
           return;
         case 'up':
           started = true;
-          resolve({ endpointUrl: event.endpointUrl, port: event.port, pkiDir: event.pkiDir, close });
+          resolve({
+            address: event.endpointUrl,
+            endpointUrl: event.endpointUrl,
+            port: event.port,
+            pkiDir: event.pkiDir,
+            close,
+          });
           return;
         case 'failed': {
           failure = new Error(event.message) as NodeJS.ErrnoException;

@@ -1,33 +1,25 @@
 // The tank driver: polls its tags over one TCP connection to the tank simulator, writes a value
 // and answers with the value read back. Small on purpose: it shows what a driver must provide.
 import net from 'node:net';
-import type {
-  DeviceStatus,
-  Driver,
-  DriverContext,
-  TagConfig,
-  TagSample,
-  TagValue,
-  WriteResult,
-} from '../../../drivers/types.js';
+import type * as api from '../../../drivers/types.js';
 import type { TankAnswer, TankRequest } from './simulator.js';
 import type { TankDeviceConfig } from './types.js';
 
 type Pending = { resolve(answer: TankAnswer): void; reject(err: Error): void; timer: NodeJS.Timeout };
 
-export class TankDriver implements Driver {
+export class TankDriver implements api.Driver {
   private socket?: net.Socket;
   private pollTimer?: NodeJS.Timeout;
   private retryTimer?: NodeJS.Timeout;
   private stopped = false;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
-  private current: DeviceStatus;
+  private current: api.DeviceStatus;
 
   constructor(
     private readonly device: TankDeviceConfig,
-    private readonly tags: readonly TagConfig[],
-    private readonly ctx: DriverContext,
+    private readonly tags: readonly api.TagConfig[],
+    private readonly ctx: api.DriverContext,
   ) {
     this.current = {
       deviceId: device.id,
@@ -57,13 +49,13 @@ export class TankDriver implements Driver {
     this.setState('stopped');
   }
 
-  async read(names: readonly string[]): Promise<TagSample[]> {
+  async read(names: readonly string[]): Promise<api.TagSample[]> {
     const tags = this.tags.filter((t) => names.includes(t.name));
     const ts = Date.now();
     try {
       const answer = await this.request({ id: 0, op: 'read', names: tags.map((t) => t.address) });
       if ('error' in answer) throw new Error(answer.error);
-      return tags.map((t): TagSample => {
+      return tags.map((t): api.TagSample => {
         const value = answer.values[t.address];
         return value === null || value === undefined
           ? { tag: t.name, ts, quality: 'bad', value: null, reason: `no value "${t.address}"` }
@@ -80,7 +72,7 @@ export class TankDriver implements Driver {
     }
   }
 
-  async write(name: string, value: TagValue): Promise<WriteResult> {
+  async write(name: string, value: api.TagValue): Promise<api.WriteResult> {
     const tag = this.tags.find((t) => t.name === name);
     if (!tag) return { ok: false, error: `no tag "${name}"`, outcome: 'refused' };
     if (typeof value !== 'number') return { ok: false, error: 'the tank holds numbers', outcome: 'refused' };
@@ -94,7 +86,7 @@ export class TankDriver implements Driver {
     return sample?.quality === 'good' ? { ok: true, sample } : { ok: false, error: 'read-back failed' };
   }
 
-  status(): DeviceStatus {
+  status(): api.DeviceStatus {
     return { ...this.current };
   }
 
@@ -146,7 +138,7 @@ export class TankDriver implements Driver {
     });
   }
 
-  private setState(state: DeviceStatus['state']): void {
+  private setState(state: api.DeviceStatus['state']): void {
     this.current = { ...this.current, state, since: Date.now() };
     this.ctx.onStatus(this.status());
   }

@@ -2,7 +2,8 @@
 // Registered by handing loadConfig the list `[...builtinDrivers, tankDriver]`; no other file knows it.
 import net from 'node:net';
 import { fail, ok, withTimeout } from '../../../drivers/probe.js';
-import type { DriverModule, Finding, TagConfig, TagProblem } from '../../../drivers/types.js';
+import { defineDriver } from '../../../drivers/define.js';
+import type { Finding, TagConfig, TagProblem } from '../../../drivers/types.js';
 import deviceSchema from './device.schema.json' with { type: 'json' };
 import simulatorSchema from './simulator.schema.json' with { type: 'json' };
 import tagSchema from './tag.schema.json' with { type: 'json' };
@@ -13,11 +14,10 @@ import type { TankDeviceConfig, TankSimulatorConfig } from './types.js';
 /** What the tank holds: a tag naming anything else is a mistake the schema cannot see. */
 const TANK_VALUES: ReadonlySet<string> = new Set(['level', 'valve']);
 
-export const tankDriver: DriverModule<TankDeviceConfig, TankSimulatorConfig> = {
+export const tankDriver = defineDriver<TankDeviceConfig, TankSimulatorConfig>(TankDriver, {
   name: 'tank',
   title: 'Tank',
   schemas: { device: deviceSchema, tag: tagSchema, simulator: simulatorSchema },
-  create: (device, tags, ctx) => new TankDriver(device, tags, ctx),
   checkTag(tag: TagConfig): TagProblem[] {
     return TANK_VALUES.has(tag.address)
       ? []
@@ -25,7 +25,7 @@ export const tankDriver: DriverModule<TankDeviceConfig, TankSimulatorConfig> = {
   },
   startSimulator: (config, log) => startTankSimulator(config, log),
   probe: async (device, { tags }) => [await probeTank(device, tags[0])],
-};
+});
 
 /** `tagwire doctor`'s check: the tank answers a read of the first mapped value. */
 async function probeTank(device: TankDeviceConfig, first: TagConfig | undefined): Promise<Finding> {
