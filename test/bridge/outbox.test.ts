@@ -46,6 +46,24 @@ describe('outbox', () => {
     return { opening, committed, dropped, errors };
   }
 
+  /** Outbox `a` holding messages '0'..'4' (seqs 1..5) on disk, and its hooks' records. */
+  async function fiveCommitted() {
+    const opened = open('a');
+    const outbox = await opened.opening;
+    for (let i = 0; i < 5; i++)
+      outbox.append({ topic: 't', payload: Buffer.from(String(i)), qos: 1, retain: false });
+    await outbox.drain();
+    return { ...opened, outbox };
+  }
+
+  /** From now on every INSERT (`refuse`) or DELETE (`keep`) of a row fails as on a full disk. */
+  function failLikeAFullDisk(trigger: 'refuse' | 'keep'): Promise<void> {
+    const on = trigger === 'refuse' ? 'INSERT' : 'DELETE';
+    return db.exec(
+      `CREATE TRIGGER ${trigger} BEFORE ${on} ON outbox_messages BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`,
+    );
+  }
+
   it('commits appended messages in order, pages them and keeps properties', async () => {
     const { opening, committed } = open('a');
     const outbox = await opening;
@@ -160,9 +178,7 @@ describe('outbox', () => {
     );
     await Promise.all(taken);
     expect(outbox.getStats().messages).toBe(10);
-    await db.exec(
-      "CREATE TRIGGER refuse BEFORE INSERT ON outbox_messages BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END",
-    );
+    await failLikeAFullDisk('refuse');
     const refused = outbox.append({ topic: 't', payload: Buffer.from('x'), qos: 1, retain: false });
     await expect(refused).rejects.toMatchObject({ name: 'NotStoredError', reason: 'storage' });
     expect(dropped['write-failed']).toBe(1);
@@ -177,15 +193,9 @@ describe('outbox', () => {
   });
 
   it('keeps a delivered row it could not delete out of every page, and deletes it once it can', async () => {
-    const { opening, errors } = open('a');
-    const outbox = await opening;
-    for (let i = 0; i < 5; i++)
-      outbox.append({ topic: 't', payload: Buffer.from(String(i)), qos: 1, retain: false });
-    await outbox.drain();
+    const { outbox, errors } = await fiveCommitted();
     outbox.forgetRecent();
-    await db.exec(
-      "CREATE TRIGGER keep BEFORE DELETE ON outbox_messages BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END",
-    );
+    await failLikeAFullDisk('keep');
     outbox.remove(1);
     outbox.remove(2);
     await waitFor(() => errors.length > 0, 5000, 'the failed delete');
@@ -205,11 +215,7 @@ describe('outbox', () => {
   }
 
   it('a group commit carries the deletes that are due, in its own transaction', async () => {
-    const { opening, errors } = open('a');
-    const outbox = await opening;
-    for (let i = 0; i < 5; i++)
-      outbox.append({ topic: 't', payload: Buffer.from(String(i)), qos: 1, retain: false });
-    await outbox.drain();
+    const { outbox, errors } = await fiveCommitted();
     outbox.remove(1);
     outbox.remove(2);
     hold(150); // the deletes are due before the next commit starts
@@ -224,15 +230,9 @@ describe('outbox', () => {
   });
 
   it('a delete that fails inside a group commit costs the commit nothing: its rows go alone', async () => {
-    const { opening, errors, dropped } = open('a');
-    const outbox = await opening;
-    for (let i = 0; i < 5; i++)
-      outbox.append({ topic: 't', payload: Buffer.from(String(i)), qos: 1, retain: false });
-    await outbox.drain();
+    const { outbox, errors, dropped } = await fiveCommitted();
     outbox.forgetRecent();
-    await db.exec(
-      "CREATE TRIGGER keep BEFORE DELETE ON outbox_messages BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END",
-    );
+    await failLikeAFullDisk('keep');
     outbox.remove(1);
     outbox.remove(2);
     hold(150);

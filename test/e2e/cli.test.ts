@@ -16,6 +16,17 @@ function tagwire(args: string[], timeoutMs = 30_000) {
   return run(process.execPath, [...nodeArgs, cli, ...args], timeoutMs);
 }
 
+/** `tagwire start -c file` as its own process: its output so far, and its exit code once it exits. */
+function startGateway(file: string) {
+  const child = spawn(process.execPath, [...nodeArgs, cli, 'start', '-c', file], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, stdout: () => out, exited };
+}
+
 describe('tagwire validate', () => {
   it('accepts the demo config', async () => {
     const out = await tagwire(['validate', '-c', path.join(repoRoot, 'gateway.config.json')]);
@@ -55,16 +66,11 @@ describe('tagwire start', () => {
 
   it('says what runs where, serves MQTT, and stops cleanly with exit 0 on SIGINT', async () => {
     const demo = await demoConfig();
-    const child = spawn(process.execPath, [...nodeArgs, cli, 'start', '-c', demo.file], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const { child, stdout, exited } = startGateway(demo.file);
     try {
-      await waitFor(() => stdout.includes('Ctrl-C'), 90_000, 'the start banner');
-      expect(stdout).toContain(`mqtt://127.0.0.1:${demo.mqttPort}`);
-      expect(stdout).toContain(`mosquitto_sub -h 127.0.0.1 -p ${demo.mqttPort} -t 'acme/#' -v`);
+      await waitFor(() => stdout().includes('Ctrl-C'), 90_000, 'the start banner');
+      expect(stdout()).toContain(`mqtt://127.0.0.1:${demo.mqttPort}`);
+      expect(stdout()).toContain(`mosquitto_sub -h 127.0.0.1 -p ${demo.mqttPort} -t 'acme/#' -v`);
       const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${demo.mqttPort}`);
       const got = new Promise<string>((resolve) => client.on('message', (topic) => resolve(topic)));
       await client.subscribeAsync('acme/#');
@@ -83,20 +89,15 @@ describe('tagwire start', () => {
     // The demo's Modbus simulator listens well before the OPC UA one (node-opcua's import and
     // address space): a signal sent in between finds the gateway mid-start.
     const demo = await demoConfig();
-    const child = spawn(process.execPath, [...nodeArgs, cli, 'start', '-c', demo.file], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    await waitFor(() => stdout.includes('modbus simulator listening'), 90_000, 'the Modbus simulator');
-    const startedBeforeSignal = stdout.includes('Ctrl-C');
+    const { child, stdout, exited } = startGateway(demo.file);
+    await waitFor(() => stdout().includes('modbus simulator listening'), 90_000, 'the Modbus simulator');
+    const startedBeforeSignal = stdout().includes('Ctrl-C');
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(startedBeforeSignal).toBe(false);
-    expect(stdout).toContain('stopping once the start has settled');
-    expect(stdout).toContain('"msg":"stopped"');
-    expect(stdout).not.toContain('Ctrl-C');
+    expect(stdout()).toContain('stopping once the start has settled');
+    expect(stdout()).toContain('"msg":"stopped"');
+    expect(stdout()).not.toContain('Ctrl-C');
   }, 120_000);
 
   it('stops cleanly on SIGTERM too; the banner lists bridges and counts in words that agree', async () => {
@@ -109,16 +110,14 @@ describe('tagwire start', () => {
         { name: 'plant', url: `mqtt://edge:secret@127.0.0.1:${upstreamPort}`, out: [{ filter: 'acme/#' }] },
       ];
     });
-    const child = spawn(process.execPath, [...nodeArgs, cli, 'start', '-c', demo.file], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    await waitFor(() => stdout.includes('Ctrl-C'), 90_000, 'the start banner');
+    const { child, stdout, exited } = startGateway(demo.file);
+    await waitFor(() => stdout().includes('Ctrl-C'), 90_000, 'the start banner');
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
-    const line = (label: string) => stdout.split('\n').find((l) => l.trimStart().startsWith(`${label} `));
+    const line = (label: string) =>
+      stdout()
+        .split('\n')
+        .find((l) => l.trimStart().startsWith(`${label} `));
     expect(line('config')).toMatch(/\(1 device, 1 mapping, 7 tags\)$/);
     expect(line('devices')).toMatch(/press1 \(modbus\)$/);
     // The upstream without the credentials written into its URL.
