@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Driver, DeviceStatus, TagSample } from '../drivers/types.js';
 import { createDriver } from '../drivers/index.js';
 import { Broker } from './broker/broker.js';
-import { BridgeManager } from './bridge/manager.js';
+import { BridgeManager, refuseWhileRestarting } from './bridge/manager.js';
 import { diffConfig, type ConfigDiff } from './config/diff.js';
 import { formatProblem, type LoadedConfig } from './config/load.js';
 import type { DeviceConfig, LoadedMapping } from './config/types.js';
@@ -288,15 +288,23 @@ export class Gateway {
 
   /** (Re)starts the bridges of `loaded`, after stopping the running ones. */
   private async rebuildBridges(loaded: LoadedConfig): Promise<void> {
-    await this.bridges?.stop();
-    this.bridges = new BridgeManager({
-      bridges: loaded.config.bridges,
-      gatewayId: loaded.config.gateway.id,
-      broker: this.broker,
-      log: this.options.log.child({ part: 'bridge' }),
-      dataDir: this.dataDir,
-    });
-    await this.bridges.start();
+    // A reload: clients are connected, and nothing may be acknowledged that no bridge stores.
+    const release = this.bridges
+      ? refuseWhileRestarting(this.broker, [...this.current.config.bridges, ...loaded.config.bridges])
+      : undefined;
+    try {
+      await this.bridges?.stop();
+      this.bridges = new BridgeManager({
+        bridges: loaded.config.bridges,
+        gatewayId: loaded.config.gateway.id,
+        broker: this.broker,
+        log: this.options.log.child({ part: 'bridge' }),
+        dataDir: this.dataDir,
+      });
+      await this.bridges.start();
+    } finally {
+      release?.();
+    }
   }
 
   private createDriver(device: DeviceConfig, mappings: readonly LoadedMapping[]): Driver | undefined {
@@ -427,7 +435,7 @@ export class Gateway {
     };
   }
 
-  /** Stops in the reverse order of start: devices, commands, bridge, broker, store. Idempotent. */
+  /** Stops in the reverse order of start: devices, commands, clients, bridge, broker, store. Idempotent. */
   async stop(): Promise<void> {
     if (this.stage === 'stopped' || this.stage === 'stopping') return;
     this.stage = 'stopping';
@@ -449,6 +457,8 @@ export class Gateway {
     await step('sparkplug', () => this.sparkplug?.stop());
     await step('http', () => this.http?.stop());
     await step('mapping', () => this.publisher?.stop());
+    // Clients first: a publish taken while the bridges stop would be acknowledged and stored nowhere.
+    await step('broker clients', () => this.localBroker?.disconnectClients());
     await step('bridges', () => this.bridges?.stop());
     await step('broker', () => this.localBroker?.stop());
     await step('simulators', () => this.simulators?.close());

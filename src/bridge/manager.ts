@@ -1,7 +1,7 @@
 // All bridges of a gateway: built from config.bridges by the gateway, started and stopped with it.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import type { LocalBroker } from '../broker/api.js';
+import { NotStoredError, type LocalBroker } from '../broker/api.js';
 import type { Logger } from '../log.js';
 import { Database } from '../store/db.js';
 import { migrateOutbox } from './outbox/outbox.js';
@@ -18,6 +18,22 @@ export interface BridgeManagerOptions {
   broker: LocalBroker;
   log: Logger;
   dataDir: string;
+}
+
+/**
+ * While bridges restart (a config reload), refuses client publishes on the `out` filters of
+ * `bridges` instead of acknowledging them: no bridge is subscribed meanwhile, so an acknowledged
+ * message would be stored nowhere. A refused QoS 1/2 publish is not acknowledged (MQTT 5: a
+ * negative acknowledgement) and the client sends it again. Returns the release.
+ */
+export function refuseWhileRestarting(broker: LocalBroker, bridges: readonly BridgeConfig[]): () => void {
+  const refused = Promise.reject(new NotStoredError('storage', 'the bridges are restarting'));
+  refused.catch(() => undefined);
+  const filters = new Set(bridges.flatMap((b) => b.out.map((rule) => rule.filter)));
+  const unsubscribers = [...filters].map((filter) => broker.subscribeDurable(filter, () => refused));
+  return () => {
+    for (const unsubscribe of unsubscribers) unsubscribe();
+  };
 }
 
 /** The outboxes' database file, in the data directory. */

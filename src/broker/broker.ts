@@ -132,11 +132,12 @@ export class Broker implements LocalBroker {
   }
 
   /** Closes listeners and client connections and writes what is pending to SQLite. Idempotent. */
-  async stop(): Promise<void> {
-    if (this.state === 'stopped') return;
-    this.state = 'stopped';
-    if (this.sweepTimer) clearInterval(this.sweepTimer);
-    if (this.sysTimer) clearInterval(this.sysTimer);
+  /**
+   * The first step of a stop: closes the listeners and disconnects every client. Called on its own
+   * before in-process durable subscribers stop (a gateway's bridges), so that no client publish is
+   * acknowledged once nothing would store it; in-process publishing still works.
+   */
+  async disconnectClients(): Promise<void> {
     this.core.stopping = true;
     const listeners = this.listeners;
     this.listeners = [];
@@ -149,6 +150,14 @@ export class Broker implements LocalBroker {
       await new Promise((r) => setTimeout(r, 20));
     for (const conn of [...this.core.connections]) conn.destroy();
     await Promise.all(closing);
+  }
+
+  async stop(): Promise<void> {
+    if (this.state === 'stopped') return;
+    this.state = 'stopped';
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    if (this.sysTimer) clearInterval(this.sysTimer);
+    await this.disconnectClients();
     for (const session of this.core.sessions.values()) {
       if (session.expiryTimer) clearTimeout(session.expiryTimer);
       if (session.will?.timer) clearTimeout(session.will.timer);
