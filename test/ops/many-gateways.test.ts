@@ -106,6 +106,25 @@ async function outboxRows(file: string, topic: string): Promise<number> {
   }
 }
 
+/**
+ * Resolves once the gateway of `config` is ready (/readyz 200): its local broker listens. Its
+ * `online` upstream says less: the bridge connects before the local listeners open.
+ */
+async function ready(config: DemoConfig): Promise<void> {
+  await waitFor(
+    () =>
+      fetch(`http://127.0.0.1:${config.httpPort}/readyz`).then(
+        (res) => {
+          void res.body?.cancel();
+          return res.ok;
+        },
+        () => false,
+      ),
+    60_000,
+    `the gateway of ${config.file} ready`,
+  );
+}
+
 function startChild(file: string): ChildProcess {
   const started = spawn(process.execPath, [...nodeArgs, cliSource, 'start', '-c', file], {
     env: envWith(),
@@ -189,6 +208,7 @@ describe('five gateways bridged into one plant broker', () => {
     await waitFor(() => latest.has(`sites/cell1/${TAG}/cycles`), 20_000, 'cell1 still publishing');
     child = startChild(fifth.file);
     await waitFor(() => latest.get('tagwire/cell5/status') === 'online', 60_000, 'cell5 online again');
+    await ready(fifth);
 
     // Killed during a WAN outage, it loses nothing it had taken: the backlog in its outbox drains
     // once it runs again and the link is back.
