@@ -131,7 +131,6 @@ export class Broker implements LocalBroker {
     this.core.connections.add(conn);
   }
 
-  /** Closes listeners and client connections and writes what is pending to SQLite. Idempotent. */
   /**
    * The first step of a stop: closes the listeners and disconnects every client. Called on its own
    * before in-process durable subscribers stop (a gateway's bridges), so that no client publish is
@@ -152,6 +151,7 @@ export class Broker implements LocalBroker {
     await Promise.all(closing);
   }
 
+  /** Closes listeners and client connections and writes what is pending to SQLite. Idempotent. */
   async stop(): Promise<void> {
     if (this.state === 'stopped') return;
     this.state = 'stopped';
