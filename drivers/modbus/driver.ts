@@ -1,9 +1,9 @@
 // The Modbus driver for one device (one unit id): plans its reads, polls them per poll group,
 // turns replies into TagSample batches, writes with read-back, and reports its status.
 import type * as api from '../types.js';
-import { sampleOf, type ReadBlock } from './codec.js';
 import type { ModbusDeviceConfig } from './config.js';
 import { planPollGroups, planReads, type PlannedRead, type PollGroup } from './planner.js';
+import { isFailed, samplesOf, type ReadReply } from './reply.js';
 import { PollScheduler } from './scheduler.js';
 import { resolveTag, type ResolvedTag } from './tag.js';
 import type { LinkListener, LinkState, ModbusLink, Priority } from './transport/link.js';
@@ -124,7 +124,7 @@ export class ModbusDriver implements api.Driver, LinkListener {
         });
     }
     for (const read of planReads(known, this.device.limits))
-      samples.push(...(await this.runRead(read, 'high')));
+      samplesOf(await this.runRead(read, 'high'), samples);
     return samples;
   }
 
@@ -185,26 +185,30 @@ export class ModbusDriver implements api.Driver, LinkListener {
     let failed = false;
     const cancelled = () => failed || this.state !== 'connected';
     const slow = unit.slow;
-    const results: api.TagSample[][] = [];
+    // Replies, not samples, until the scan ends: see reply.ts.
+    const results: ReadReply[][] = [];
+    const timedOut = (replies: readonly ReadReply[]) =>
+      replies.some((r) => isFailed(r) && r.reason === 'timeout');
     if (slow) {
       // A probe: reads go one by one and the scan stops at the first that gets no answer.
       for (const read of [...group.reads]) {
-        const samples = await this.runRead(read, 'normal', cancelled, group);
-        if (samples.some((s) => s.quality === 'bad' && s.reason === 'timeout')) failed = true;
-        results.push(samples);
+        const replies = await this.runRead(read, 'normal', cancelled, group);
+        if (timedOut(replies)) failed = true;
+        results.push(replies);
       }
     } else {
       results.push(
         ...(await Promise.all(
           group.reads.map(async (read) => {
-            const samples = await this.runRead(read, 'normal', cancelled, group);
-            if (samples.some((s) => s.quality === 'bad' && s.reason === 'timeout')) failed = true;
-            return samples;
+            const replies = await this.runRead(read, 'normal', cancelled, group);
+            if (timedOut(replies)) failed = true;
+            return replies;
           }),
         )),
       );
     }
-    const batch = results.flat().filter((s) => !(s.quality === 'bad' && s.reason === 'disconnected'));
+    // Disconnected reads say nothing: the outage was reported once, by onState.
+    const batch = samplesOf(results.flat(), [], 'disconnected');
     if (batch.length > 0 && (this.state as LinkState) !== 'stopped') this.ctx.onSamples(batch);
     this.emitStatus(false);
   }
@@ -214,7 +218,7 @@ export class ModbusDriver implements api.Driver, LinkListener {
     priority: Priority,
     cancelled?: () => boolean,
     group?: PollGroup,
-  ): Promise<api.TagSample[]> {
+  ): Promise<ReadReply[]> {
     const unit = this.unit;
     const outcome: Outcome = unit
       ? await unit.execute(
@@ -232,16 +236,9 @@ export class ModbusDriver implements api.Driver, LinkListener {
     ) {
       return this.splitRead(read, priority, cancelled, group);
     }
-    if (outcome.kind !== 'data') {
-      const reason = outcome.kind === 'failed' ? outcome.reason : 'unexpected reply';
-      return read.tags.map((tag) => ({ tag: tag.name, ts, quality: 'bad', value: null, reason }));
-    }
-    const block: ReadBlock = {
-      start: read.address,
-      data: outcome.data,
-      kind: read.fc <= 2 ? 'bits' : 'registers',
-    };
-    return read.tags.map((tag) => sampleOf(tag, block, ts));
+    if (outcome.kind !== 'data')
+      return [{ read, ts, reason: outcome.kind === 'failed' ? outcome.reason : 'unexpected reply' }];
+    return [{ read, ts, data: outcome.data }];
   }
 
   /**
@@ -254,7 +251,7 @@ export class ModbusDriver implements api.Driver, LinkListener {
     priority: Priority,
     cancelled: (() => boolean) | undefined,
     group: PollGroup | undefined,
-  ): Promise<api.TagSample[]> {
+  ): Promise<ReadReply[]> {
     let parts = planReads(read.tags, { ...this.device.limits, maxGapRegisters: 0, maxGapBits: 0 });
     if (parts.length === 1)
       parts = read.tags.map((tag) => planReads([tag], this.device.limits)[0] as PlannedRead);
@@ -264,8 +261,8 @@ export class ModbusDriver implements api.Driver, LinkListener {
       // Expected with gaps in a device's map and handled: the plan keeps the smaller reads.
       this.ctx.log.debug({ address: read.address, parts: parts.length }, 'modbus read refused; split');
     }
-    const samples = await Promise.all(parts.map((part) => this.runRead(part, priority, cancelled, group)));
-    return samples.flat();
+    const replies = await Promise.all(parts.map((part) => this.runRead(part, priority, cancelled, group)));
+    return replies.flat();
   }
 
   private emitStatus(force: boolean): void {

@@ -110,7 +110,17 @@ function offsetAddress(address: string, offset: number): string | undefined {
   return `${match[1]}:${Number(match[2]) + offset}${match[3] ?? ''}`;
 }
 
-function policyOf(tag: RawTag, d: PolicyDefaults): PublishPolicy {
+/** The tag's publish policy; equal policies are one shared (never mutated) object. */
+function policyOf(tag: RawTag, d: PolicyDefaults, shared: Map<string, PublishPolicy>): PublishPolicy {
+  const policy = newPolicy(tag, d);
+  const key = JSON.stringify(policy);
+  const known = shared.get(key);
+  if (known) return known;
+  shared.set(key, policy);
+  return policy;
+}
+
+function newPolicy(tag: RawTag, d: PolicyDefaults): PublishPolicy {
   const minIntervalMs = tag.minIntervalMs ?? d.minIntervalMs;
   if ((tag.publish ?? d.publish) === 'periodic')
     return { kind: 'periodic', periodMs: tag.periodMs ?? d.periodMs, minIntervalMs };
@@ -136,6 +146,8 @@ export function resolveMapping(
   if (instances.length === 0)
     problem('/', 'missing required key "device" (or "instances" for a device template)');
 
+  // One object per distinct policy, not one per tag (100k tags, mostly one policy: 4.6 MB).
+  const policies = new Map<string, PublishPolicy>();
   const reservedFields =
     raw.format === 'json-device' ? ['ts', 'device', 'tags'] : ['value', 'ts', 'quality', 'reason', 'unit'];
   for (const key of Object.keys(raw.fields)) {
@@ -217,7 +229,7 @@ export function resolveMapping(
         topic: tagTopic.topic,
         qos: rawTag.qos ?? raw.defaults.qos,
         retain: rawTag.retain ?? raw.defaults.retain,
-        policy: policyOf(rawTag, raw.defaults),
+        policy: policyOf(rawTag, raw.defaults, policies),
         commandTimeoutMs: rawTag.commandTimeoutMs ?? raw.defaults.commandTimeoutMs,
       });
       const expirySec = rawTag.expirySec ?? raw.defaults.expirySec;

@@ -323,6 +323,27 @@ describe('loadConfig: a valid config', () => {
     expect(mappings[0]!.tags[0]!.topic).toBe('acme//press1/temperature');
   });
 
+  it('gives tags with the same publish policy one shared policy object, and a tag with its own its own', async () => {
+    ws.write('gateway.config.json', baseConfig());
+    ws.write('mappings/m.json', {
+      device: 'press1',
+      topic: 'acme/press1',
+      defaults: { deadband: 0.5 },
+      tags: [
+        tag({ name: 'a', address: 'hr:1' }),
+        tag({ name: 'b', address: 'hr:2' }),
+        tag({ name: 'c', address: 'hr:3', deadband: 2 }),
+        tag({ name: 'd', address: 'hr:4', publish: 'periodic', periodMs: 500 }),
+      ],
+    });
+    const { mappings } = await loadConfig('gateway.config.json');
+    const [a, b, c, d] = mappings[0]!.tags;
+    expect(a!.policy).toBe(b!.policy);
+    expect(a!.policy).toMatchObject({ kind: 'change', deadband: 0.5 });
+    expect(c!.policy).toMatchObject({ kind: 'change', deadband: 2 });
+    expect(d!.policy).toEqual({ kind: 'periodic', periodMs: 500, minIntervalMs: 0 });
+  });
+
   it('instantiates a device template with offsets and variables', async () => {
     const drive = (id: string) => ({ ...press1, id });
     ws.write('gateway.config.json', baseConfig({ devices: [drive('drive1'), drive('drive2')] }));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { TagSample } from '../../drivers/types.js';
+import type { TagSample, TagValue } from '../../drivers/types.js';
 import type { PublishPolicy } from '../../src/config/types.js';
 import {
   changedBeyondDeadband,
@@ -137,5 +137,32 @@ describe('publish policies', () => {
       [2000, 3],
       [5100, 3],
     ]);
+  });
+});
+
+describe('the last published value, whatever its type', () => {
+  it('compares against a number, then null, a boolean and a number again', () => {
+    const state = newPolicyState(change({ deadband: 0.5 }));
+    const at = (value: TagValue, quality: 'good' | 'bad' = 'good'): TagSample =>
+      quality === 'good'
+        ? { tag: 't', ts: 1, quality, value }
+        : { tag: 't', ts: 1, quality, value: null, reason: 'timeout' };
+    const feed = (sample: TagSample): string => {
+      const decision = onSample(state, sample, 0);
+      if (decision === 'publish') markPublished(state, sample, 0);
+      return decision;
+    };
+    expect(feed(at(10))).toBe('publish');
+    expect(feed(at(10.4))).toBe('skip');
+    expect(feed(at(0, 'bad'))).toBe('publish');
+    expect(feed(at(10, 'good'))).toBe('publish');
+    expect(feed(at(true))).toBe('publish');
+    expect(feed(at(true))).toBe('skip');
+    expect(feed(at(0))).toBe('publish');
+    expect(feed(at(0.4))).toBe('skip');
+    expect(feed(at(0.6))).toBe('publish');
+    expect(feed(at([1, 2]))).toBe('publish');
+    expect(feed(at([1, 2]))).toBe('skip');
+    expect(feed(at(Number.NaN))).toBe('publish');
   });
 });

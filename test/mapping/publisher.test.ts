@@ -115,6 +115,34 @@ describe('TagPublisher', () => {
     expect(snapshot.v).toBe(2);
   });
 
+  it('payloads keep each tag its own unit and decimals, also after a reload changes one', () => {
+    const tags = [
+      tag('a', { unit: 'degC', decimals: 1 }),
+      tag('b', { unit: 'degC', decimals: 1 }),
+      tag('c', { unit: 'bar' }),
+      tag('d', { decimals: 0 }),
+    ];
+    publisher = new TagPublisher({ gatewayId: 'g', mappings: [mapping(tags)], broker, log: silentLogger() });
+    const payloads = () => seen.map((m) => JSON.parse(m.payload.toString()) as Record<string, unknown>);
+    const all = (v: number) => ['a', 'b', 'c', 'd'].map((n) => sample(n, v));
+    publisher.onSamples('press1', all(1.26));
+    expect(payloads().map((p) => [p.value, p.unit])).toEqual([
+      [1.3, 'degC'],
+      [1.3, 'degC'],
+      [1.26, 'bar'],
+      [1, undefined],
+    ]);
+    seen.length = 0;
+    publisher.update([mapping([tags[0]!, tag('b', { unit: 'K', decimals: 2 }), tags[2]!, tags[3]!])]);
+    publisher.onSamples('press1', all(2.345));
+    expect(payloads().map((p) => [p.value, p.unit])).toEqual([
+      [2.3, 'degC'],
+      [2.35, 'K'],
+      [2.345, 'bar'],
+      [2, undefined],
+    ]);
+  });
+
   it('a batch and a periodic tick larger than one broker call publish every message, in order', async () => {
     const names = Array.from({ length: 1000 }, (_, i) => `t${i}`);
     const periodic = { kind: 'periodic', periodMs: 50, minIntervalMs: 0 } as const;
