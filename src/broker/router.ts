@@ -31,6 +31,14 @@ const NO_ENTRIES: TrieEntry[] = [];
 export class Router {
   private readonly trie = new SubscriptionTrie<object, TrieEntry>();
   private readonly matches = new Map<string, TrieEntry[]>();
+  /**
+   * The cached match lists, one per distinct set of entries: 100k tag topics all matched by one
+   * `#` subscription share one array instead of an array each (20 MB at 100k topics). Keyed by
+   * the entries' ids; cleared with the cache.
+   */
+  private readonly lists = new Map<string, TrieEntry[]>();
+  private readonly ids = new WeakMap<TrieEntry, number>();
+  private nextId = 0;
   private cachedChars = 0;
   private mark = 0;
 
@@ -40,14 +48,30 @@ export class Router {
     return this.trie.size;
   }
 
-  /** What the router holds: trie nodes and cached topic matches (memory checks in tests). */
-  footprint(): { trieNodes: number; cachedTopics: number } {
-    return { trieNodes: this.trie.nodeCount(), cachedTopics: this.matches.size };
+  /** What the router holds: trie nodes, cached topic matches and their distinct lists (memory checks in tests). */
+  footprint(): { trieNodes: number; cachedTopics: number; matchLists: number } {
+    return { trieNodes: this.trie.nodeCount(), cachedTopics: this.matches.size, matchLists: this.lists.size };
   }
 
   private clearMatches(): void {
     this.matches.clear();
+    this.lists.clear();
     this.cachedChars = 0;
+  }
+
+  /** The shared array holding exactly `found` (same entries, same order). */
+  private shared(found: TrieEntry[]): TrieEntry[] {
+    if (found.length === 0) return NO_ENTRIES;
+    let key = '';
+    for (const entry of found) {
+      let id = this.ids.get(entry);
+      if (id === undefined) this.ids.set(entry, (id = ++this.nextId));
+      key += `${id},`;
+    }
+    const known = this.lists.get(key);
+    if (known) return known;
+    this.lists.set(key, found);
+    return found;
   }
 
   add(filter: string, key: object, entry: TrieEntry): boolean {
@@ -65,9 +89,9 @@ export class Router {
     if (!entries) {
       const found: TrieEntry[] = [];
       this.trie.match(topic, (_key, entry) => found.push(entry));
-      entries = found.length === 0 ? NO_ENTRIES : found;
       if (this.matches.size >= MATCH_CACHE_LIMIT || this.cachedChars + topic.length > MATCH_CACHE_CHARS)
         this.clearMatches();
+      entries = this.shared(found);
       this.matches.set(topic, entries);
       this.cachedChars += topic.length;
     }

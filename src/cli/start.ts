@@ -4,6 +4,7 @@ import { systemdNotifier } from '../ops/sd-notify.js';
 import { DataFolderTooNew } from '../store/data-folder.js';
 import { createLogger } from '../log.js';
 import { SimulatorGroup } from '../simulator-group.js';
+import { applyHeapPolicy, heapPolicyFrom } from '../ops/heap-policy.js';
 import { banner } from './banner.js';
 import { configPath, CONFIG_OPTION, parseCommand } from './options.js';
 import { count } from './words.js';
@@ -26,6 +27,12 @@ export async function main(args: readonly string[]): Promise<number> {
   });
   if (typeof parsed === 'number') return parsed;
   const { values } = parsed;
+  const heap = heapPolicyFrom(process.env);
+  if ('error' in heap) {
+    process.stderr.write(`tagwire: not started: ${heap.error}\n`);
+    return 1;
+  }
+  applyHeapPolicy(heap);
   const loaded = await loadConfigOrReport(
     configPath(values.config),
     (problems) => `tagwire: not started: ${count(problems.length, 'problem')} in the configuration`,

@@ -39,3 +39,17 @@ it('bounds the cache by topic characters, so long random topics cannot fill memo
   expect(router.footprint().cachedTopics).toBeLessThan(140);
   expect(router.footprint().cachedTopics).toBeGreaterThan(0);
 });
+
+it('topics with the same subscribers share one cached match list, and each still reaches exactly those', () => {
+  const router = new Router(silentLogger());
+  const all: string[] = [];
+  const one: string[] = [];
+  router.add('plant/#', {}, { kind: 'local', handler: (m) => all.push(m.topic) });
+  router.add('plant/d1/+', {}, { kind: 'local', handler: (m) => one.push(m.topic) });
+  for (let i = 0; i < 10_000; i++) router.route(message(`plant/d${i % 10}/t${i}`));
+  router.route(message('other/x'));
+  expect(router.footprint()).toMatchObject({ cachedTopics: 10_001, matchLists: 2 });
+  expect(all).toHaveLength(10_000);
+  expect(one).toHaveLength(1_000);
+  expect(one.every((t) => t.startsWith('plant/d1/'))).toBe(true);
+});
