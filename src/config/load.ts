@@ -2,7 +2,8 @@
 // schemas, defaults applied, paths made absolute, mappings resolved. Every problem is collected
 // before anything is thrown, so one run of `tagwire validate` shows them all.
 import path from 'node:path';
-import { glob, isDynamicPattern } from 'tinyglobby';
+import { isDynamicPattern } from 'tinyglobby';
+import { globFiles } from './glob.js';
 import { checkBridges, type BridgeConfig } from '../bridge/config.js';
 import { ajvProblems } from './ajv-errors.js';
 import { parseJson, readJsonFile } from './json.js';
@@ -106,7 +107,7 @@ async function mappingFiles(
   if (!Array.isArray(patterns)) return [];
   for (const [i, pattern] of patterns.entries()) {
     if (typeof pattern !== 'string') continue;
-    const found = await glob(pattern, { cwd: dir, absolute: true, onlyFiles: true });
+    const found = await globFiles(pattern, dir);
     if (found.length === 0) {
       const message = isDynamicPattern(pattern)
         ? `"${pattern}" matches no file`

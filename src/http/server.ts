@@ -21,6 +21,7 @@ import type { GatewayMetrics } from './metrics.js';
 import { routes, type HttpContext } from './routes/index.js';
 import { hostIsLoopback, originProblem, securityHeaders, STATE_CHANGING } from './security.js';
 import { serveConsole } from './static.js';
+import { buildSerializer, buildValidator } from './validation.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -63,8 +64,9 @@ export class HttpServer {
       logger: false,
       bodyLimit: BODY_LIMIT,
       forceCloseConnections: true,
-      // Unknown body keys are errors (a misspelt "requestId" must not pass silently), not dropped.
-      ajv: { customOptions: { removeAdditional: false } },
+      // Request validators compiled at each route's first request (validation.ts); no route has a
+      // response schema, so fastify's serializer compiler is never needed either.
+      schemaController: { compilersFactory: { buildValidator, buildSerializer } },
       return503OnClosing: true,
       ...(config.tls && {
         https: { cert: readTls(config.tls.cert, 'cert'), key: readTls(config.tls.key, 'key') },

@@ -4,8 +4,9 @@ import { createAjv, type ErrorObject } from '../../drivers/json-schema.js';
 import { describeValue } from '../config/ajv-errors.js';
 import type { MappedTag } from '../config/types.js';
 
-// First error only, no defaults: a command value is checked, never filled in. Built per tag: not strict.
-const ajv = createAjv({ allErrors: false, useDefaults: false, strict: false });
+// First error only, no defaults: a command value is checked, never filled in. Built per tag: not
+// strict, and not checked against the meta-schema (valueSchema builds it from a validated tag).
+const ajv = createAjv({ allErrors: false, useDefaults: false, strict: false, checkSchemas: false });
 
 /** The JSON type a driver's data type takes in commands; undefined when any JSON value may do. */
 function scalarSchema(type: string): Record<string, unknown> {

@@ -4,7 +4,7 @@
 // listed file that is a symbolic link is refused (it could point anywhere).
 import { lstat } from 'node:fs/promises';
 import path from 'node:path';
-import { glob } from 'tinyglobby';
+import { globFiles } from '../../config/glob.js';
 
 export interface MappingFile {
   /** Relative to the config file's folder, with forward slashes. */
@@ -20,7 +20,7 @@ export async function listMappingFiles(
   const dir = path.dirname(configFile);
   const found = new Set<string>();
   for (const pattern of patterns) {
-    for (const file of await glob(pattern, { cwd: dir, absolute: true, onlyFiles: true })) {
+    for (const file of await globFiles(pattern, dir)) {
       found.add(path.normalize(file));
     }
   }
