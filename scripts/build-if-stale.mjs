@@ -22,6 +22,9 @@ export const INPUTS = [
   'tsconfig.json',
   'tsconfig.build.json',
   'vite.config.ts',
+  // The build steps after tsc: what they write depends on them too.
+  'scripts/build-validators.mjs',
+  'scripts/bundle-cli.mjs',
 ];
 /** Folders never read: outputs and installed packages. */
 const SKIP = new Set(['node_modules', 'dist', '.vite', 'coverage']);

@@ -1,0 +1,78 @@
+// The built CLI is one bundled file of tagwire's code (scripts/bundle-cli.mjs): what it finds
+// beside its modules (the generated config validators, the OPC UA simulator's worker, the package
+// folder with the console) it must still find, run as `npm start` and `tagwire` run it.
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import mqtt from 'mqtt';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { demoConfig, repoRoot } from '../helpers/demo-config.js';
+import { waitFor } from '../helpers/net.js';
+import { runToEnd } from '../helpers/process.js';
+
+const cli = path.join(repoRoot, 'dist/src/cli.js');
+
+beforeAll(() => {
+  const build = spawnSync('node', ['scripts/build-if-stale.mjs'], { cwd: repoRoot, encoding: 'utf8' });
+  if (build.status !== 0) throw new Error(`build failed: ${build.stdout}${build.stderr}`);
+}, 300_000);
+
+describe('the bundled CLI (dist/src/cli.js)', () => {
+  it('imports no module of tagwire by path: only packages and Node built-ins', () => {
+    const source = readFileSync(cli, 'utf8');
+    const specifiers = [
+      ...source.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)["']([^"']+)["']/g),
+    ].map((m) => m[1]!);
+    expect(specifiers.length).toBeGreaterThan(0);
+    expect(specifiers.filter((s) => s.startsWith('.') || s.startsWith('/'))).toEqual([]);
+  });
+
+  it('validates with the validators generated at build time, and reports a typo as before', async () => {
+    const demo = await demoConfig((config) => {
+      (config.gateway as Record<string, unknown>).logLevle = 'info';
+    });
+    const out = await runToEnd(process.execPath, [cli, 'validate', '-c', demo.file], {
+      // Node's module debug lines say which file each require loaded.
+      env: { ...process.env, NODE_DEBUG: 'module' },
+      timeoutMs: 60_000,
+    });
+    expect(out.code).toBe(1);
+    expect(out.stderr).toMatch(/gateway\.config\.json: \/gateway: .*logLevle/);
+    expect(out.stderr).toContain(`load "${path.join(repoRoot, 'dist/src/config/validators.generated.cjs')}"`);
+  });
+
+  it('runs the demo: both simulators (OPC UA in its worker thread), the console, values of both devices', async () => {
+    const demo = await demoConfig();
+    const child = spawn(process.execPath, [cli, 'start', '-c', demo.file], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      await waitFor(() => /running \(started in \d+ ms\)/.test(stdout), 90_000, 'the start banner');
+      expect(stdout).toContain(`opc.tcp://127.0.0.1:${demo.opcuaPort}`);
+      const http = `http://127.0.0.1:${demo.httpPort}`;
+      expect((await fetch(`${http}/readyz`)).status).toBe(200);
+      const page = await fetch(`${http}/`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<html');
+
+      const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${demo.mqttPort}`);
+      const devices = new Set<string>();
+      client.on('message', (topic) => devices.add(topic.split('/')[3] ?? ''));
+      await client.subscribeAsync('acme/#');
+      await waitFor(
+        () => devices.has('press1') && devices.has('oven1'),
+        60_000,
+        'values of press1 and oven1',
+      );
+      await client.endAsync();
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect(await exited, stderr).toBe(0);
+  }, 180_000);
+});
