@@ -2,6 +2,7 @@
 // command value checks all get their validators here, so options and keywords cannot drift apart.
 // It sits in drivers/ because drivers are the bottom layer: everything may import it, and it
 // imports nothing of tagwire. Ajv is loaded on first use: importing this module costs nothing.
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { Ajv2020, ErrorObject, Options, ValidateFunction } from 'ajv/dist/2020.js';
 
@@ -68,25 +69,86 @@ function describe(errors: readonly ErrorObject[], where: string): string {
   return errors.map((e) => `${where}: ${e.instancePath || '/'}: ${e.message ?? 'invalid'}`).join('\n');
 }
 
+/** The Ajv set-up of `defaultsApplier`: a schema of this repository, checked by the build and tests. */
+const DEFAULTS_SETUP = { checkSchemas: false } as const;
+
+/** Every applier made, by the digest of what it validates with: the build generates their code. */
+const appliers = new Map<string, { schema: SchemaObject; refs: readonly SchemaObject[] }>();
+
+/** Written beside this file by scripts/build-validators.mjs (defaultsValidatorsSource). */
+const GENERATED = './defaults.generated.cjs';
+let generated: Record<string, ValidateFunction> | null | undefined;
+
+function generatedValidator(key: string): ValidateFunction | undefined {
+  if (generated === undefined) {
+    try {
+      generated = (require(GENERATED) as { validators: Record<string, ValidateFunction> }).validators;
+    } catch {
+      generated = null; // not built (a tsx run from the sources): compiled when first used
+    }
+  }
+  return generated?.[key];
+}
+
+/** What an applier's generated validator is exported as: a digest of its set-up and schemas. */
+export function defaultsKey(schema: SchemaObject, refs: readonly SchemaObject[] = []): string {
+  return createHash('sha256')
+    .update(JSON.stringify([DEFAULTS_SETUP, schema, refs]))
+    .digest('hex');
+}
+
 /**
  * Checks a block against its schema and returns a copy with the schema's defaults filled in;
  * throws one line per problem. For code that builds a block without the config loader (the
- * broker or a bridge embedded alone, tests, benchmarks). `refs` are schemas `schema` refers to.
- * The validator is compiled on the first call.
+ * broker or a bridge embedded alone, tests, benchmarks) and for drivers. `refs` are schemas
+ * `schema` refers to. The validator is the one generated at build time for this very schema if
+ * there is one (a start then loads no Ajv for it), else compiled on the first call.
  */
 export function defaultsApplier<T>(
   schema: SchemaObject,
   refs: readonly SchemaObject[] = [],
 ): (input: unknown, where: string) => T {
+  const key = defaultsKey(schema, refs);
+  appliers.set(key, { schema, refs });
   let validate: ValidateFunction | undefined;
   return (input, where) => {
     if (!validate) {
-      const ajv = createAjv({ checkSchemas: false });
-      for (const ref of refs) ajv.addSchema(ref);
-      validate = ajv.compile(schema);
+      validate = generatedValidator(key);
+      if (!validate) {
+        const ajv = createAjv(DEFAULTS_SETUP);
+        for (const ref of refs) ajv.addSchema(ref);
+        validate = ajv.compile(schema);
+      }
     }
     const copy: unknown = structuredClone(input);
     if (!validate(copy)) throw new Error(describe(validate.errors ?? [], where));
     return copy as T;
   };
+}
+
+/**
+ * The CommonJS source of every applier made so far (import the modules that make them first),
+ * each exported under its digest; scripts/build-validators.mjs writes it to GENERATED. The build
+ * checks each schema against the meta-schema, which run-time compiles skip.
+ */
+export function defaultsValidatorsSource(): string {
+  const ajv = createAjv({ ...DEFAULTS_SETUP, checkSchemas: true, standalone: true });
+  const added = new Map<string, string>();
+  const add = (s: SchemaObject): void => {
+    const id = s.$id;
+    if (typeof id !== 'string') throw new Error('a defaults schema needs an $id to be generated');
+    const text = JSON.stringify(s);
+    if (!added.has(id)) ajv.addSchema(s);
+    else if (added.get(id) !== text) throw new Error(`two different defaults schemas have the $id ${id}`);
+    added.set(id, text);
+  };
+  const exports: Record<string, string> = {};
+  for (const [key, { schema, refs }] of appliers) {
+    refs.forEach(add);
+    add(schema);
+    exports[key] = String(schema.$id);
+  }
+  const { default: standaloneCode } =
+    require('ajv/dist/standalone') as typeof import('ajv/dist/standalone/index.js');
+  return `${standaloneCode(ajv, exports)}\nmodule.exports = { validators: module.exports };\n`;
 }

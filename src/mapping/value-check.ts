@@ -1,12 +1,15 @@
 // The schema a command value must match, built from the tag (type, count, min, max, enum) and
-// compiled once per writable tag with ajv; its errors worded for the person who sent the command.
-import { createAjv, type ErrorObject } from '../../drivers/json-schema.js';
+// compiled once per writable tag with ajv (at its first command); its errors worded for the person who sent the command.
+import { createAjv, type ErrorObject, type ValidateFunction } from '../../drivers/json-schema.js';
 import { describeValue } from '../config/ajv-errors.js';
 import type { MappedTag } from '../config/types.js';
 
 // First error only, no defaults: a command value is checked, never filled in. Built per tag: not
 // strict, and not checked against the meta-schema (valueSchema builds it from a validated tag).
-const ajv = createAjv({ allErrors: false, useDefaults: false, strict: false, checkSchemas: false });
+// Made at the first command: a start loads no Ajv for the checks of tags never written.
+let ajv: ReturnType<typeof createAjv> | undefined;
+const valueAjv = (): ReturnType<typeof createAjv> =>
+  (ajv ??= createAjv({ allErrors: false, useDefaults: false, strict: false, checkSchemas: false }));
 
 /** The JSON type a driver's data type takes in commands; undefined when any JSON value may do. */
 function scalarSchema(type: string): Record<string, unknown> {
@@ -78,9 +81,12 @@ function word(e: ErrorObject, value: unknown): string {
 /** Returns the wording of why `value` may not be written, or undefined when it may. */
 export type ValueCheck = (value: unknown) => string | undefined;
 
+/** The check of a tag's command values; its validator is compiled at the first command. */
 export function compileValueCheck(tag: MappedTag): ValueCheck {
-  const validate = ajv.compile(valueSchema(tag));
+  const schema = valueSchema(tag);
+  let validate: ValidateFunction | undefined;
   return (value) => {
+    validate ??= valueAjv().compile(schema);
     if (validate(value)) return undefined;
     const error = validate.errors?.[0];
     if (!error) return 'value is not allowed';

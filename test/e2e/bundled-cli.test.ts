@@ -1,6 +1,6 @@
 // The built CLI is one bundled file of tagwire's code (scripts/bundle-cli.mjs): what it finds
-// beside its modules (the generated config validators, the OPC UA simulator's worker, the package
-// folder with the console) it must still find, run as `npm start` and `tagwire` run it.
+// beside its modules (the generated config and defaults validators, the OPC UA simulator's worker,
+// the package folder with the console) it must still find, run as `npm start` and `tagwire` do.
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -45,6 +45,7 @@ describe('the bundled CLI (dist/src/cli.js)', () => {
     const demo = await demoConfig();
     const child = spawn(process.execPath, [cli, 'start', '-c', demo.file], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_DEBUG: 'module' },
     });
     let stdout = '';
     let stderr = '';
@@ -70,6 +71,8 @@ describe('the bundled CLI (dist/src/cli.js)', () => {
         'values of press1 and oven1',
       );
       await client.endAsync();
+      // The drivers' defaults came from the validators generated beside the built json-schema.js.
+      expect(stderr).toContain(`load "${path.join(repoRoot, 'dist/drivers/defaults.generated.cjs')}"`);
     } finally {
       child.kill('SIGINT');
     }
