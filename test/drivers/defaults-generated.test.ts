@@ -81,16 +81,16 @@ describe('defaults validators generated at build time', () => {
     [
       'Modbus tag',
       modbusSchemas.tag,
-      { name: 'x', address: 'hr:1', type: 'float32' },
+      { name: 'x', address: 'hr:1', type: 'float32', pollMs: 1000, writable: false },
       'invalid modbus tag x',
-      () => modbusTagConfig({ name: 'x', address: 'hr:1', type: 'float32' }),
+      () => modbusTagConfig({ name: 'x', address: 'hr:1', type: 'float32', pollMs: 1000, writable: false }),
     ],
     [
       'Modbus tag, a bad address',
       modbusSchemas.tag,
-      { name: 'x', address: 'zz:1', type: 'int16' },
+      { name: 'x', address: 'zz:1', type: 'int16', pollMs: 1000, writable: false },
       'invalid modbus tag x',
-      () => modbusTagConfig({ name: 'x', address: 'zz:1', type: 'int16' }),
+      () => modbusTagConfig({ name: 'x', address: 'zz:1', type: 'int16', pollMs: 1000, writable: false }),
     ],
     ['broker', brokerConfigSchema, {}, 'broker', () => parseBrokerConfig({})],
   );
