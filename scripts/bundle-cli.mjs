@@ -42,6 +42,9 @@ const ownUrls = {
 // so the URLs above are relative to the same folder; the last build's are removed first.
 for (const name of readdirSync(path.dirname(outfile)))
   if (name.startsWith(CHUNK_PREFIX)) rmSync(path.join(path.dirname(outfile), name));
+// tsc's source map of cli.js describes the file this build replaces: a stack trace through it
+// would point at the wrong lines.
+rmSync(`${outfile}.map`, { force: true });
 
 await build({
   entryPoints: { cli: path.join(root, 'src/cli.ts') },
