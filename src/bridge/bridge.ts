@@ -6,8 +6,9 @@ import type { Database } from '../store/db.js';
 import { FailureLog } from '../store/failure-log.js';
 import { Outbox, type DropReason, type OutboxMessage, type StoredMessage } from './outbox/outbox.js';
 import { displayUrl, type BridgeConfig, type OutRule, type UpstreamAddress } from './config.js';
-import { Forwarder } from './forwarder.js';
-import { fromPublishProperties, MessageExpiredError, publisherFor } from './publish.js';
+import { Forwarder, type PublishFn } from './forwarder.js';
+import { LeanPublisher } from './lean-publisher.js';
+import { fromPublishProperties, MessageExpiredError } from './publish.js';
 import {
   emptyDrops,
   sysMessages,
@@ -36,6 +37,8 @@ export class Bridge {
   private forwarder: Forwarder | undefined;
   private readonly upstream: Upstream;
   private client: MqttClient | undefined;
+  /** How the current session publishes (undefined while not connected). */
+  private publish: PublishFn | undefined;
   private unsubscribers: (() => void)[] = [];
   private timers: NodeJS.Timeout[] = [];
   private state: BridgeState = 'starting';
@@ -147,6 +150,7 @@ export class Bridge {
     if (client?.connected && this.statusTopic)
       await publishAndWait(client, this.statusTopic, 'offline', 1000);
     this.client = undefined;
+    this.publish = undefined;
     await this.upstream.stop();
     this.forwarder?.detach();
     await this.outbox?.close();
@@ -227,13 +231,13 @@ export class Bridge {
 
   /** QoS 0 rules that skip the outbox: sent when connected, else dropped (counted). */
   private sendDirect(msg: OutboxMessage): void {
-    const client = this.client;
-    if (!client?.connected) {
+    const publish = this.publish;
+    if (!publish || !this.client?.connected) {
       this.dropped(1, 'offline');
       return;
     }
     const stored: StoredMessage = { ...msg, seq: 0, ts: Date.now(), bytes: 0 };
-    publisherFor(client, this.cfg.protocolVersion)(stored, (err) => {
+    publish(stored, (err) => {
       if (err) this.sendFailed(stored, err);
       else this.sent++;
     });
@@ -274,9 +278,15 @@ export class Bridge {
       const where = { url, index: address.index, primary: address.index === 0, since: this.address.since };
       client.publish(`${this.statusTopic}/address`, JSON.stringify(where), { qos: 1, retain: true });
     }
-    const window = Math.min(this.cfg.outbox.inflight, session.receiveMaximum ?? Number.MAX_SAFE_INTEGER);
+    const publisher = new LeanPublisher(client, this.cfg.protocolVersion);
+    this.publish = publisher.publish;
+    const window = Math.min(
+      this.cfg.outbox.inflight,
+      session.receiveMaximum ?? Number.MAX_SAFE_INTEGER,
+      publisher.capacity,
+    );
     this.forwarder?.attach({
-      publish: publisherFor(client, this.cfg.protocolVersion),
+      publish: publisher.publish,
       window,
       isConnected: () => client.connected,
     });
@@ -285,6 +295,7 @@ export class Bridge {
 
   private disconnected(failure: UpstreamFailure, planned: boolean): void {
     this.client = undefined;
+    this.publish = undefined;
     this.address = undefined;
     this.forwarder?.detach();
     this.setState('connecting');

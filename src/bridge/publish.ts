@@ -1,39 +1,13 @@
-// Turning stored messages into MQTT.js publishes, and MQTT.js packets back into local messages.
-import type { IClientPublishOptions, MqttClient } from 'mqtt';
+// MQTT 5 properties between the outbox and the wire: counted down on the way up (expiry), and
+// picked from MQTT.js packets on the way in.
+import type { IClientPublishOptions } from 'mqtt';
 import type { MessageProperties } from '../broker/api.js';
 import { setFields } from '../fields.js';
-import type { StoredMessage } from './outbox/outbox.js';
-import type { PublishFn } from './forwarder.js';
 
 /** The message waited in the outbox past its MQTT 5 Message Expiry Interval: it must not be sent. */
 export class MessageExpiredError extends Error {}
 
 type PublishProperties = NonNullable<IClientPublishOptions['properties']>;
-
-export function publisherFor(client: MqttClient, protocolVersion: 4 | 5): PublishFn {
-  let corked = false;
-  return (msg: StoredMessage, done) => {
-    // Everything published in one tick leaves in one socket write.
-    if (!corked && typeof client.stream?.cork === 'function') {
-      corked = true;
-      client.stream.cork();
-      process.nextTick(() => {
-        corked = false;
-        client.stream.uncork();
-      });
-    }
-    const options: IClientPublishOptions = { qos: msg.qos, retain: msg.retain };
-    if (protocolVersion === 5 && msg.properties) {
-      const props = toPublishProperties(msg.properties, msg.ts);
-      if (props === 'expired') {
-        done(new MessageExpiredError(`message on ${msg.topic} expired in the outbox`));
-        return;
-      }
-      options.properties = props;
-    }
-    client.publish(msg.topic, msg.payload, options, (err) => done(err ?? undefined));
-  };
-}
 
 /** The MQTT 5 properties that travel as they are (the expiry is counted down on the way). */
 const COPIED = [

@@ -6,6 +6,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { createRequire } from 'node:module';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import type { Logger } from '../log.js';
+import { mqttJsIdProvider } from './lean-publisher.js';
 import { displayUrl, upstreamAddresses, type BridgeConfig, type UpstreamAddress } from './config.js';
 
 type Mqtt = typeof import('mqtt');
@@ -191,6 +192,10 @@ export class Upstream {
       clearTimeout(timeout);
       if (this.client !== client) return;
       connected = true;
+      // Each tick's publishes leave as one write; Nagle would hold the next (a PUBREL, the next
+      // batch) until the upstream's delayed ACK, some 40 ms.
+      const stream = client.stream as { setNoDelay?: (noDelay: boolean) => unknown } | undefined;
+      stream?.setNoDelay?.(true);
       this.failedInRound = 0;
       this.failedRounds = 0;
       this.events.onConnected({
@@ -338,6 +343,8 @@ export class Upstream {
       log: () => undefined, // MQTT.js's debug tracing costs time on every packet
       // Keep alive by the clock, not re-armed on every acknowledgement (a timer reset per PUBACK).
       reschedulePings: false,
+      // The forwarder's publishes take the low packet ids (lean-publisher.ts).
+      messageIdProvider: mqttJsIdProvider(),
     };
     if (address.username !== undefined) options.username = address.username;
     if (address.password !== undefined) options.password = address.password;
