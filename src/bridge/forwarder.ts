@@ -178,7 +178,29 @@ export class Forwarder {
 
   private kick(): void {
     if (this.pumping) this.pumpAgain = true;
-    else void this.pump();
+    else if (!this.nothingToPump()) void this.pump();
+  }
+
+  /**
+   * True when the pump would return at once: then it is not started (every PUBACK kicks, and an
+   * async call allocates). Caught up with nothing to scan, the cursor moves past what went live.
+   */
+  private nothingToPump(): boolean {
+    const session = this.session;
+    if (!session || !this.ready || this.paused || this.rateTimer) return true;
+    if (this.inflight.size >= session.window) return true;
+    if (this.bufferIndex < this.buffer.length || this.scannedVersion !== this.backlogVersion) return false;
+    this.passLive();
+    return true;
+  }
+
+  /**
+   * Nothing was left for the cursor since its last scan (else backlogVersion would have moved), so
+   * every row committed since went live: the cursor need never read them, and forgets them.
+   */
+  private passLive(): void {
+    this.readAfter = Math.max(this.readAfter, this.outbox.committedThrough);
+    this.pruneLiveSent();
   }
 
   private async pump(): Promise<void> {
@@ -190,8 +212,11 @@ export class Forwarder {
         if (!session || !this.ready || this.paused || this.rateTimer) return;
         if (this.inflight.size >= session.window) return; // an acknowledgement kicks again
         if (this.bufferIndex >= this.buffer.length) {
+          if (this.scannedVersion === this.backlogVersion) {
+            this.passLive();
+            return;
+          }
           this.pruneLiveSent(); // the cursor will not read at or below readAfter again
-          if (this.scannedVersion === this.backlogVersion) return;
           const read = this.takeRead(this.readAfter);
           const page = await read.page;
           if (read.epoch !== this.epoch) continue; // reconnected meanwhile: the cursor was reset

@@ -10,11 +10,13 @@ import {
   deleteRuns,
   encodeProperties,
   fromRow,
+  INSERT_SQL,
   insertParams,
   isDiskFull,
   type PendingRow,
   type Row,
 } from './outbox-rows.js';
+import { RecentRows } from './recent-rows.js';
 
 export { toRanges } from './outbox-rows.js';
 
@@ -78,7 +80,6 @@ export async function migrateOutbox(db: Database): Promise<void> {
   await db.migrate('outbox', MIGRATIONS);
 }
 
-const INSERT_CHUNK = 2000; // rows per INSERT statement (4 parameters each, far below SQLite's 32766)
 const DELETE_CHUNK = 500;
 const MAX_FLUSH = 5000; // rows per group commit, so one commit never grows without bound
 const MAX_PENDING = 100_000; // rows held in memory while the disk falls behind
@@ -116,7 +117,7 @@ export class Outbox {
   /** The last refusal, shared by every message it refuses until the reason changes. */
   private refusal: { key: DropReason; promise: Promise<void> } | undefined;
   /** The latest committed rows, consecutive seqs, oldest first. */
-  private recent: StoredMessage[] = [];
+  private readonly recent = new RecentRows(RECENT_MAX);
   private flushing: Promise<void> | undefined;
   private flushTimer: NodeJS.Immediate | NodeJS.Timeout | undefined;
   private deletes: number[] = [];
@@ -127,7 +128,7 @@ export class Outbox {
   private ageTimer: NodeJS.Timeout | undefined;
   private headQuery: Promise<void> | undefined;
   private headTimer: NodeJS.Timeout | undefined;
-  private readonly insertStatements = new Map<number, Statement>();
+  private readonly insertStatement: Statement;
   private readonly pageStatement: Statement;
   private closed = false;
   private readonly stats: OutboxStats = {
@@ -150,6 +151,7 @@ export class Outbox {
       `${db.file}-reserve-${bridgeId}`,
       () => this.freePageBytes(),
     );
+    this.insertStatement = db.prepare(INSERT_SQL);
     this.pageStatement = db.prepare(
       'SELECT seq, ts, topic, payload, flags, props, bytes FROM outbox_messages WHERE bridge_id = ? AND seq > ? ORDER BY seq LIMIT ?',
     );
@@ -262,11 +264,8 @@ export class Outbox {
   }
 
   private async storedPage(afterSeq: number, limit: number): Promise<StoredMessage[]> {
-    const first = this.recent[0];
-    if (first && afterSeq + 1 >= first.seq && afterSeq < this.recent[this.recent.length - 1]!.seq) {
-      const from = afterSeq + 1 - first.seq;
-      return this.recent.slice(from, from + limit);
-    }
+    const recent = this.recent.after(afterSeq, limit);
+    if (recent) return recent;
     const rows = await this.pageStatement.all<Row>([this.bridgeId, afterSeq, limit]);
     return rows.map(fromRow);
   }
@@ -352,7 +351,7 @@ export class Outbox {
     this.deleteTimer = undefined;
     if (this.headTimer) clearTimeout(this.headTimer);
     this.closed = true;
-    await Promise.all([this.pageStatement, ...this.insertStatements.values()].map((s) => s.finalize()));
+    await Promise.all([this.pageStatement, this.insertStatement].map((s) => s.finalize()));
   }
 
   /**
@@ -441,7 +440,7 @@ export class Outbox {
     this.stats.messages += rows.length;
     this.stats.committed += rows.length;
     this.lastCommitted = rows[rows.length - 1]!.seq;
-    this.remember(rows);
+    this.recent.add(rows);
     batch.commit.resolve();
     this.hooks.onCommitted(rows);
     if (this.limits.dropPolicy === 'drop-oldest') {
@@ -451,21 +450,9 @@ export class Outbox {
     }
   }
 
-  /**
-   * Inserts `rows` (consecutive seqs): one statement, atomic by itself, when it fits; otherwise
-   * several in one transaction (joining the caller's, when there is one).
-   */
+  /** Inserts `rows` (consecutive seqs) in one statement, atomic by itself (or in the caller's transaction). */
   private async insertRows(rows: readonly PendingRow[], on: Queryable = this.db): Promise<void> {
-    if (rows.length <= INSERT_CHUNK) {
-      await this.insertStatement(rows.length).run(insertParams(rows), on);
-      return;
-    }
-    await on.transaction(async (tx) => {
-      for (let done = 0; done < rows.length; done += INSERT_CHUNK) {
-        const chunk = rows.slice(done, done + INSERT_CHUNK);
-        await this.insertStatement(chunk.length).run(insertParams(chunk), tx);
-      }
-    });
+    await this.insertStatement.run(insertParams(this.bridgeId, rows), on);
   }
 
   private requeueDeletes(seqs: readonly number[]): void {
@@ -509,7 +496,7 @@ export class Outbox {
         [this.bridgeId, count],
       );
       if (removed === 0) return;
-      this.recent = []; // dropped rows must not be served from memory
+      this.recent.clear(); // dropped rows must not be served from memory
       this.drop(removed, overMessages > 0 ? 'max-messages' : 'max-bytes');
     }
   }
@@ -525,7 +512,7 @@ export class Outbox {
           [this.bridgeId, DELETE_CHUNK, cutoff],
         );
         if (removed > 0) {
-          this.recent = []; // dropped rows must not be served from memory
+          this.recent.clear(); // dropped rows must not be served from memory
           this.drop(removed, 'max-age');
         }
         if (removed < DELETE_CHUNK) break;
@@ -641,40 +628,13 @@ export class Outbox {
     return this.headQuery;
   }
 
-  private remember(committed: readonly StoredMessage[]): void {
-    const last = this.recent[this.recent.length - 1];
-    if (last && committed[0]!.seq !== last.seq + 1) this.recent = [];
-    this.recent.push(...committed);
-    if (this.recent.length > RECENT_MAX) this.recent = this.recent.slice(this.recent.length - RECENT_MAX);
-  }
-
   /** Forgets the in-memory copy of recent rows (after a reconnect, so only the disk says what is left). */
   forgetRecent(): void {
-    this.recent = [];
+    this.recent.clear();
   }
 
   private drop(count: number, reason: DropReason): void {
     this.stats.dropped[reason] += count;
     this.hooks.onDropped(count, reason);
-  }
-
-  /**
-   * INSERT of `rows` consecutive messages. Numbered parameters keep the binding small: ?1 is the
-   * first seq, ?2 the commit time, then topic, payload, flags and properties per row.
-   */
-  private insertStatement(rows: number): Statement {
-    let stmt = this.insertStatements.get(rows);
-    if (!stmt) {
-      const tuples: string[] = [];
-      for (let i = 0; i < rows; i++) {
-        const p = 3 + i * 4;
-        tuples.push(`(${this.bridgeId},?1+${i},?2,?${p},?${p + 1},?${p + 2},?${p + 3})`);
-      }
-      stmt = this.db.prepare(
-        `INSERT INTO outbox_messages (bridge_id, seq, ts, topic, payload, flags, props) VALUES ${tuples.join(',')}`,
-      );
-      this.insertStatements.set(rows, stmt);
-    }
-    return stmt;
   }
 }
