@@ -53,8 +53,8 @@ export function mqttJsIdProvider(): NonNullable<IClientOptions['messageIdProvide
 
 export class LeanPublisher {
   /** Callbacks of QoS 1 and 2 publishes awaiting their last ack, by packet id (and their topics, for errors). */
-  private readonly awaiting: (Done | undefined)[] = new Array<Done | undefined>(LEAN_MAX_ID + 1);
-  private readonly topics: (string | undefined)[] = new Array<string | undefined>(LEAN_MAX_ID + 1);
+  private readonly awaiting: (Done | undefined)[];
+  private readonly topics: (string | undefined)[];
   private nextId = 1;
   private waiting = 0;
   /** This tick's encoded packets, and the QoS 0 callbacks to call once they are written. */
@@ -63,13 +63,14 @@ export class LeanPublisher {
   private written: Done[] = [];
   private flushQueued = false;
   private closed = false;
-  /** Most messages awaiting a PUBACK at once: the lean path's share of the packet ids. */
-  readonly capacity = LEAN_MAX_ID;
-
   constructor(
     private readonly client: MqttClient,
     private readonly protocolVersion: 4 | 5,
+    /** Highest packet id used (LEAN_MAX_ID; tests take fewer, to see the ids wrap). */
+    private readonly maxId = LEAN_MAX_ID,
   ) {
+    this.awaiting = new Array<Done | undefined>(maxId + 1);
+    this.topics = new Array<string | undefined>(maxId + 1);
     client.on('packetreceive', (packet: Packet) => {
       if (packet.cmd === 'puback' || packet.cmd === 'pubrec' || packet.cmd === 'pubcomp')
         this.acknowledged(packet);
@@ -117,6 +118,11 @@ export class LeanPublisher {
     process.nextTick(() => this.flush());
   }
 
+  /** Most messages awaiting an acknowledgement at once: the lean path's share of the packet ids. */
+  get capacity(): number {
+    return this.maxId;
+  }
+
   get inflight(): number {
     return this.waiting;
   }
@@ -124,8 +130,8 @@ export class LeanPublisher {
   private allocate(topic: string, done: Done): number {
     if (this.waiting >= this.capacity) return 0;
     let id = this.nextId;
-    while (this.awaiting[id] !== undefined) id = id === LEAN_MAX_ID ? 1 : id + 1;
-    this.nextId = id === LEAN_MAX_ID ? 1 : id + 1;
+    while (this.awaiting[id] !== undefined) id = id === this.maxId ? 1 : id + 1;
+    this.nextId = id === this.maxId ? 1 : id + 1;
     this.awaiting[id] = done;
     this.topics[id] = topic;
     this.waiting++;
@@ -134,7 +140,7 @@ export class LeanPublisher {
 
   private acknowledged(packet: AckPacket): void {
     const id = packet.messageId ?? 0;
-    if (id === 0 || id > LEAN_MAX_ID) return; // MQTT.js's own
+    if (id === 0 || id > this.maxId) return; // MQTT.js's own
     const done = this.awaiting[id];
     if (!done) return;
     const code = packet.reasonCode ?? 0;
