@@ -46,6 +46,8 @@ export class Forwarder {
   /** Topic -> newest seq waiting for the cursor. */
   private readonly backlogTopics = new Map<string, number>();
   private fifoOnly = false;
+  /** Highest seq onCommitted has looked at (sent live, or left for the cursor). */
+  private handedThrough = 0;
   /** Seqs the live path sent that the cursor may still read; kept in ascending order. */
   private readonly liveSent = new Set<number>();
   private buffer: StoredMessage[] = [];
@@ -126,6 +128,7 @@ export class Forwarder {
   onCommitted(batch: readonly StoredMessage[]): void {
     let leftForCursor = false;
     for (const msg of batch) {
+      this.handedThrough = msg.seq;
       if (this.canSendLive(msg.topic)) {
         this.liveSent.add(msg.seq);
         this.send(msg);
@@ -199,7 +202,9 @@ export class Forwarder {
    * every row committed since went live: the cursor need never read them, and forgets them.
    */
   private passLive(): void {
-    this.readAfter = Math.max(this.readAfter, this.outbox.committedThrough);
+    // Not the outbox's committedThrough: a send that fails at once kicks from inside onCommitted,
+    // before the rest of the batch is handed over (one of them may still be left for the cursor).
+    this.readAfter = Math.max(this.readAfter, this.handedThrough);
     this.pruneLiveSent();
   }
 
