@@ -8,7 +8,9 @@
 // `mqttJsIdProvider`) the ids above.
 import type { IClientOptions, MqttClient } from 'mqtt';
 import type { IPublishPacket, Packet } from 'mqtt-packet';
+import type { Readable } from 'node:stream';
 import { encodePublish } from '../broker/codec.js';
+import { interceptAcks } from './ack-reader.js';
 import type { PublishFn } from './forwarder.js';
 import type { StoredMessage } from './outbox/outbox.js';
 import { MessageExpiredError, toPublishProperties } from './publish.js';
@@ -18,7 +20,8 @@ export const LEAN_MAX_ID = 61_439;
 const FIRST_SLAB = 16 * 1024;
 
 type Done = (err?: Error) => void;
-type AckPacket = Extract<Packet, { cmd: 'puback' | 'pubrec' | 'pubcomp' }>;
+type AckName = 'puback' | 'pubrec' | 'pubcomp';
+const ACK_NAMES = { 0x40: 'puback', 0x50: 'pubrec', 0x70: 'pubcomp' } as const;
 
 /** The upstream refused a message in its PUBACK or PUBREC (MQTT 5 reason code 0x80 or above). */
 export class PublishRefusedError extends Error {
@@ -71,9 +74,14 @@ export class LeanPublisher {
   ) {
     this.awaiting = new Array<Done | undefined>(maxId + 1);
     this.topics = new Array<string | undefined>(maxId + 1);
+    // Acks are read off the socket before MQTT.js parses them (ack-reader.ts); the few it does
+    // see (one cut between two reads, or a stream the reader cannot sit on) come through here.
+    interceptAcks(client.stream as unknown as Readable, maxId, (type, id, reasonCode) =>
+      this.acknowledged(ACK_NAMES[type], id, reasonCode),
+    );
     client.on('packetreceive', (packet: Packet) => {
       if (packet.cmd === 'puback' || packet.cmd === 'pubrec' || packet.cmd === 'pubcomp')
-        this.acknowledged(packet);
+        this.acknowledged(packet.cmd, packet.messageId ?? 0, packet.reasonCode ?? 0);
     });
     // The forwarder requeues what was in flight when the connection goes; nothing here is owed.
     client.once('close', () => {
@@ -138,14 +146,12 @@ export class LeanPublisher {
     return id;
   }
 
-  private acknowledged(packet: AckPacket): void {
-    const id = packet.messageId ?? 0;
+  private acknowledged(cmd: AckName, id: number, code: number): void {
     if (id === 0 || id > this.maxId) return; // MQTT.js's own
     const done = this.awaiting[id];
     if (!done) return;
-    const code = packet.reasonCode ?? 0;
     // QoS 2: a PUBREC that accepts is answered with a PUBREL; the PUBCOMP ends the exchange.
-    if (packet.cmd === 'pubrec' && code < 0x80) {
+    if (cmd === 'pubrec' && code < 0x80) {
       const slab = this.room(4);
       slab[this.used] = 0x62;
       slab[this.used + 1] = 2;
@@ -160,9 +166,7 @@ export class LeanPublisher {
     this.topics[id] = undefined;
     this.waiting--;
     // 16 (no matching subscribers) is still a success.
-    done(
-      code >= 0x80 && packet.cmd !== 'pubcomp' ? new PublishRefusedError(code, topic, packet.cmd) : undefined,
-    );
+    done(code >= 0x80 && cmd !== 'pubcomp' ? new PublishRefusedError(code, topic, cmd) : undefined);
   }
 
   /** A PUBLISH without properties, written into this tick's buffer (the bytes encodePublish writes). */
