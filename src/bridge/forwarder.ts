@@ -46,8 +46,6 @@ export class Forwarder {
   /** Topic -> newest seq waiting for the cursor. */
   private readonly backlogTopics = new Map<string, number>();
   private fifoOnly = false;
-  /** Highest seq onCommitted has looked at (sent live, or left for the cursor). */
-  private handedThrough = 0;
   /** Seqs the live path sent that the cursor may still read; kept in ascending order. */
   private readonly liveSent = new Set<number>();
   private buffer: StoredMessage[] = [];
@@ -128,7 +126,6 @@ export class Forwarder {
   onCommitted(batch: readonly StoredMessage[]): void {
     let leftForCursor = false;
     for (const msg of batch) {
-      this.handedThrough = msg.seq;
       if (this.canSendLive(msg.topic)) {
         this.liveSent.add(msg.seq);
         this.send(msg);
@@ -186,26 +183,15 @@ export class Forwarder {
 
   /**
    * True when the pump would return at once: then it is not started (every PUBACK kicks, and an
-   * async call allocates). Caught up with nothing to scan, the cursor moves past what went live.
+   * async call allocates). What it would have done on the way out is done here.
    */
   private nothingToPump(): boolean {
     const session = this.session;
     if (!session || !this.ready || this.paused || this.rateTimer) return true;
     if (this.inflight.size >= session.window) return true;
     if (this.bufferIndex < this.buffer.length || this.scannedVersion !== this.backlogVersion) return false;
-    this.passLive();
-    return true;
-  }
-
-  /**
-   * Nothing was left for the cursor since its last scan (else backlogVersion would have moved), so
-   * every row committed since went live: the cursor need never read them, and forgets them.
-   */
-  private passLive(): void {
-    // Not the outbox's committedThrough: a send that fails at once kicks from inside onCommitted,
-    // before the rest of the batch is handed over (one of them may still be left for the cursor).
-    this.readAfter = Math.max(this.readAfter, this.handedThrough);
     this.pruneLiveSent();
+    return true;
   }
 
   private async pump(): Promise<void> {
@@ -217,11 +203,8 @@ export class Forwarder {
         if (!session || !this.ready || this.paused || this.rateTimer) return;
         if (this.inflight.size >= session.window) return; // an acknowledgement kicks again
         if (this.bufferIndex >= this.buffer.length) {
-          if (this.scannedVersion === this.backlogVersion) {
-            this.passLive();
-            return;
-          }
           this.pruneLiveSent(); // the cursor will not read at or below readAfter again
+          if (this.scannedVersion === this.backlogVersion) return;
           const read = this.takeRead(this.readAfter);
           const page = await read.page;
           if (read.epoch !== this.epoch) continue; // reconnected meanwhile: the cursor was reset
