@@ -145,6 +145,7 @@ export class Outbox {
     private readonly hooks: OutboxHooks,
     private nextSeq: number,
   ) {
+    this.handedThrough = nextSeq - 1;
     this.reserve = new DiskReserve(
       path.dirname(db.file),
       limits.minFreeBytes ?? 0,
@@ -255,7 +256,12 @@ export class Outbox {
   async page(afterSeq: number, limit: number): Promise<StoredMessage[]> {
     // Delivered rows waiting for their delete are left out; a page is empty only at the end.
     for (;;) {
-      const rows = await this.storedPage(afterSeq, limit);
+      let rows = await this.storedPage(afterSeq, limit);
+      // Rows SQLite has committed but onCommitted has not been told of yet (a read on another
+      // thread can finish before the commit's callback runs) are left for onCommitted: else the
+      // cursor sends them, and the live path sends them again.
+      const last = rows[rows.length - 1];
+      if (last && last.seq > this.handedThrough) rows = rows.filter((m) => m.seq <= this.handedThrough);
       if (rows.length === 0 || this.delivered.size === 0) return rows;
       const kept = rows.filter((m) => !this.delivered.has(m.seq));
       if (kept.length > 0) return kept;
@@ -339,6 +345,8 @@ export class Outbox {
     return this.lastCommitted;
   }
   private lastCommitted = 0;
+  /** Highest seq a page may return: what was on disk at open, then what onCommitted was given. */
+  private handedThrough: number;
 
   /** Commits what is pending, applies deletes, stops timers. */
   async close(): Promise<void> {
@@ -439,7 +447,7 @@ export class Outbox {
     for (const m of rows) this.stats.bytes += m.bytes;
     this.stats.messages += rows.length;
     this.stats.committed += rows.length;
-    this.lastCommitted = rows[rows.length - 1]!.seq;
+    this.lastCommitted = this.handedThrough = rows[rows.length - 1]!.seq;
     this.recent.add(rows);
     batch.commit.resolve();
     this.hooks.onCommitted(rows);
