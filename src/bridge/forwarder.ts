@@ -190,7 +190,7 @@ export class Forwarder {
     if (!session || !this.ready || this.paused || this.rateTimer) return true;
     if (this.inflight.size >= session.window) return true;
     if (this.bufferIndex < this.buffer.length || this.scannedVersion !== this.backlogVersion) return false;
-    this.pruneLiveSent();
+    this.passLiveRows();
     return true;
   }
 
@@ -203,8 +203,8 @@ export class Forwarder {
         if (!session || !this.ready || this.paused || this.rateTimer) return;
         if (this.inflight.size >= session.window) return; // an acknowledgement kicks again
         if (this.bufferIndex >= this.buffer.length) {
+          if (this.scannedVersion === this.backlogVersion) return this.passLiveRows();
           this.pruneLiveSent(); // the cursor will not read at or below readAfter again
-          if (this.scannedVersion === this.backlogVersion) return;
           const read = this.takeRead(this.readAfter);
           const page = await read.page;
           if (read.epoch !== this.epoch) continue; // reconnected meanwhile: the cursor was reset
@@ -278,6 +278,21 @@ export class Forwarder {
       if (seq <= this.readAfter) this.backlogTopics.delete(topic);
     if (this.backlogTopics.size === 0) this.fifoOnly = false;
     this.scannedVersion = version;
+  }
+
+  /**
+   * The cursor is caught up: every message committed since its last scan went out live (one left
+   * for the cursor would have bumped backlogVersion), so it may start past them and forget them.
+   * Without this, a link that never falls behind kept one liveSent entry per message forever.
+   */
+  private passLiveRows(): void {
+    this.readAfter = Math.max(this.readAfter, this.outbox.committedThrough);
+    this.pruneLiveSent();
+  }
+
+  /** How many live-sent seqs are remembered for the cursor to skip (bounded by what it may read). */
+  get liveSentCount(): number {
+    return this.liveSent.size;
   }
 
   private pruneLiveSent(): void {

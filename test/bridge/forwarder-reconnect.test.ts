@@ -80,4 +80,67 @@ describe('forwarder across a reconnect', () => {
     forwarder.detach();
     await outbox.close();
   });
+
+  it('forgets what the live path sent once the cursor is caught up (a link that never falls behind)', async () => {
+    const hooks: { forwarder?: Forwarder } = {};
+    const outbox = await Outbox.open(
+      db,
+      'plant',
+      { maxMessages: 1_000_000, maxBytes: 1 << 30, maxAgeSec: 0, dropPolicy: 'drop-oldest' },
+      {
+        onCommitted: (batch) => hooks.forwarder?.onCommitted(batch),
+        onDropped: () => undefined,
+        onError: (err) => {
+          throw err;
+        },
+      },
+    );
+    const forwarder = new Forwarder(outbox, 0, {
+      onSent: () => undefined,
+      onRejected: () => undefined,
+      onError: (err) => {
+        throw err;
+      },
+    });
+    hooks.forwarder = forwarder;
+    await forwarder.start();
+    const sent: number[] = [];
+    forwarder.attach({
+      window: 100,
+      isConnected: () => true,
+      publish: (msg: StoredMessage, done) => {
+        sent.push(Number(msg.payload));
+        setImmediate(() => done());
+      },
+    });
+    // In rounds the window always holds: every message takes the live path.
+    for (let round = 0; round < 40; round++) {
+      for (let i = 0; i < 50; i++) {
+        const n = round * 50 + i;
+        outbox.append({ topic: `t/${n % 7}`, payload: Buffer.from(String(n)), qos: 1, retain: false });
+      }
+      await waitFor(() => sent.length === (round + 1) * 50, 10_000, `round ${round} sent`);
+    }
+    await waitFor(() => forwarder.inflightCount === 0, 10_000, 'every message acknowledged');
+    await outbox.drain();
+    expect(sent).toEqual(Array.from({ length: 2000 }, (_, i) => i));
+    // Each of the 2,000 used to stay in the live-sent set until the link dropped.
+    expect(forwarder.liveSentCount).toBeLessThanOrEqual(50);
+    // The cursor still finds what falls behind later: a message committed while detached.
+    forwarder.detach();
+    outbox.append({ topic: 't/0', payload: Buffer.from('2000'), qos: 1, retain: false });
+    await outbox.drain();
+    forwarder.attach({
+      window: 100,
+      isConnected: () => true,
+      publish: (msg: StoredMessage, done) => {
+        sent.push(Number(msg.payload));
+        done();
+      },
+    });
+    await waitFor(() => sent.includes(2000), 10_000, 'the message committed while detached');
+    expect(sent.slice(2000)).toEqual([2000]);
+    forwarder.detach();
+    await outbox.close();
+  });
 });
