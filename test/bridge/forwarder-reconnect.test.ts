@@ -23,8 +23,12 @@ describe('forwarder across a reconnect', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('does not send again what was acknowledged before the reconnect', async () => {
+  /** An outbox on `db` and a started forwarder it reports its commits to; any error fails the test. */
+  async function openForwarder(): Promise<{ outbox: Outbox; forwarder: Forwarder }> {
     const hooks: { forwarder?: Forwarder } = {};
+    const fail = (err: Error): never => {
+      throw err;
+    };
     const outbox = await Outbox.open(
       db,
       'plant',
@@ -32,20 +36,21 @@ describe('forwarder across a reconnect', () => {
       {
         onCommitted: (batch) => hooks.forwarder?.onCommitted(batch),
         onDropped: () => undefined,
-        onError: (err) => {
-          throw err;
-        },
+        onError: fail,
       },
     );
     const forwarder = new Forwarder(outbox, 0, {
       onSent: () => undefined,
       onRejected: () => undefined,
-      onError: (err) => {
-        throw err;
-      },
+      onError: fail,
     });
     hooks.forwarder = forwarder;
     await forwarder.start();
+    return { outbox, forwarder };
+  }
+
+  it('does not send again what was acknowledged before the reconnect', async () => {
+    const { outbox, forwarder } = await openForwarder();
     const sent: number[] = [];
     const unacknowledged: (() => void)[] = [];
     const session = (ack: boolean): ForwarderSession => ({
@@ -82,28 +87,7 @@ describe('forwarder across a reconnect', () => {
   });
 
   it('forgets what the live path sent once the cursor is caught up (a link that never falls behind)', async () => {
-    const hooks: { forwarder?: Forwarder } = {};
-    const outbox = await Outbox.open(
-      db,
-      'plant',
-      { maxMessages: 1_000_000, maxBytes: 1 << 30, maxAgeSec: 0, dropPolicy: 'drop-oldest' },
-      {
-        onCommitted: (batch) => hooks.forwarder?.onCommitted(batch),
-        onDropped: () => undefined,
-        onError: (err) => {
-          throw err;
-        },
-      },
-    );
-    const forwarder = new Forwarder(outbox, 0, {
-      onSent: () => undefined,
-      onRejected: () => undefined,
-      onError: (err) => {
-        throw err;
-      },
-    });
-    hooks.forwarder = forwarder;
-    await forwarder.start();
+    const { outbox, forwarder } = await openForwarder();
     const sent: number[] = [];
     forwarder.attach({
       window: 100,
