@@ -9,7 +9,7 @@
 import type { IClientOptions, MqttClient } from 'mqtt';
 import type { IPublishPacket, Packet } from 'mqtt-packet';
 import type { Readable } from 'node:stream';
-import { encodePublish } from '../broker/codec.js';
+import { encodePublish, varIntSize, writeVarInt } from '../broker/codec.js';
 import { interceptAcks } from './ack-reader.js';
 import type { PublishFn } from './forwarder.js';
 import type { StoredMessage } from './outbox/outbox.js';
@@ -174,18 +174,11 @@ export class LeanPublisher {
     const topicLength = Buffer.byteLength(msg.topic);
     const v5 = this.protocolVersion === 5;
     const remaining = 2 + topicLength + (id > 0 ? 2 : 0) + (v5 ? 1 : 0) + msg.payload.length;
-    const size =
-      1 + (remaining < 128 ? 1 : remaining < 16_384 ? 2 : remaining < 2_097_152 ? 3 : 4) + remaining;
+    const size = 1 + varIntSize(remaining) + remaining;
     const slab = this.room(size);
     let pos = this.used;
     slab[pos++] = 0x30 | (msg.qos << 1) | (msg.retain ? 1 : 0);
-    let n = remaining;
-    do {
-      let byte = n % 128;
-      n = Math.floor(n / 128);
-      if (n > 0) byte |= 0x80;
-      slab[pos++] = byte;
-    } while (n > 0);
+    pos = writeVarInt(slab, pos, remaining);
     slab[pos++] = topicLength >> 8;
     slab[pos++] = topicLength & 0xff;
     pos += slab.write(msg.topic, pos, 'utf8');

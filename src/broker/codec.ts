@@ -24,11 +24,13 @@ export function encode(packet: Packet, version: ProtocolVersion): Buffer {
   return mqttPacket.generate(packet, { protocolVersion: version });
 }
 
-function varIntSize(n: number): number {
+/** Bytes of an MQTT variable byte integer (remaining length, property lengths). */
+export function varIntSize(n: number): number {
   return n < 128 ? 1 : n < 16384 ? 2 : n < 2097152 ? 3 : 4;
 }
 
-function writeVarInt(buf: Buffer, pos: number, n: number): number {
+/** Writes `n` as an MQTT variable byte integer at `pos`; returns the position after it. */
+export function writeVarInt(buf: Buffer, pos: number, n: number): number {
   do {
     let byte = n % 128;
     n = Math.floor(n / 128);
