@@ -116,7 +116,8 @@ function policyOf(tag: RawTag, d: PolicyDefaults, shared: Map<string, PublishPol
   const key = JSON.stringify(policy);
   const known = shared.get(key);
   if (known) return known;
-  shared.set(key, policy);
+  // Frozen: a change through one tag would silently change every tag sharing the object.
+  shared.set(key, Object.freeze(policy));
   return policy;
 }
 
