@@ -4,6 +4,7 @@
 import type { Finding } from './types.js';
 
 export type { Finding, ProbeContext, Status } from './types.js';
+export { withTimeout } from './timeout.js';
 
 export const ok = (subject: string, message: string): Finding => ({ status: 'ok', subject, message });
 export const warn = (subject: string, message: string, fix: string): Finding => ({
@@ -18,12 +19,3 @@ export const fail = (subject: string, message: string, fix: string): Finding => 
   message,
   fix,
 });
-
-/** Rejects after `ms` with a message naming what timed out. */
-export function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
-}

@@ -10,25 +10,17 @@ import { errorText, explainConnectError } from './errors.js';
 import { openPki, resolvePkiDir, type OpenPki } from './pki.js';
 import { planTags, type TagPlan } from './plan.js';
 import { TagPoller } from './poller.js';
-import { readSamples, type RequestStats } from './reader.js';
-import { TagSubscription } from './subscription.js';
+import { readSamples } from './reader.js';
+import { RequestCounters } from './request-stats.js';
+import { SubscriptionSet } from './subscriptions.js';
+import { withTimeout } from '../timeout.js';
 import { writeTag, type NodeTypeCache } from './writer.js';
 
 type Opcua = typeof import('node-opcua');
 
-const RTT_WINDOW = 100;
-
 /** One try at connecting; abandoned when it timed out or the driver stopped meanwhile. */
 interface Attempt {
   abandoned: boolean;
-}
-
-function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
 export class OpcuaDriver implements api.Driver {
@@ -40,10 +32,6 @@ export class OpcuaDriver implements api.Driver {
   private state: api.ConnectionState = 'disconnected';
   private since = Date.now();
   private lastError?: string;
-  private requests = 0;
-  private errors = 0;
-  private timeouts = 0;
-  private rtts: number[] = [];
   private counters = {
     notifications: 0,
     rebuilds: 0,
@@ -59,11 +47,9 @@ export class OpcuaDriver implements api.Driver {
   private client?: OPCUAClient;
   private session?: ClientSession;
   /** One subscription, or several when the server limits monitored items per subscription. */
-  private subscriptions: TagSubscription[] = [];
+  private subscriptions?: SubscriptionSet;
   private perSubscription = Infinity;
   private poller?: TagPoller;
-  private watchdog?: NodeJS.Timeout;
-  private rebuilding = false;
   private maxPerCall: number;
   private readonly types: NodeTypeCache = new Map();
 
@@ -74,19 +60,9 @@ export class OpcuaDriver implements api.Driver {
   private markedDown = false;
   /** Abandoned connect attempts still finishing in the background; `stop` waits for them. */
   private readonly abandoned = new Set<Promise<void>>();
+  readonly stats: RequestCounters;
   /** Loading node-opcua and opening the PKI, when under way. */
   private preparing?: Promise<[Opcua, OpenPki]>;
-
-  readonly stats: RequestStats = {
-    record: (rttMs, outcome) => {
-      this.requests++;
-      if (outcome === 'error') this.errors++;
-      if (outcome === 'timeout') this.timeouts++;
-      this.rtts.push(rttMs);
-      if (this.rtts.length > RTT_WINDOW) this.rtts.shift();
-      this.ctx.onRoundTrip?.(rttMs);
-    },
-  };
 
   constructor(
     private readonly device: OpcuaDeviceConfig,
@@ -99,6 +75,7 @@ export class OpcuaDriver implements api.Driver {
     // The gateway hands us a logger already bound to this device.
     this.log = ctx.log;
     this.maxPerCall = device.maxNodesPerCall;
+    this.stats = new RequestCounters((rttMs) => ctx.onRoundTrip?.(rttMs));
   }
 
   async start(): Promise<void> {
@@ -130,22 +107,15 @@ export class OpcuaDriver implements api.Driver {
   }
 
   status(): api.DeviceStatus {
-    const rtts = this.rtts;
     const status: api.DeviceStatus = {
       deviceId: this.deviceId,
       state: this.state,
       since: this.since,
-      requests: this.requests,
-      errors: this.errors,
-      timeouts: this.timeouts,
+      ...this.stats.figures(),
       overruns: this.counters.rebuilds + this.counters.pollOverruns,
       counters: { ...this.counters },
     };
     if (this.lastError) status.lastError = this.lastError;
-    if (rtts.length > 0) {
-      status.rttMsAvg = Math.round((rtts.reduce((a, b) => a + b, 0) / rtts.length) * 100) / 100;
-      status.rttMsMax = Math.round(Math.max(...rtts) * 100) / 100;
-    }
     return status;
   }
 
@@ -310,13 +280,10 @@ export class OpcuaDriver implements api.Driver {
 
       const subscribed = this.plans.filter((p) => p.mode === 'subscribe');
       const polled = this.plans.filter((p) => p.mode === 'poll');
-      for (let i = 0; i < subscribed.length; i += this.perSubscription) {
-        const sub = this.newSubscription(opcua, session, subscribed.slice(i, i + this.perSubscription));
-        // Listed before it exists, so a teardown during its creation terminates it too.
-        this.subscriptions.push(sub);
-        await sub.create();
-        check();
-      }
+      // Kept before it is created, so a teardown during its creation terminates it too.
+      this.subscriptions = this.newSubscriptions(opcua, session);
+      await this.subscriptions.create(subscribed, this.perSubscription);
+      check();
       if (polled.length > 0) {
         this.poller = new TagPoller(
           session,
@@ -334,7 +301,6 @@ export class OpcuaDriver implements api.Driver {
       if (!adopted) await this.discard(client, session);
       throw err;
     }
-    this.startWatchdog();
     this.markedDown = false;
     this.setState('connected');
     this.log.info(
@@ -360,7 +326,7 @@ export class OpcuaDriver implements api.Driver {
       this.log.info('OPC UA connection re-established');
       this.markedDown = false;
       // The watchdog counts silence from now, not from before the break.
-      for (const sub of this.subscriptions) sub.lastActivity = Date.now();
+      this.subscriptions?.touch();
       this.setState('connected');
       void this.refresh();
     });
@@ -377,19 +343,24 @@ export class OpcuaDriver implements api.Driver {
     client.removeAllListeners();
   }
 
-  private newSubscription(opcua: Opcua, session: ClientSession, plans: TagPlan[]): TagSubscription {
-    return new TagSubscription(opcua, session, this.device, plans, this.maxPerCall, {
-      samples: this.deliver,
-      notifications: (n) => {
-        this.counters.notifications += n;
+  private newSubscriptions(opcua: Opcua, session: ClientSession): SubscriptionSet {
+    const counters = this.counters;
+    return new SubscriptionSet(
+      opcua,
+      session,
+      this.device,
+      this.maxPerCall,
+      {
+        samples: this.deliver,
+        notifications: (n) => (counters.notifications += n),
+        monitorCall: () => counters.monitorCalls++,
+        publishResponse: () => counters.publishResponses++,
+        rebuild: () => counters.rebuilds++,
+        rebuildFailed: (err) => this.interrupt?.(err),
+        connected: () => this.state === 'connected',
       },
-      monitorCall: () => {
-        this.counters.monitorCalls++;
-      },
-      publishResponse: () => {
-        this.counters.publishResponses++;
-      },
-    });
+      this.log,
+    );
   }
 
   /** Batches and subscriptions stay within the server's limits. */
@@ -410,52 +381,18 @@ export class OpcuaDriver implements api.Driver {
     this.deliver(await readSamples(session, this.plans, this.maxPerCall, this.stats));
   }
 
-  private startWatchdog(): void {
-    const every = Math.max(500, Math.min(this.device.publishingIntervalMs, 5000));
-    this.watchdog = setInterval(() => void this.checkSubscription(), every);
-    this.watchdog.unref();
-  }
-
-  private async checkSubscription(): Promise<void> {
-    const session = this.session;
-    if (!session || !this.opcua || this.rebuilding || this.state !== 'connected') return;
-    const now = Date.now();
-    const index = this.subscriptions.findIndex((sub) => now - sub.lastActivity > sub.silenceLimitMs);
-    const sub = this.subscriptions[index];
-    if (!sub) return;
-    this.rebuilding = true;
-    this.counters.rebuilds++;
-    this.log.warn(
-      { silentMs: now - sub.lastActivity },
-      'OPC UA subscription stopped delivering; rebuilding it',
-    );
-    try {
-      await sub.terminate(this.device.requestTimeoutMs);
-      const fresh = this.newSubscription(this.opcua, session, [...sub.plans]);
-      this.subscriptions[index] = fresh;
-      await fresh.create();
-    } catch (err) {
-      this.log.warn({ err: errorText(err) }, 'OPC UA subscription rebuild failed; reconnecting');
-      this.interrupt?.(new Error(`subscription rebuild failed: ${errorText(err)}`));
-    } finally {
-      this.rebuilding = false;
-    }
-  }
-
   private async teardown(): Promise<void> {
-    if (this.watchdog) clearInterval(this.watchdog);
-    this.watchdog = undefined;
     this.poller?.stop();
     this.poller = undefined;
     const timeout = Math.min(this.device.requestTimeoutMs, 2000);
-    const subs = this.subscriptions;
-    this.subscriptions = [];
+    const subscriptions = this.subscriptions;
+    this.subscriptions = undefined;
     const session = this.session;
     this.session = undefined;
     const client = this.client;
     this.client = undefined;
     this.types.clear();
-    await Promise.all(subs.map((sub) => sub.terminate(timeout)));
+    await subscriptions?.close(timeout);
     if (session) await withTimeout(session.close(true), timeout, 'close session').catch(() => undefined);
     if (client) {
       await withTimeout(client.disconnect(), timeout, 'disconnect').catch(() => undefined);
