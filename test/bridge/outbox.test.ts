@@ -135,6 +135,40 @@ describe('outbox', () => {
     expect(bytes.dropped['max-bytes']).toBe(90);
   });
 
+  it('keeps exact counters when delivered rows are deleted alone, inside a group commit, or were dropped already', async () => {
+    const { opening, dropped } = open('a', { ...roomy, maxMessages: 50 });
+    const outbox = await opening;
+    const size = (seq: number) => 1 + (seq % 7) + 1; // topic 't' + a payload of 1..7 bytes
+    let seq = 0;
+    const append = () =>
+      outbox.append({ topic: 't', payload: Buffer.alloc(size(++seq) - 1), qos: 1, retain: false });
+    for (let i = 0; i < 100; i++) void append();
+    await outbox.drain();
+    expect(dropped['max-messages']).toBe(50); // seqs 1..50 are gone
+    const sum = (from: number, to: number) => {
+      let total = 0;
+      for (let n = from; n <= to; n++) total += size(n);
+      return total;
+    };
+    expect(outbox.getStats()).toMatchObject({ messages: 50, bytes: sum(51, 100) });
+
+    // Alone: 40..60 delivered, of which 40..50 were dropped before their delete.
+    for (let n = 40; n <= 60; n++) outbox.remove(n);
+    await outbox.drain();
+    expect(outbox.getStats()).toMatchObject({ messages: 40, bytes: sum(61, 100) });
+
+    // Inside a group commit: deletes due (past their linger) when the next commit starts.
+    for (let n = 61; n <= 70; n++) outbox.remove(n);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    await append();
+    await outbox.drain();
+    expect(outbox.getStats()).toMatchObject({ messages: 31, bytes: sum(71, 101) });
+    await outbox.close();
+    // What the disk holds agrees.
+    const again = await open('a', { ...roomy, maxMessages: 50 }).opening;
+    expect(again.getStats()).toMatchObject({ messages: 31, bytes: sum(71, 101) });
+  });
+
   it('drop-newest refuses what does not fit, counted', async () => {
     const { opening, dropped } = open('a', { ...roomy, maxMessages: 30, dropPolicy: 'drop-newest' });
     const outbox = await opening;

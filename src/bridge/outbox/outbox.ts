@@ -485,9 +485,9 @@ export class Outbox {
     let count = 0;
     let bytes = 0;
     for (const run of deleteRuns(seqs, Number.MAX_SAFE_INTEGER, DELETE_CHUNK)) {
-      const rows = await this.deleteRows(run.condition, run.params, tx);
-      count += rows.length;
-      for (const r of rows) bytes += r.bytes;
+      const removed = await this.deleteRows(run.condition, run.params, tx);
+      count += removed.count;
+      bytes += removed.bytes;
     }
     return { count, bytes };
   }
@@ -585,22 +585,32 @@ export class Outbox {
 
   /** Deletes this bridge's rows matching `condition`; keeps the counters exact. Returns the count. */
   private async deleteWhere(condition: string, params: readonly SqlParam[]): Promise<number> {
-    const rows = await this.deleteRows(condition, params);
-    let bytes = 0;
-    for (const r of rows) bytes += r.bytes;
-    this.removed(rows.length, bytes);
-    return rows.length;
+    const { count, bytes } = await this.db.transaction((tx) => this.deleteRows(condition, params, tx));
+    this.removed(count, bytes);
+    return count;
   }
 
-  private deleteRows(
+  /**
+   * Deletes this bridge's rows matching `condition` inside `tx`; returns how many and their bytes.
+   * The totals come from one aggregate read in the same transaction, not from `RETURNING bytes`:
+   * that hands every deleted row to JavaScript as an object (2,000 per batch of acknowledgements),
+   * which cost about a fifth of the outbox's CPU per forwarded message.
+   */
+  private async deleteRows(
     condition: string,
     params: readonly SqlParam[],
-    on: Queryable = this.db,
-  ): Promise<{ bytes: number }[]> {
-    return on.all<{ bytes: number }>(
-      `DELETE FROM outbox_messages WHERE bridge_id = ? AND ${condition} RETURNING bytes`,
-      [this.bridgeId, ...params],
+    tx: Transaction,
+  ): Promise<{ count: number; bytes: number }> {
+    const where = `FROM outbox_messages WHERE bridge_id = ? AND ${condition}`;
+    const bound = [this.bridgeId, ...params];
+    const totals = await tx.get<{ n: number; bytes: number }>(
+      `SELECT count(*) AS n, coalesce(sum(bytes), 0) AS bytes ${where}`,
+      bound,
     );
+    const { changes } = await tx.run(`DELETE ${where}`, bound);
+    if (changes !== totals?.n)
+      throw new Error(`outbox delete: ${changes} rows deleted where ${totals?.n ?? 0} were counted`);
+    return { count: changes, bytes: totals.bytes };
   }
 
   /** Counts rows gone from the store (delivered, dropped or expired). */
