@@ -2,7 +2,7 @@
 // grouping of delivered seqs into ranges for the DELETE.
 import type { MessageProperties, QoS } from '../../broker/api.js';
 import type { SqlParam } from '../../store/db.js';
-import type { StoredMessage } from './outbox.js';
+import type { StoredMessage } from './types.js';
 
 export interface Row {
   seq: number;

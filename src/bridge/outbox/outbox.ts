@@ -2,12 +2,12 @@
 // a restart or a power cut loses nothing that was committed. One instance per bridge; rows are
 // keyed (bridge, seq) so each bridge pages its own queue in order without touching the others'.
 import path from 'node:path';
-import { NotStoredError, type MessageProperties, type QoS } from '../../broker/api.js';
-import type { Database, Queryable, SqlParam, Statement, Transaction } from '../../store/db.js';
+import { NotStoredError } from '../../broker/api.js';
+import type { Database, Queryable, Statement } from '../../store/db.js';
 import { DiskReserve } from '../../store/disk-reserve.js';
 import { GroupCommit } from '../../store/group-commit.js';
+import { DELETE_CHUNK, OutboxDeletes, type Removed } from './deletes.js';
 import {
-  deleteRuns,
   encodeProperties,
   fromRow,
   INSERT_SQL,
@@ -17,82 +17,22 @@ import {
   type Row,
 } from './outbox-rows.js';
 import { RecentRows } from './recent-rows.js';
+import { OutboxTally } from './tally.js';
+import type {
+  DropReason,
+  OutboxHooks,
+  OutboxLimits,
+  OutboxMessage,
+  OutboxStats,
+  StoredMessage,
+} from './types.js';
 
 export { toRanges } from './outbox-rows.js';
+export { MIGRATIONS, migrateOutbox } from './schema.js';
+export type * from './types.js';
 
-export interface OutboxMessage {
-  topic: string;
-  payload: Buffer;
-  qos: QoS;
-  retain: boolean;
-  properties?: MessageProperties;
-}
-
-export interface StoredMessage extends OutboxMessage {
-  seq: number;
-  /** Commit time, epoch ms. */
-  ts: number;
-  bytes: number;
-}
-
-export type DropPolicy = 'drop-oldest' | 'drop-newest';
-export type DropReason = 'max-messages' | 'max-bytes' | 'max-age' | 'write-failed' | 'disk-reserve';
-
-export interface OutboxLimits {
-  maxMessages: number;
-  maxBytes: number;
-  /** 0: no age limit. */
-  maxAgeSec: number;
-  dropPolicy: DropPolicy;
-  /** Bytes kept free on the data disk: below, new messages are refused. 0 or absent: no reserve. */
-  minFreeBytes?: number;
-}
-
-export interface OutboxHooks {
-  /** Rows now durable, in seq order: only from here on do they count as taken. */
-  onCommitted(batch: readonly StoredMessage[]): void;
-  onDropped(count: number, reason: DropReason): void;
-  /** A storage operation failed; `items` messages were concerned. */
-  onError(err: Error, during: string, items: number): void;
-}
-
-export interface OutboxStats {
-  messages: number;
-  bytes: number;
-  /** Commit time of the oldest stored message, epoch ms. */
-  oldestTs?: number;
-  dropped: Record<DropReason, number>;
-  committed: number;
-}
-
-export const MIGRATIONS = [
-  `CREATE TABLE outbox_bridges (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
-   CREATE TABLE outbox_messages (
-     bridge_id INTEGER NOT NULL, seq INTEGER NOT NULL, ts INTEGER NOT NULL,
-     topic TEXT NOT NULL, payload BLOB NOT NULL, flags INTEGER NOT NULL, props TEXT,
-     bytes INTEGER GENERATED ALWAYS AS
-       (length(CAST(topic AS BLOB)) + length(payload) + coalesce(length(CAST(props AS BLOB)), 0)) VIRTUAL,
-     PRIMARY KEY (bridge_id, seq)) WITHOUT ROWID;`,
-];
-
-/** Creates or upgrades the outbox tables; call once per database before opening outboxes. */
-export async function migrateOutbox(db: Database): Promise<void> {
-  await db.migrate('outbox', MIGRATIONS);
-}
-
-const DELETE_CHUNK = 500;
 const MAX_FLUSH = 5000; // rows per group commit, so one commit never grows without bound
 const MAX_PENDING = 100_000; // rows held in memory while the disk falls behind
-const RETRY_MS = 1000;
-/**
- * Acknowledged rows are deleted in batches: once this many wait, or the oldest waited this long.
- * A group commit due then carries them (same transaction, no sync of their own); otherwise they go
- * alone. Not every commit carries them: a transaction costs three more round trips to SQLite's
- * thread than the lone INSERT that a commit is otherwise.
- */
-const DELETE_LINGER_MS = 100;
-const DELETE_BATCH = 2000;
-const DELETE_RECHECK_MS = 10;
 /**
  * Rows just committed, kept so the cursor does not read back from disk what it was just handed
  * (a commit left to it while the inflight window was full). One cursor page: rows kept longer
@@ -112,37 +52,19 @@ export class Outbox {
   private pending: PendingBatch[] = [];
   private pendingRows = 0;
   private pendingBytes = 0;
-  /** Delivered seqs not deleted yet (queued, or a delete that failed): never served again. */
-  private readonly delivered = new Set<number>();
-  private deleteRetry: NodeJS.Timeout | undefined;
-  /** Set once a failed delete released the disk reserve's ballast; cleared by a delete that works. */
-  private reserveReleased = false;
-  /** The last delete pass failed: the next one goes in small statements. */
-  private deleteFailedLately = false;
   private readonly reserve: DiskReserve;
+  private readonly deletes: OutboxDeletes;
   /** The last refusal, shared by every message it refuses until the reason changes. */
   private refusal: { key: DropReason; promise: Promise<void> } | undefined;
   /** The latest committed rows, consecutive seqs, oldest first. */
   private readonly recent = new RecentRows(RECENT_MAX);
   private flushing: Promise<void> | undefined;
   private flushTimer: NodeJS.Immediate | NodeJS.Timeout | undefined;
-  private deletes: number[] = [];
-  private deleting: Promise<void> | undefined;
-  private deleteTimer: NodeJS.Timeout | undefined;
-  /** When the oldest queued delete was queued (performance.now()). */
-  private deletesSince = 0;
   private ageTimer: NodeJS.Timeout | undefined;
-  private headQuery: Promise<void> | undefined;
-  private headTimer: NodeJS.Timeout | undefined;
   private readonly insertStatement: Statement;
   private readonly pageStatement: Statement;
   private closed = false;
-  private readonly stats: OutboxStats = {
-    messages: 0,
-    bytes: 0,
-    dropped: { 'max-messages': 0, 'max-bytes': 0, 'max-age': 0, 'write-failed': 0, 'disk-reserve': 0 },
-    committed: 0,
-  };
+  private readonly tally: OutboxTally;
 
   private constructor(
     private readonly db: Database,
@@ -158,6 +80,12 @@ export class Outbox {
       `${db.file}-reserve-${bridgeId}`,
       () => this.freePageBytes(),
     );
+    this.tally = new OutboxTally(db, bridgeId, hooks);
+    this.deletes = new OutboxDeletes(db, bridgeId, this.reserve, {
+      removed: (count, bytes) => this.tally.removed(count, bytes),
+      onError: (err, during, items) => hooks.onError(err, during, items),
+      commitComing: () => this.flushing !== undefined || this.pending.length > 0,
+    });
     this.insertStatement = db.prepare(INSERT_SQL);
     this.pageStatement = db.prepare(
       'SELECT seq, ts, topic, payload, flags, props, bytes FROM outbox_messages WHERE bridge_id = ? AND seq > ? ORDER BY seq LIMIT ?',
@@ -174,9 +102,7 @@ export class Outbox {
       [idRow.id],
     );
     const outbox = new Outbox(db, idRow.id, limits, hooks, (totals?.last ?? 0) + 1);
-    outbox.stats.messages = totals?.n ?? 0;
-    outbox.stats.bytes = totals?.bytes ?? 0;
-    await outbox.refreshHead();
+    await outbox.tally.opened(totals?.n ?? 0, totals?.bytes ?? 0);
     await outbox.reserve.refresh();
     if (limits.maxAgeSec > 0) {
       outbox.ageTimer = setInterval(
@@ -227,12 +153,12 @@ export class Outbox {
     let reason: DropReason | undefined;
     if (this.pendingRows >= MAX_PENDING) reason = 'write-failed';
     else if (this.limits.dropPolicy === 'drop-newest') {
-      if (this.stats.messages + this.pendingRows + 1 > this.limits.maxMessages) reason = 'max-messages';
-      else if (this.stats.bytes + this.pendingBytes + bytes > this.limits.maxBytes) reason = 'max-bytes';
+      if (this.tally.messages + this.pendingRows + 1 > this.limits.maxMessages) reason = 'max-messages';
+      else if (this.tally.bytes + this.pendingBytes + bytes > this.limits.maxBytes) reason = 'max-bytes';
     }
     if (!reason && !this.reserve.take(bytes)) reason = 'disk-reserve';
     if (!reason) return undefined;
-    this.drop(1, reason);
+    this.tally.dropped(1, reason);
     if (this.refusal?.key !== reason) {
       const why: Record<DropReason, string> = {
         'write-failed': `more than ${MAX_PENDING} messages wait for the disk`,
@@ -268,8 +194,8 @@ export class Outbox {
       // cursor sends them, and the live path sends them again.
       const last = rows[rows.length - 1];
       if (last && last.seq > this.handedThrough) rows = rows.filter((m) => m.seq <= this.handedThrough);
-      if (rows.length === 0 || this.delivered.size === 0) return rows;
-      const kept = rows.filter((m) => !this.delivered.has(m.seq));
+      if (rows.length === 0 || this.deletes.deliveredCount === 0) return rows;
+      const kept = rows.filter((m) => !this.deletes.isDelivered(m.seq));
       if (kept.length > 0) return kept;
       afterSeq = rows[rows.length - 1]!.seq;
     }
@@ -293,45 +219,7 @@ export class Outbox {
 
   /** Marks messages delivered; they are deleted in batches. */
   remove(seq: number): void {
-    if (this.deletes.length === 0) this.deletesSince = performance.now();
-    this.deletes.push(seq);
-    this.delivered.add(seq);
-    if (this.deletes.length >= DELETE_BATCH && this.deleteTimer) {
-      clearTimeout(this.deleteTimer);
-      this.deleteTimer = undefined;
-    }
-    this.scheduleDeletes();
-  }
-
-  private scheduleDeletes(): void {
-    if (this.deleteTimer || this.deleting || this.deleteRetry || this.closed) return;
-    if (this.deletes.length === 0) return;
-    const waited = performance.now() - this.deletesSince;
-    const delay = this.deletes.length >= DELETE_BATCH ? 0 : Math.max(0, DELETE_LINGER_MS - waited);
-    this.deleteTimer = setTimeout(() => this.deletesDue(), delay);
-  }
-
-  private deletesAreDue(): boolean {
-    return (
-      this.deletes.length >= DELETE_BATCH ||
-      (this.deletes.length > 0 && performance.now() - this.deletesSince >= DELETE_LINGER_MS)
-    );
-  }
-
-  /**
-   * The linger is over: the next group commit takes the deletes when one is under way or queued
-   * (looked at again shortly, in case none comes), else they go alone.
-   */
-  private deletesDue(): void {
-    this.deleteTimer = undefined;
-    if (this.canCarryDeletes() && (this.flushing || this.pending.length > 0))
-      this.deleteTimer = setTimeout(() => this.deletesDue(), DELETE_RECHECK_MS);
-    else void this.flushDeletes();
-  }
-
-  /** Deletes ride with inserts unless the last delete failed: then they go alone, in small pieces. */
-  private canCarryDeletes(): boolean {
-    return !this.deleteFailedLately && !this.reserveReleased;
+    this.deletes.markDelivered(seq);
   }
 
   /**
@@ -339,11 +227,11 @@ export class Outbox {
    * (after a reconnect) still returns it, and it must not be sent again.
    */
   isDelivered(seq: number): boolean {
-    return this.delivered.has(seq);
+    return this.deletes.isDelivered(seq);
   }
 
   getStats(): OutboxStats {
-    return { ...this.stats, dropped: { ...this.stats.dropped } };
+    return this.tally.snapshot();
   }
 
   /** Highest seq handed to `onCommitted` so far (0 before any). */
@@ -359,11 +247,8 @@ export class Outbox {
     if (this.closed) return;
     if (this.ageTimer) clearInterval(this.ageTimer);
     await this.drain();
-    if (this.deleteRetry) clearTimeout(this.deleteRetry);
-    this.deleteRetry = undefined;
-    if (this.deleteTimer) clearTimeout(this.deleteTimer);
-    this.deleteTimer = undefined;
-    if (this.headTimer) clearTimeout(this.headTimer);
+    this.deletes.stop();
+    this.tally.stop();
     this.closed = true;
     await Promise.all([this.pageStatement, this.insertStatement].map((s) => s.finalize()));
   }
@@ -376,12 +261,12 @@ export class Outbox {
     let deletesTried = false;
     for (let round = 0; round < 1000; round++) {
       if (this.flushing) await this.flushing;
-      else if (this.deleting) await this.deleting;
+      else if (this.deletes.busy) await this.deletes.busy;
       else if (this.pending.length > 0) await this.flush();
-      else if (this.deletes.length > 0 && !deletesTried) {
+      else if (this.deletes.queued > 0 && !deletesTried) {
         deletesTried = true;
-        await this.flushDeletes();
-      } else if (this.headQuery) await this.headQuery;
+        await this.deletes.flush();
+      } else if (this.tally.busy) await this.tally.busy;
       else return;
     }
   }
@@ -415,22 +300,20 @@ export class Outbox {
       m.ts = now;
     }
     // Acknowledged rows go in the same transaction: one sync for both.
-    const carried = this.canCarryDeletes() && this.deletesAreDue() ? this.takeDeletes() : [];
-    let removed: { count: number; bytes: number } | undefined;
+    const carried = this.deletes.takeDue();
+    let removed: Removed | undefined;
     try {
       if (carried.length === 0) await this.insertRows(rows);
       else {
         try {
           removed = await this.db.transaction(async (tx) => {
             await this.insertRows(rows, tx);
-            return this.deleteSeqs(carried, tx);
+            return this.deletes.inTransaction(carried, tx);
           });
         } catch {
           // Nothing of it was applied. The rows go again alone; the deletes take their own path,
           // which copes with a full disk.
-          this.requeueDeletes(carried);
-          this.deleteFailedLately = true;
-          this.scheduleDeletes();
+          this.deletes.notCarried(carried);
           await this.insertRows(rows);
         }
       }
@@ -439,20 +322,14 @@ export class Outbox {
       if (this.nextSeq === firstSeq + rows.length) this.nextSeq = firstSeq;
       const full = isDiskFull(err);
       if (full) this.reserve.full();
-      this.drop(rows.length, 'write-failed');
+      this.tally.dropped(rows.length, 'write-failed');
       const message = `outbox write failed: ${(err as Error).message}`;
       batch.commit.reject(new NotStoredError(full ? 'quota' : 'storage', message, { cause: err }));
       this.hooks.onError(err as Error, 'writing the outbox', rows.length);
       return;
     }
-    if (removed) {
-      for (const seq of carried) this.delivered.delete(seq);
-      this.removed(removed.count, removed.bytes);
-    }
-    if (this.stats.messages === 0) this.stats.oldestTs = rows[0]!.ts;
-    for (const m of rows) this.stats.bytes += m.bytes;
-    this.stats.messages += rows.length;
-    this.stats.committed += rows.length;
+    if (removed) this.deletes.carried(carried, removed);
+    this.tally.committed(rows);
     this.lastCommitted = this.handedThrough = rows[rows.length - 1]!.seq;
     this.recent.add(rows);
     batch.commit.resolve();
@@ -469,65 +346,37 @@ export class Outbox {
     await this.insertStatement.run(insertParams(this.bridgeId, rows), on);
   }
 
-  private requeueDeletes(seqs: readonly number[]): void {
-    if (this.deletes.length === 0) this.deletesSince = performance.now();
-    this.deletes.push(...seqs);
-  }
-
-  /** The queued deletes, handed over to the caller (and the linger timer stopped). */
-  private takeDeletes(): number[] {
-    const seqs = this.deletes;
-    this.deletes = [];
-    if (this.deleteTimer) clearTimeout(this.deleteTimer);
-    this.deleteTimer = undefined;
-    return seqs;
-  }
-
-  /** Deletes delivered rows inside the caller's transaction; the counters are the caller's to update. */
-  private async deleteSeqs(
-    seqs: readonly number[],
-    tx: Transaction,
-  ): Promise<{ count: number; bytes: number }> {
-    let count = 0;
-    let bytes = 0;
-    for (const run of deleteRuns(seqs, Number.MAX_SAFE_INTEGER, DELETE_CHUNK)) {
-      const removed = await this.deleteRows(run.condition, run.params, tx);
-      count += removed.count;
-      bytes += removed.bytes;
-    }
-    return { count, bytes };
-  }
-
   private async dropOldest(): Promise<void> {
     for (let round = 0; round < 100; round++) {
-      const overMessages = this.stats.messages - this.limits.maxMessages;
-      const overBytes = this.stats.bytes - this.limits.maxBytes;
+      const overMessages = this.tally.messages - this.limits.maxMessages;
+      const overBytes = this.tally.bytes - this.limits.maxBytes;
       if (overMessages <= 0 && overBytes <= 0) return;
-      const average = this.stats.bytes / Math.max(1, this.stats.messages);
+      const average = this.tally.bytes / Math.max(1, this.tally.messages);
       const count = Math.max(overMessages, Math.ceil(overBytes / Math.max(1, average)), 1);
-      const removed = await this.deleteWhere(
+      const removed = await this.deletes.where(
         'seq IN (SELECT seq FROM outbox_messages WHERE bridge_id = ? ORDER BY seq LIMIT ?)',
         [this.bridgeId, count],
       );
       if (removed === 0) return;
       this.recent.clear(); // dropped rows must not be served from memory
-      this.drop(removed, overMessages > 0 ? 'max-messages' : 'max-bytes');
+      this.tally.dropped(removed, overMessages > 0 ? 'max-messages' : 'max-bytes');
     }
   }
 
   private expire(): void {
-    if (this.closed || this.stats.oldestTs === undefined || this.flushing) return;
+    const oldestTs = this.tally.oldestTs;
+    if (this.closed || oldestTs === undefined || this.flushing) return;
     const cutoff = Date.now() - this.limits.maxAgeSec * 1000;
-    if (this.stats.oldestTs >= cutoff) return;
+    if (oldestTs >= cutoff) return;
     this.flushing = (async () => {
       for (let round = 0; round < 1000; round++) {
-        const removed = await this.deleteWhere(
+        const removed = await this.deletes.where(
           'seq IN (SELECT seq FROM outbox_messages WHERE bridge_id = ? ORDER BY seq LIMIT ?) AND ts < ?',
           [this.bridgeId, DELETE_CHUNK, cutoff],
         );
         if (removed > 0) {
           this.recent.clear(); // dropped rows must not be served from memory
-          this.drop(removed, 'max-age');
+          this.tally.dropped(removed, 'max-age');
         }
         if (removed < DELETE_CHUNK) break;
       }
@@ -539,126 +388,8 @@ export class Outbox {
       });
   }
 
-  private async flushDeletes(): Promise<void> {
-    if (this.deleteTimer) clearTimeout(this.deleteTimer);
-    this.deleteTimer = undefined;
-    if (this.deleteRetry) clearTimeout(this.deleteRetry);
-    this.deleteRetry = undefined;
-    if (this.deleting || this.deletes.length === 0) return;
-    const seqs = this.deletes;
-    this.deletes = [];
-    let failed = false;
-    let released = false;
-    this.deleting = (async () => {
-      // Acknowledgements come mostly in order: contiguous runs go as one range, the rest as lists.
-      // Each statement commits on its own. After a delete failed (a full disk), ranges are cut
-      // into small statements too, so each needs little room in the WAL; otherwise a range is one
-      // statement, one commit.
-      const rangeChunk = this.canCarryDeletes() ? Number.MAX_SAFE_INTEGER : DELETE_CHUNK;
-      for (const run of deleteRuns(seqs, rangeChunk, DELETE_CHUNK)) {
-        if (!failed) {
-          try {
-            await this.deleteWhere(run.condition, run.params);
-            this.reserveReleased = false;
-            for (const seq of run.seqs) this.delivered.delete(seq);
-            continue;
-          } catch (err) {
-            failed = true;
-            this.deleteFailedLately = true;
-            this.hooks.onError(err as Error, 'deleting delivered outbox messages', seqs.length);
-            // The ballast gives its room to the deletes, tried again at once.
-            if (isDiskFull(err) && !this.reserveReleased) {
-              this.reserveReleased = released = true;
-              await this.reserve.release();
-            }
-          }
-        }
-        // Tried again shortly (a full disk frees up): never served again meanwhile, and sent
-        // again only if the gateway restarts before the delete goes through.
-        this.requeueDeletes(run.seqs);
-      }
-    })().finally(() => {
-      this.deleting = undefined;
-      if (!failed) this.deleteFailedLately = false;
-      if (this.deletes.length === 0 || this.closed) return;
-      if (failed) {
-        this.deleteRetry = setTimeout(() => void this.flushDeletes(), released ? 0 : RETRY_MS);
-        this.deleteRetry.unref();
-      } else this.scheduleDeletes();
-    });
-    return this.deleting;
-  }
-
-  /** Deletes this bridge's rows matching `condition`; keeps the counters exact. Returns the count. */
-  private async deleteWhere(condition: string, params: readonly SqlParam[]): Promise<number> {
-    const { count, bytes } = await this.db.transaction((tx) => this.deleteRows(condition, params, tx));
-    this.removed(count, bytes);
-    return count;
-  }
-
-  /**
-   * Deletes this bridge's rows matching `condition` inside `tx`; returns how many and their bytes.
-   * The totals come from one aggregate read in the same transaction, not from `RETURNING bytes`:
-   * that hands every deleted row to JavaScript as an object (2,000 per batch of acknowledgements),
-   * which cost about a fifth of the outbox's CPU per forwarded message.
-   */
-  private async deleteRows(
-    condition: string,
-    params: readonly SqlParam[],
-    tx: Transaction,
-  ): Promise<{ count: number; bytes: number }> {
-    const where = `FROM outbox_messages WHERE bridge_id = ? AND ${condition}`;
-    const bound = [this.bridgeId, ...params];
-    const totals = await tx.get<{ n: number; bytes: number }>(
-      `SELECT count(*) AS n, coalesce(sum(bytes), 0) AS bytes ${where}`,
-      bound,
-    );
-    const { changes } = await tx.run(`DELETE ${where}`, bound);
-    if (changes !== totals?.n)
-      throw new Error(`outbox delete: ${changes} rows deleted where ${totals?.n ?? 0} were counted`);
-    return { count: changes, bytes: totals.bytes };
-  }
-
-  /** Counts rows gone from the store (delivered, dropped or expired). */
-  private removed(count: number, bytes: number): void {
-    if (count === 0) return;
-    this.stats.messages -= count;
-    this.stats.bytes -= bytes;
-    if (this.stats.messages === 0) this.stats.oldestTs = undefined;
-    else this.scheduleHeadRefresh();
-  }
-
-  /** The oldest message's time, re-read at most a few times a second (it only feeds the status). */
-  private scheduleHeadRefresh(): void {
-    if (this.headTimer || this.closed) return;
-    this.headTimer = setTimeout(() => {
-      this.headTimer = undefined;
-      void this.refreshHead();
-    }, 250);
-    this.headTimer.unref();
-  }
-
-  private refreshHead(): Promise<void> {
-    if (this.headQuery) return this.headQuery;
-    this.headQuery = this.db
-      .get<{ ts: number }>('SELECT ts FROM outbox_messages WHERE bridge_id = ? ORDER BY seq LIMIT 1', [
-        this.bridgeId,
-      ])
-      .then((row) => {
-        this.stats.oldestTs = row?.ts;
-      })
-      .catch((err: Error) => this.hooks.onError(err, 'reading the outbox head', 0))
-      .finally(() => (this.headQuery = undefined));
-    return this.headQuery;
-  }
-
   /** Forgets the in-memory copy of recent rows (after a reconnect, so only the disk says what is left). */
   forgetRecent(): void {
     this.recent.clear();
-  }
-
-  private drop(count: number, reason: DropReason): void {
-    this.stats.dropped[reason] += count;
-    this.hooks.onDropped(count, reason);
   }
 }

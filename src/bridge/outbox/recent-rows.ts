@@ -2,7 +2,7 @@
 // it was just handed. Rows are appended per group commit and the oldest fall off the front; the
 // array is compacted only once its dead prefix is as long as the window, so a commit costs its own
 // rows, not a copy of the whole window.
-import type { StoredMessage } from './outbox.js';
+import type { StoredMessage } from './types.js';
 
 export class RecentRows {
   private rows: StoredMessage[] = [];
