@@ -4,18 +4,14 @@ import type { Commit, DeliveredMessage, LocalBroker, Origin } from '../broker/ap
 import type { Logger } from '../log.js';
 import type { Database } from '../store/db.js';
 import { FailureLog } from '../store/failure-log.js';
-import { Outbox, type DropReason, type OutboxMessage, type StoredMessage } from './outbox/outbox.js';
+import { Outbox, type OutboxMessage, type StoredMessage } from './outbox/outbox.js';
 import { displayUrl, type BridgeConfig, type OutRule, type UpstreamAddress } from './config.js';
+import { DropLog } from './drop-log.js';
 import { Forwarder, type PublishFn } from './forwarder.js';
+import { InboundRules } from './inbound.js';
 import { LeanPublisher } from './lean-publisher.js';
-import { fromPublishProperties, MessageExpiredError } from './publish.js';
-import {
-  emptyDrops,
-  sysMessages,
-  type BridgeDropReason,
-  type BridgeState,
-  type BridgeStatus,
-} from './status.js';
+import { MessageExpiredError } from './publish.js';
+import { sysMessages, type BridgeState, type BridgeStatus } from './status.js';
 import { rewriteTopic, topicMatches } from './topics.js';
 import { Upstream, type ConnectedSession, type UpstreamFailure } from './upstream.js';
 
@@ -26,8 +22,6 @@ export interface BridgeContext {
   db: () => Database;
   log: Logger;
 }
-
-const DROP_LOG_MS = 5000;
 
 export class Bridge {
   private readonly log: Logger;
@@ -45,12 +39,8 @@ export class Bridge {
   private since = Date.now();
   private lastError: UpstreamFailure | undefined;
   private sent = 0;
-  private received = 0;
-  private rejected = 0;
-  private readonly drops = emptyDrops();
-  private unloggedDrops = emptyDrops();
-  private lastDropLog = 0;
-  private dropLogTimer: NodeJS.Timeout | undefined;
+  private readonly inbound: InboundRules;
+  private readonly drops: DropLog;
   private rate = { sent: 0, at: Date.now(), perSec: 0 };
   /** The address of the current session, and since when; the last one used, to log a switch. */
   private address: { address: UpstreamAddress; since: number } | undefined;
@@ -67,6 +57,8 @@ export class Bridge {
   ) {
     this.log = ctx.log.child({ bridge: cfg.name });
     this.origin = { kind: 'bridge', bridge: cfg.name, username: cfg.localUser ?? cfg.name };
+    this.inbound = new InboundRules(cfg, ctx.broker, this.origin, this.log);
+    this.drops = new DropLog(this.log, cfg.name, () => this.outbox?.getStats().messages);
     this.statusTopic =
       cfg.statusTopic === false ? undefined : cfg.statusTopic.replaceAll('{gatewayId}', ctx.gatewayId);
     const clientId = cfg.clientId ?? `${ctx.gatewayId}-${cfg.name}`;
@@ -100,7 +92,7 @@ export class Bridge {
         this.failing('writing the outbox').succeeded();
         this.forwarder?.onCommitted(batch);
       },
-      onDropped: (count, reason) => this.dropped(count, reason),
+      onDropped: (count, reason) => this.drops.dropped(count, reason),
       onError: (err, during, items) => this.failing(during).failed(err, items),
     });
     this.outbox = outbox;
@@ -155,15 +147,14 @@ export class Bridge {
     this.forwarder?.detach();
     await this.outbox?.close();
     this.setState('stopped');
-    this.flushDropLog(true);
+    this.drops.flush(true);
     for (const failures of this.failures.values()) failures.flush();
     this.publishSys();
   }
 
   status(): BridgeStatus {
     const stats = this.outbox?.getStats();
-    let dropped = 0;
-    for (const n of Object.values(this.drops)) dropped += n;
+    const drops = this.drops.counts();
     const current = this.address;
     const status: BridgeStatus = {
       name: this.cfg.name,
@@ -189,10 +180,10 @@ export class Bridge {
       },
       inflight: this.forwarder?.inflightCount ?? 0,
       sent: this.sent,
-      received: this.received,
-      rejected: this.rejected,
-      dropped,
-      droppedBy: { ...this.drops },
+      received: this.inbound.received,
+      rejected: this.inbound.rejected,
+      dropped: drops.total,
+      droppedBy: drops.byReason,
       drainRatePerSec: this.rate.perSec,
     };
     if (this.lastError) status.lastError = this.lastError;
@@ -233,7 +224,7 @@ export class Bridge {
   private sendDirect(msg: OutboxMessage): void {
     const publish = this.publish;
     if (!publish || !this.client?.connected) {
-      this.dropped(1, 'offline');
+      this.drops.dropped(1, 'offline');
       return;
     }
     const stored: StoredMessage = { ...msg, seq: 0, ts: Date.now(), bytes: 0 };
@@ -269,10 +260,7 @@ export class Bridge {
       );
     }
     this.leftBecause = undefined;
-    client.on('message', (topic, payload, packet) =>
-      this.incoming(topic, payload, packet.qos, packet.retain, packet.properties),
-    );
-    this.subscribeIn(client, session.sessionPresent);
+    this.inbound.attach(client, session.sessionPresent);
     if (this.statusTopic) {
       client.publish(this.statusTopic, 'online', { qos: 1, retain: true });
       const where = { url, index: address.index, primary: address.index === 0, since: this.address.since };
@@ -334,97 +322,15 @@ export class Bridge {
     if (waited > limitMs) this.upstream.drop(`no acknowledgement for ${Math.round(waited / 1000)} s`);
   }
 
-  private subscribeIn(client: MqttClient, sessionPresent: boolean): void {
-    // A persistent session upstream still holds the subscriptions (and re-subscribing would replay retained messages).
-    if (this.cfg.in.length === 0 || (sessionPresent && !this.cfg.cleanSession)) return;
-    const v5 = this.cfg.protocolVersion === 5;
-    const map = Object.fromEntries(
-      // No Local (MQTT 5): the upstream does not echo our own publishes back on overlapping topics.
-      this.cfg.in.map((r) => [r.filter, v5 ? { qos: r.qos, nl: true, rh: 1 as const } : { qos: r.qos }]),
-    );
-    client.subscribe(map, (err, granted) => {
-      if (err) this.log.error({ err }, `bridge ${this.cfg.name}: subscribing the in rules failed`);
-      for (const g of granted ?? []) {
-        if (g.qos === 128 || g.qos > 2)
-          this.log.error({ filter: g.topic }, `bridge ${this.cfg.name}: upstream refused the subscription`);
-      }
-    });
-  }
-
-  private incoming(
-    topic: string,
-    payload: Buffer,
-    qos: 0 | 1 | 2,
-    retain: boolean,
-    properties: Parameters<typeof fromPublishProperties>[0],
-  ): void {
-    const rule = this.cfg.in.find((r) => topicMatches(r.filter, topic));
-    if (!rule) return;
-    const local = rewriteTopic(topic, rule);
-    if (!this.ctx.broker.mayPublish(this.origin, local)) {
-      this.rejected++;
-      this.log.warn(
-        { topic: local, user: this.cfg.localUser ?? this.cfg.name },
-        `bridge ${this.cfg.name}: the ACL refused a message from upstream`,
-      );
-      return;
-    }
-    const props = fromPublishProperties(properties);
-    // Results of bridged commands go back the same way: map the response topic like the topic.
-    if (props?.responseTopic) props.responseTopic = rewriteTopic(props.responseTopic, rule);
-    try {
-      this.ctx.broker.publish(
-        { topic: local, payload, qos, retain, ...(props ? { properties: props } : {}) },
-        this.origin,
-      );
-      this.received++;
-    } catch (err) {
-      // e.g. a rewrite that leaves an empty topic: the plant's mistake must not stop the gateway.
-      this.rejected++;
-      this.log.warn(
-        { topic, local, error: (err as Error).message },
-        `bridge ${this.cfg.name}: cannot bring a message in`,
-      );
-    }
-  }
-
   private sendFailed(msg: StoredMessage, err: Error): void {
-    if (err instanceof MessageExpiredError) this.dropped(1, 'expired');
+    if (err instanceof MessageExpiredError) this.drops.dropped(1, 'expired');
     else {
-      this.dropped(1, 'rejected-upstream');
+      this.drops.dropped(1, 'rejected-upstream');
       this.log.warn(
         { topic: msg.topic, error: err.message },
         `bridge ${this.cfg.name}: upstream refused a message`,
       );
     }
-  }
-
-  /** Drops are never silent: the first is logged at once, the rest summed every few seconds. */
-  private dropped(count: number, reason: BridgeDropReason | DropReason): void {
-    this.drops[reason] += count;
-    this.unloggedDrops[reason] += count;
-    this.flushDropLog(false);
-  }
-
-  private flushDropLog(force: boolean): void {
-    const now = Date.now();
-    if (!force && now - this.lastDropLog < DROP_LOG_MS) {
-      if (!this.dropLogTimer) {
-        this.dropLogTimer = setTimeout(() => this.flushDropLog(true), DROP_LOG_MS);
-        this.dropLogTimer.unref();
-      }
-      return;
-    }
-    if (this.dropLogTimer) clearTimeout(this.dropLogTimer);
-    this.dropLogTimer = undefined;
-    const counts = Object.fromEntries(Object.entries(this.unloggedDrops).filter(([, n]) => n > 0));
-    if (Object.keys(counts).length === 0) return;
-    this.lastDropLog = now;
-    this.unloggedDrops = emptyDrops();
-    this.log.warn(
-      { dropped: counts, outbox: this.outbox?.getStats().messages },
-      `bridge ${this.cfg.name}: messages dropped`,
-    );
   }
 
   private measureRate(): void {
