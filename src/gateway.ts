@@ -168,6 +168,8 @@ export class Gateway {
       broker: this.broker,
       log: log.child({ part: 'mapping' }),
     });
+    // The publisher keeps the newest sample of the tags it publishes: one record a tag, not two.
+    this.latest.shareWith(this.publisher);
     for (const device of config.devices) this.createDriver(device, mappings);
     this.router = new CommandRouter({
       mappings,

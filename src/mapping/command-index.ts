@@ -15,7 +15,22 @@ export interface CommandTag {
 export interface CommandDevice {
   device: string;
   topic: string;
-  tags: Map<string, CommandTag>;
+  /** Every tag of the device's mappings, by name. */
+  tags: Map<string, MappedTag>;
+  /**
+   * The command entries of writable or rate-limited tags (their value check and rate window live
+   * as long as the tag). Other tags get an entry when a command names them: one object per tag
+   * kept for commands that mostly never come was 5 MB at 100k tags.
+   */
+  commands: Map<string, CommandTag>;
+}
+
+/** The command entry of a device's tag, or undefined when the device has no such tag. */
+export function commandTag(device: CommandDevice, name: string): CommandTag | undefined {
+  const kept = device.commands.get(name);
+  if (kept) return kept;
+  const tag = device.tags.get(name);
+  return tag && { device: device.device, tag };
 }
 
 export type CommandAddress =
@@ -24,7 +39,11 @@ export type CommandAddress =
 
 export class CommandIndex {
   readonly filters: string[] = [];
-  private readonly byTagTopic = new Map<string, CommandTag>();
+  /**
+   * Tags whose topic is not `{device topic}/{name}` (a mapping's own `tagTopic`), by topic. The
+   * others are found through their device: a map of every tag topic was 3.5 MB at 100k tags.
+   */
+  private readonly byTagTopic = new Map<string, { device: CommandDevice; name: string }>();
   private readonly byDeviceTopic = new Map<string, CommandDevice>();
   /** The device whose `{device topic}/+/...` filter a topic fell under, for unknown tags. */
   private readonly wildcardDevices = new Map<string, CommandDevice>();
@@ -34,7 +53,7 @@ export class CommandIndex {
     for (const mapping of mappings) {
       let device = this.byDeviceTopic.get(mapping.topic);
       if (!device) {
-        device = { device: mapping.device, topic: mapping.topic, tags: new Map() };
+        device = { device: mapping.device, topic: mapping.topic, tags: new Map(), commands: new Map() };
         this.byDeviceTopic.set(mapping.topic, device);
       }
       filters.add(`${mapping.topic}/set`);
@@ -45,19 +64,22 @@ export class CommandIndex {
         this.wildcardDevices.set(mapping.topic, device);
       }
       for (const tag of mapping.tags) {
-        const kept = previous?.byTagTopic.get(tag.topic);
-        const entry: CommandTag =
-          kept && kept.device === mapping.device && JSON.stringify(kept.tag) === JSON.stringify(tag)
-            ? kept
-            : {
-                device: mapping.device,
-                tag,
-                ...(tag.writable ? { check: compileValueCheck(tag) } : {}),
-                ...(tag.rateLimit ? { rate: new RateWindow(tag.rateLimit) } : {}),
-              };
-        this.byTagTopic.set(tag.topic, entry);
-        device.tags.set(tag.name, entry);
+        device.tags.set(tag.name, tag);
+        if (tag.writable || tag.rateLimit) {
+          const kept = previous?.byDeviceTopic.get(mapping.topic)?.commands.get(tag.name);
+          const entry: CommandTag =
+            kept && kept.device === mapping.device && JSON.stringify(kept.tag) === JSON.stringify(tag)
+              ? kept
+              : {
+                  device: mapping.device,
+                  tag,
+                  ...(tag.writable ? { check: compileValueCheck(tag) } : {}),
+                  ...(tag.rateLimit ? { rate: new RateWindow(tag.rateLimit) } : {}),
+                };
+          device.commands.set(tag.name, entry);
+        }
         if (!underDevice) {
+          this.byTagTopic.set(tag.topic, { device, name: tag.name });
           filters.add(`${tag.topic}/set`);
           filters.add(`${tag.topic}/get`);
         }
@@ -72,23 +94,20 @@ export class CommandIndex {
     const verb = topic.slice(slash + 1);
     if (verb !== 'set' && verb !== 'get') return undefined;
     const base = topic.slice(0, slash);
-    const target = this.byTagTopic.get(base);
-    if (target) {
-      const device = this.deviceOf(target);
-      return { kind: verb, device, tagName: target.tag.name, target };
-    }
-    const device = this.byDeviceTopic.get(base);
-    if (device && verb === 'set') return { kind: 'device-set', device };
+    const named = this.byTagTopic.get(base);
+    if (named) return this.tagAddress(verb, named.device, named.name);
+    // A tag under its device's topic comes before a device whose own topic is the same.
     const parent = base.slice(0, base.lastIndexOf('/'));
     const wildcard = this.wildcardDevices.get(parent);
-    if (wildcard) return { kind: verb, device: wildcard, tagName: base.slice(parent.length + 1) };
+    const tagName = base.slice(parent.length + 1);
+    if (wildcard?.tags.has(tagName)) return this.tagAddress(verb, wildcard, tagName);
+    const device = this.byDeviceTopic.get(base);
+    if (device && verb === 'set') return { kind: 'device-set', device };
+    if (wildcard) return { kind: verb, device: wildcard, tagName };
     return undefined;
   }
 
-  private deviceOf(target: CommandTag): CommandDevice {
-    for (const device of this.byDeviceTopic.values()) {
-      if (device.device === target.device && device.tags.get(target.tag.name) === target) return device;
-    }
-    throw new Error(`internal: tag ${target.tag.name} has no device entry`);
+  private tagAddress(verb: 'set' | 'get', device: CommandDevice, name: string): CommandAddress {
+    return { kind: verb, device, tagName: name, target: commandTag(device, name) };
   }
 }

@@ -12,7 +12,13 @@ import type { LoadedMapping } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { AuditLog, AuditOutcome, CommandKind } from './audit.js';
 import { CommandAuditor } from './command-audit.js';
-import { CommandIndex, type CommandAddress, type CommandDevice, type CommandTag } from './command-index.js';
+import {
+  CommandIndex,
+  commandTag,
+  type CommandAddress,
+  type CommandDevice,
+  type CommandTag,
+} from './command-index.js';
 import { parseDeviceSet, parseGet, parseSet, type CommandOptions } from './command-payload.js';
 import {
   AUDIT_UNAVAILABLE,
@@ -270,7 +276,7 @@ export class CommandRouter {
     const targets: Array<[CommandTag, unknown]> = [];
     try {
       for (const [name, value] of values)
-        targets.push([this.writeCheck(device, name, device.tags.get(name), value), value]);
+        targets.push([this.writeCheck(device, name, commandTag(device, name), value), value]);
     } catch (err) {
       if (err instanceof Refusal) return failure(err.message, requestId);
       throw err;

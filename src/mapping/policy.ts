@@ -2,48 +2,62 @@
 // hold it for later (minimum interval), or let it pass. Timers live in the publisher.
 import type { TagSample, TagValue } from '../../drivers/types.js';
 import type { PublishPolicy } from '../config/types.js';
-import { keepSample } from './sample-record.js';
 
-export interface PolicyState {
-  readonly policy: PublishPolicy;
-  /**
-   * The newest sample received (published or not): a record updated in place, never the driver's
-   * object, so that object dies young (see sample-record.ts).
-   */
-  latest: TagSample | undefined;
+/**
+ * A tag's publishing state, with its newest sample (published or not) kept in place: the sample's
+ * fields are overwritten by each new one, so the driver's object dies young (see sample-record.ts),
+ * and the record is this object itself, not one more object per tag (at 100k tags a separate record
+ * was 6 MB, plus its boxed numbers). A class, so a subclass (the publisher's per-tag entry) keeps
+ * every field in the object itself.
+ */
+export class PolicyState {
+  /** The newest sample's fields; `sampled` says whether there is one yet. */
+  tag = '';
+  ts = 0;
+  quality: TagSample['quality'] = 'good';
+  value: TagValue | null = null;
+  reason: string | undefined = undefined;
+  sampled = false;
   /** Whether anything was published yet; the `published*` fields describe the last publish. */
-  published: boolean;
-  publishedQuality: TagSample['quality'];
+  published = false;
+  publishedQuality: TagSample['quality'] = 'good';
   /**
    * The last published value when a number, in a field that only ever holds numbers: V8 keeps it
    * unboxed and overwrites it in place. A `value` field that may hold null or a boolean points at
    * the sample's boxed number instead, which lives until the next publish (a second) and so is
    * promoted to the old space as garbage: 1.6 MB a second at 100k tags.
    */
-  publishedNumber: number;
+  publishedNumber = 0;
   /** The last published value when not a number (null, boolean, string, array); else undefined. */
-  publishedOther: TagValue | null | undefined;
+  publishedOther: TagValue | null | undefined = undefined;
   /** When the last publish was (wall clock, ms). */
-  publishedAt: number;
+  publishedAt = 0;
   /** A change is waiting for the minimum interval to end. */
-  held: boolean;
+  held = false;
   /** Periodic policy: when the next publish is due. */
-  nextDueAt: number;
+  nextDueAt = 0;
+
+  constructor(readonly policy: PublishPolicy) {}
 }
 
 export function newPolicyState(policy: PublishPolicy): PolicyState {
-  // Every field set here, so they all sit in the object itself (no separate properties store).
-  return {
-    policy,
-    latest: undefined,
-    published: false,
-    publishedQuality: 'good',
-    publishedNumber: 0,
-    publishedOther: undefined,
-    publishedAt: 0,
-    held: false,
-    nextDueAt: 0,
-  };
+  return new PolicyState(policy);
+}
+
+/** The newest sample received (published or not), or undefined before the first. */
+export function latestSample(state: PolicyState): TagSample | undefined {
+  // The state carries a sample's fields (tag, ts, quality, value, reason) under its own names.
+  return state.sampled ? (state as unknown as TagSample) : undefined;
+}
+
+/** Writes `sample` into the state's newest-sample fields. */
+export function keepLatest(state: PolicyState, sample: TagSample): void {
+  state.tag = sample.tag;
+  state.ts = sample.ts;
+  state.quality = sample.quality;
+  state.value = sample.value;
+  state.reason = sample.quality === 'good' ? undefined : sample.reason;
+  state.sampled = true;
 }
 
 /** The last published value. */
@@ -73,7 +87,7 @@ export type Decision = 'publish' | 'hold' | 'skip';
 
 /** What to do with a new sample. Records it as the latest; the caller calls `markPublished` when it publishes. */
 export function onSample(state: PolicyState, sample: TagSample, now: number): Decision {
-  state.latest = keepSample(state.latest, sample);
+  keepLatest(state, sample);
   if (!state.published) return 'publish';
   // A quality change is news whatever the policy says.
   if (state.publishedQuality !== sample.quality) return 'publish';
@@ -105,7 +119,7 @@ export function markPublished(state: PolicyState, sample: TagSample, now: number
 
 /** On a timer tick: the sample due now (held change, periodic publish, heartbeat), if any. */
 export function dueOnTick(state: PolicyState, now: number): TagSample | undefined {
-  const latest = state.latest;
+  const latest = latestSample(state);
   if (!latest || !state.published) return undefined;
   const policy = state.policy;
   const sinceLast = now - state.publishedAt;

@@ -7,11 +7,12 @@ import type { Logger } from '../log.js';
 import { snapshotPayload, tagEncoder, tagProperties, type TagEncoder } from './payload.js';
 import {
   dueOnTick,
+  keepLatest,
+  latestSample,
   markPublished,
-  newPolicyState,
   onSample,
+  PolicyState,
   tickNeededMs,
-  type PolicyState,
 } from './policy.js';
 
 const ORIGIN: Origin = { kind: 'internal', component: 'mapping' };
@@ -27,14 +28,22 @@ const TICK_MS = { max: 250, min: 10 } as const;
  */
 const CHUNK = 256;
 
-interface TagEntry {
-  tag: MappedTag;
-  /** The mapping's format and fields the entry was made for: an unchanged tag keeps its state across updates. */
-  format: LoadedMapping['format'];
-  fields: Readonly<Record<string, JsonValue>>;
-  state: PolicyState;
-  encode: TagEncoder;
-  properties: MessageProperties;
+/**
+ * A tag's one record: its publish policy state with its newest sample (which `LatestValues` reads
+ * too, see `latest`), its mapping and its encoder. One object a tag: an entry, a policy state and
+ * a sample record (and another record in `LatestValues`) were four, 24 bytes of header each.
+ */
+class TagEntry extends PolicyState {
+  constructor(
+    readonly mapped: MappedTag,
+    /** The mapping's format and fields the entry was made for: an unchanged tag keeps its state across updates. */
+    readonly format: LoadedMapping['format'],
+    readonly fields: Readonly<Record<string, JsonValue>>,
+    readonly encode: TagEncoder,
+    readonly properties: MessageProperties,
+  ) {
+    super(mapped.policy);
+  }
 }
 
 interface Snapshot {
@@ -91,6 +100,21 @@ export class TagPublisher {
     this.publish(deviceId, batch, true);
   }
 
+  /** The newest sample of a tag this publisher keeps (see `keeps`), or undefined before its first. */
+  latest(deviceId: string, tag: string): TagSample | undefined {
+    const entry = this.devices.get(deviceId)?.tags.get(tag);
+    return entry && latestSample(entry);
+  }
+
+  /**
+   * The tags of a device whose newest sample this publisher keeps, given every batch of that
+   * device: the `json` and `value` tags, not `json-device` snapshots. `LatestValues` reads these
+   * here rather than keeping a second record of each.
+   */
+  keeps(deviceId: string): { has(tag: string): boolean } | undefined {
+    return this.devices.get(deviceId)?.tags;
+  }
+
   private publish(deviceId: string, batch: readonly TagSample[], force: boolean): void {
     const device = this.devices.get(deviceId);
     if (!device) return;
@@ -99,8 +123,8 @@ export class TagPublisher {
     for (const sample of batch) {
       const entry = device.tags.get(sample.tag);
       if (entry === undefined) continue;
-      if (onSample(entry.state, sample, now) !== 'publish' && !force) continue;
-      markPublished(entry.state, sample, now);
+      if (onSample(entry, sample, now) !== 'publish' && !force) continue;
+      markPublished(entry, sample, now);
       out.push(this.message(entry, sample));
       if (out.length === CHUNK) out = this.flush(out);
     }
@@ -130,12 +154,13 @@ export class TagPublisher {
     this.apply(mappings, previous, previousSnapshots);
     const live = new Set<string>();
     for (const device of this.devices.values()) {
-      for (const entry of device.tags.values()) live.add(entry.tag.topic);
+      for (const entry of device.tags.values()) live.add(entry.mapped.topic);
       for (const s of device.snapshots) live.add(s.mapping.topic);
     }
     const clears: BrokerMessage[] = [];
     for (const entry of previous.values()) {
-      if (entry.tag.retain && !live.has(entry.tag.topic)) clears.push(clearRetained(entry.tag.topic));
+      if (entry.mapped.retain && !live.has(entry.mapped.topic))
+        clears.push(clearRetained(entry.mapped.topic));
     }
     for (const s of previousSnapshots) {
       if (s.mapping.tags[0]?.retain && !live.has(s.mapping.topic))
@@ -199,18 +224,22 @@ export class TagPublisher {
         const before = previous.get(`${mapping.device}\u0000${tag.name}`);
         const unchanged =
           before !== undefined &&
-          signatureOf(before.format, before.fields, before.tag) ===
+          signatureOf(before.format, before.fields, before.mapped) ===
             signatureOf(mapping.format, mapping.fields, tag);
-        const entry: TagEntry = unchanged
-          ? before
-          : {
-              tag,
-              format: mapping.format,
-              fields: mapping.fields,
-              state: newPolicyState(tag.policy),
-              encode: encoderOf(tag, mapping.format),
-              properties: propertiesOf(tag, mapping.device),
-            };
+        let entry: TagEntry;
+        if (unchanged) entry = before;
+        else {
+          entry = new TagEntry(
+            tag,
+            mapping.format,
+            mapping.fields,
+            encoderOf(tag, mapping.format),
+            propertiesOf(tag, mapping.device),
+          );
+          // A changed tag starts publishing afresh but keeps its newest sample for `latest`.
+          const sample = before && latestSample(before);
+          if (sample) keepLatest(entry, sample);
+        }
         device.tags.set(tag.name, entry);
         const needed = tickNeededMs(tag.policy);
         if (needed !== undefined) {
@@ -232,9 +261,9 @@ export class TagPublisher {
     const now = Date.now();
     let out: BrokerMessage[] = [];
     for (const entry of this.timed) {
-      const sample = dueOnTick(entry.state, now);
+      const sample = dueOnTick(entry, now);
       if (!sample) continue;
-      markPublished(entry.state, sample, now);
+      markPublished(entry, sample, now);
       out.push(this.message(entry, sample));
       if (out.length === CHUNK) out = this.flush(out);
     }
@@ -248,7 +277,7 @@ export class TagPublisher {
   }
 
   private message(entry: TagEntry, sample: TagSample): BrokerMessage {
-    const { tag } = entry;
+    const tag = entry.mapped;
     return {
       topic: tag.topic,
       payload: entry.encode(sample),
