@@ -21,11 +21,15 @@ export interface RoutedMessage {
 
 /**
  * Makes a message safe to keep (retained, queued): a payload read straight from a socket is a
- * view into a read buffer of up to 64 KB, which a small message must not keep alive.
+ * view into a read buffer of up to 64 KB, which a small message must not keep alive. A payload in
+ * a slice of Node's shared buffer pool (8 KB; the gateway's own payloads) stays as it is: a copy
+ * would be another such slice, so it would keep as much alive, for one more allocation and copy
+ * per message queued behind a slow subscriber.
  */
 export function keepable(msg: RoutedMessage): RoutedMessage {
   if (!msg.compacted) {
-    if (msg.payload.byteLength < msg.payload.buffer.byteLength) msg.payload = Buffer.from(msg.payload);
+    const backing = msg.payload.buffer.byteLength;
+    if (msg.payload.byteLength < backing && backing > Buffer.poolSize) msg.payload = Buffer.from(msg.payload);
     msg.compacted = true;
   }
   return msg;

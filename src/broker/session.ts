@@ -35,6 +35,11 @@ export interface SessionLink {
   /** The client's Maximum Packet Size (v5), else the broker's. */
   readonly maxPacketSize: number;
   write(bytes: Buffer): void;
+  /**
+   * Writes a QoS 0 PUBLISH that carries no properties on the wire, encoded in place (no Buffer of
+   * its own); false, writing nothing, when it is larger than the client accepts.
+   */
+  writePlainPublish(topic: string, payload: Buffer, retain: boolean): boolean;
   /** True while the socket holds more than its high-water mark of unsent bytes. */
   congested(): boolean;
   /** Called when the queue is full of QoS 1/2 messages: the client is too slow and is let go. */
@@ -113,14 +118,16 @@ export class Session {
   deliver(msg: RoutedMessage, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined): void {
     const link = this.link;
     if (!link && qos === 0) return; // QoS 0 is not kept for offline sessions
-    const out: Outgoing = { msg, qos, retain, subscriptionIds, packetId: 0, stage: 'queued', seq: 0 };
     if (link && this.queuedCount === 0) {
-      if (qos === 0 ? !link.congested() : this.inflight.size < link.sendQuota) {
-        this.send(link, out, Date.now());
-        return;
+      if (qos === 0) {
+        // Sent at once, without an Outgoing record: the usual delivery of a live subscriber.
+        if (!link.congested()) return this.sendQos0(link, msg, retain, subscriptionIds, Date.now());
+      } else if (this.inflight.size < link.sendQuota) {
+        const out: Outgoing = { msg, qos, retain, subscriptionIds, packetId: 0, stage: 'queued', seq: 0 };
+        return this.send(link, out, Date.now());
       }
     }
-    this.enqueue(out);
+    this.enqueue({ msg, qos, retain, subscriptionIds, packetId: 0, stage: 'queued', seq: 0 });
   }
 
   private enqueue(out: Outgoing): void {
@@ -168,6 +175,7 @@ export class Session {
   }
 
   private send(link: SessionLink, out: Outgoing, now: number): void {
+    if (out.qos === 0) return this.sendQos0(link, out.msg, out.retain, out.subscriptionIds, now);
     if (isExpired(out.msg, now)) return this.forget(out);
     const alias = link.aliasFor(out.msg.topic);
     const encoded = alias
@@ -178,21 +186,52 @@ export class Session {
       this.counters.messagesDropped++;
       return this.forget(out);
     }
-    if (out.qos === 0) {
-      link.write(encoded.bytes);
-    } else {
-      out.packetId = this.allocatePacketId();
-      out.stage = 'publish';
-      keepable(out.msg);
-      this.inflight.set(out.packetId, out);
-      if (this.persistent) {
-        if (out.seq === 0) out.seq = this.nextSeq++;
-        this.persistence!.saveMessage(this.clientId, out);
-      }
-      link.write(withPacketId(encoded, out.packetId, false));
+    out.packetId = this.allocatePacketId();
+    out.stage = 'publish';
+    keepable(out.msg);
+    this.inflight.set(out.packetId, out);
+    if (this.persistent) {
+      if (out.seq === 0) out.seq = this.nextSeq++;
+      this.persistence!.saveMessage(this.clientId, out);
     }
+    link.write(withPacketId(encoded, out.packetId, false));
     this.counters.messagesSent++;
     this.counters.sentByQos[out.qos]++;
+  }
+
+  private sendQos0(
+    link: SessionLink,
+    msg: RoutedMessage,
+    retain: boolean,
+    subscriptionIds: number[] | undefined,
+    now: number,
+  ): void {
+    if (isExpired(msg, now)) return;
+    const alias = link.aliasFor(msg.topic);
+    // Nothing per delivery on the wire (3.1.1, or v5 without properties): encoded into the link's
+    // write block, no Buffer per message.
+    const plain =
+      !alias &&
+      (link.version !== 5 ||
+        (msg.properties === undefined && msg.expiresAt === 0 && subscriptionIds === undefined));
+    if (plain) {
+      // A packet larger than the client accepts is discarded as if sent (MQTT-3.1.2-25).
+      if (!link.writePlainPublish(msg.topic, msg.payload, retain)) {
+        this.counters.messagesDropped++;
+        return;
+      }
+    } else {
+      const encoded = alias
+        ? aliasedEncoding(msg, 0, retain, subscriptionIds, now, alias.alias, alias.known)
+        : encodingFor(msg, link.version, 0, retain, subscriptionIds, now);
+      if (encoded.bytes.length > link.maxPacketSize) {
+        this.counters.messagesDropped++;
+        return;
+      }
+      link.write(encoded.bytes);
+    }
+    this.counters.messagesSent++;
+    this.counters.sentByQos[0]++;
   }
 
   private forget(out: Outgoing): void {
