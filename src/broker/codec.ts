@@ -80,70 +80,21 @@ export function encodePublish(
     while ((bytes[lengthBytes]! & 0x80) !== 0) lengthBytes++;
     return { bytes, packetIdOffset: 1 + lengthBytes + 2 + topicLength };
   }
-  const bytes = Buffer.allocUnsafe(plainPublishSize(topicLength, payload.length, qos, version));
-  const packetIdOffset = writePlainPublish(
-    bytes,
-    0,
-    topic,
-    topicLength,
-    payload,
-    qos,
-    retain,
-    version,
-    packetId,
-  );
-  return { bytes, packetIdOffset };
-}
-
-/** Remaining length of a PUBLISH without properties (a v5 one has an empty property list). */
-function plainRemaining(
-  topicLength: number,
-  payloadLength: number,
-  qos: 0 | 1 | 2,
-  version: ProtocolVersion,
-): number {
-  return 2 + topicLength + (qos > 0 ? 2 : 0) + (version === 5 ? 1 : 0) + payloadLength;
-}
-
-/** Bytes of a PUBLISH without properties, fixed header included. */
-export function plainPublishSize(
-  topicLength: number,
-  payloadLength: number,
-  qos: 0 | 1 | 2,
-  version: ProtocolVersion,
-): number {
-  const remaining = plainRemaining(topicLength, payloadLength, qos, version);
-  return 1 + varIntSize(remaining) + remaining;
-}
-
-/**
- * Writes a PUBLISH without properties at `pos` of `buf` (which has `plainPublishSize` bytes there):
- * the bytes mqtt-packet would write. Returns the offset of the packet id (where it would be, QoS 0).
- */
-export function writePlainPublish(
-  buf: Buffer,
-  pos: number,
-  topic: string,
-  topicLength: number,
-  payload: Buffer,
-  qos: 0 | 1 | 2,
-  retain: boolean,
-  version: ProtocolVersion,
-  packetId = 0,
-): number {
-  buf[pos] = 0x30 | (qos << 1) | (retain ? 1 : 0);
-  pos = writeVarInt(buf, pos + 1, plainRemaining(topicLength, payload.length, qos, version));
-  buf.writeUInt16BE(topicLength, pos);
+  const remaining = 2 + topicLength + (qos > 0 ? 2 : 0) + (version === 5 ? 1 : 0) + payload.length;
+  const bytes = Buffer.allocUnsafe(1 + varIntSize(remaining) + remaining);
+  bytes[0] = 0x30 | (qos << 1) | (retain ? 1 : 0);
+  let pos = writeVarInt(bytes, 1, remaining);
+  bytes.writeUInt16BE(topicLength, pos);
   pos += 2;
-  pos += buf.write(topic, pos, 'utf8');
+  pos += bytes.write(topic, pos, 'utf8');
   const packetIdOffset = pos;
   if (qos > 0) {
-    buf.writeUInt16BE(packetId, pos);
+    bytes.writeUInt16BE(packetId, pos);
     pos += 2;
   }
-  if (version === 5) buf[pos++] = 0;
-  payload.copy(buf, pos);
-  return packetIdOffset;
+  if (version === 5) bytes[pos++] = 0;
+  payload.copy(bytes, pos);
+  return { bytes, packetIdOffset };
 }
 
 /** A copy of a shared QoS 1/2 encoding with this subscriber's packet id (and DUP on a resend). */

@@ -2,15 +2,7 @@
 // everything written to it during one tick into a single transport write.
 import type { Logger } from '../log.js';
 import type { ClientAcl } from './auth/acl.js';
-import {
-  createParser,
-  encode,
-  plainPublishSize,
-  writePlainPublish,
-  type Packet,
-  type PacketParser,
-  type ProtocolVersion,
-} from './codec.js';
+import { createParser, encode, type Packet, type PacketParser, type ProtocolVersion } from './codec.js';
 import { readFastPacket } from './fast-path.js';
 import type { BrokerLimits, ListenerProtocol } from './config.js';
 import type { Transport } from './listeners/transport.js';
@@ -44,13 +36,6 @@ export type ConnectionState = 'awaiting-connect' | 'authenticating' | 'open' | '
  * dropped ~4% of such a burst. Only a client that falls behind ever holds this much.
  */
 const HIGH_WATER_BYTES = 4 * 1024 * 1024;
-/**
- * The write block QoS 0 publishes are encoded into: the first of a tick is small (a slice of
- * Node's shared buffer pool, so a connection that gets one message a tick costs no allocation of
- * its own), each next one twice the last, up to the largest.
- */
-const FIRST_BLOCK_BYTES = 512;
-const MAX_BLOCK_BYTES = 64 * 1024;
 /** Packets (and their payload bytes) a client may send behind its CONNECT before the CONNACK. */
 const HELD_PACKETS_LIMIT = 1000;
 const HELD_BYTES_LIMIT = 16 * 1024 * 1024;
@@ -88,16 +73,7 @@ export class Connection implements SessionLink {
   private readonly held: Packet[] = [];
   private heldBytes = 0;
   private out: Buffer[] = [];
-  /** Bytes written this tick and not yet handed to the transport (block included). */
   private outBytes = 0;
-  /**
-   * QoS 0 publishes of this tick are encoded straight into this block: no Buffer per message and
-   * no copy at the flush. Bytes from `blockStart` to `blockUsed` are not in `out` yet. Dropped at
-   * each flush (the transport holds what it was handed until sent).
-   */
-  private block: Buffer | null = null;
-  private blockStart = 0;
-  private blockUsed = 0;
   flushPending = false;
 
   constructor(
@@ -310,51 +286,8 @@ export class Connection implements SessionLink {
 
   write(bytes: Buffer): void {
     if (this.state === 'closed') return;
-    this.sealBlock();
     this.out.push(bytes);
     this.outBytes += bytes.length;
-    this.scheduleFlush();
-  }
-
-  /**
-   * Writes a QoS 0 PUBLISH without properties (what every 3.1.1 delivery and a v5 one without
-   * properties is) into the write block. Returns false, writing nothing, when it is larger than
-   * the client accepts.
-   */
-  writePlainPublish(topic: string, payload: Buffer, retain: boolean): boolean {
-    const topicLength = Buffer.byteLength(topic);
-    const size = plainPublishSize(topicLength, payload.length, 0, this.version);
-    if (size > this.maxPacketSize) return false;
-    if (this.state === 'closed') return true;
-    const block = this.blockFor(size);
-    writePlainPublish(block, this.blockUsed, topic, topicLength, payload, 0, retain, this.version);
-    this.blockUsed += size;
-    this.outBytes += size;
-    this.scheduleFlush();
-    return true;
-  }
-
-  /** A block with `size` free bytes: the current one, or the next (the current one sealed). */
-  private blockFor(size: number): Buffer {
-    const current = this.block;
-    if (current && this.blockUsed + size <= current.length) return current;
-    this.sealBlock();
-    const next = current ? Math.min(MAX_BLOCK_BYTES, current.length * 2) : FIRST_BLOCK_BYTES;
-    const block = Buffer.allocUnsafe(Math.max(size, next));
-    this.block = block;
-    this.blockStart = 0;
-    this.blockUsed = 0;
-    return block;
-  }
-
-  /** Moves what the block holds to `out` (before other bytes, or at the flush), in order. */
-  private sealBlock(): void {
-    if (!this.block || this.blockUsed === this.blockStart) return;
-    this.out.push(this.block.subarray(this.blockStart, this.blockUsed));
-    this.blockStart = this.blockUsed;
-  }
-
-  private scheduleFlush(): void {
     if (!this.flushPending) {
       this.flushPending = true;
       this.host.scheduleFlush(this);
@@ -364,8 +297,6 @@ export class Connection implements SessionLink {
   /** Sends what this tick wrote, in one transport write. */
   flush(): void {
     this.flushPending = false;
-    this.sealBlock();
-    this.block = null;
     if (this.outBytes === 0 || this.state === 'closed') return;
     const chunks = this.out;
     const bytes = this.outBytes;
@@ -445,7 +376,6 @@ export class Connection implements SessionLink {
     this.state = 'closed';
     this.out = [];
     this.outBytes = 0;
-    this.block = null;
     this.host.connectionClosed(this);
   }
 }

@@ -35,11 +35,6 @@ export interface SessionLink {
   /** The client's Maximum Packet Size (v5), else the broker's. */
   readonly maxPacketSize: number;
   write(bytes: Buffer): void;
-  /**
-   * Writes a QoS 0 PUBLISH that carries no properties on the wire, encoded in place (no Buffer of
-   * its own); false, writing nothing, when it is larger than the client accepts.
-   */
-  writePlainPublish(topic: string, payload: Buffer, retain: boolean): boolean;
   /** True while the socket holds more than its high-water mark of unsent bytes. */
   congested(): boolean;
   /** Called when the queue is full of QoS 1/2 messages: the client is too slow and is let go. */
@@ -208,28 +203,15 @@ export class Session {
   ): void {
     if (isExpired(msg, now)) return;
     const alias = link.aliasFor(msg.topic);
-    // Nothing per delivery on the wire (3.1.1, or v5 without properties): encoded into the link's
-    // write block, no Buffer per message.
-    const plain =
-      !alias &&
-      (link.version !== 5 ||
-        (msg.properties === undefined && msg.expiresAt === 0 && subscriptionIds === undefined));
-    if (plain) {
-      // A packet larger than the client accepts is discarded as if sent (MQTT-3.1.2-25).
-      if (!link.writePlainPublish(msg.topic, msg.payload, retain)) {
-        this.counters.messagesDropped++;
-        return;
-      }
-    } else {
-      const encoded = alias
-        ? aliasedEncoding(msg, 0, retain, subscriptionIds, now, alias.alias, alias.known)
-        : encodingFor(msg, link.version, 0, retain, subscriptionIds, now);
-      if (encoded.bytes.length > link.maxPacketSize) {
-        this.counters.messagesDropped++;
-        return;
-      }
-      link.write(encoded.bytes);
+    const encoded = alias
+      ? aliasedEncoding(msg, 0, retain, subscriptionIds, now, alias.alias, alias.known)
+      : encodingFor(msg, link.version, 0, retain, subscriptionIds, now);
+    // A packet larger than the client accepts is discarded as if sent (MQTT-3.1.2-25).
+    if (encoded.bytes.length > link.maxPacketSize) {
+      this.counters.messagesDropped++;
+      return;
     }
+    link.write(encoded.bytes);
     this.counters.messagesSent++;
     this.counters.sentByQos[0]++;
   }

@@ -4,15 +4,11 @@ import type tls from 'node:tls';
 import type { Transport } from './transport.js';
 
 /**
- * A tick's packets up to this size go out as one buffer when they are many small ones: a copy
- * costs less than a stream entry and an iovec per packet (a batch of 1,000 tag messages is some
- * 80 KB in 1,000 packets), which a socket whose reader takes one packet at a time keeps queued
- * until it drains. Write blocks (QoS 0 publishes encoded in place, see connection.ts) are large
- * already and go as they are: a copy of them would be one more allocation of up to a megabyte.
+ * A tick's packets up to this size go out as one buffer: a copy costs less than a stream entry and
+ * an iovec per packet (a batch of 1,000 tag messages is some 80 KB in 1,000 packets), which a
+ * socket whose reader takes one packet at a time keeps queued until it drains.
  */
 const CONCAT_LIMIT = 1024 * 1024;
-/** Chunks of this average size or more are written as they are. */
-const LARGE_CHUNK_BYTES = 2048;
 
 export class SocketTransport implements Transport {
   readonly remoteAddress: string;
@@ -29,8 +25,7 @@ export class SocketTransport implements Transport {
   write(chunks: Buffer[], totalBytes: number): void {
     if (this.socket.destroyed) return;
     if (chunks.length === 1) this.socket.write(chunks[0]!);
-    else if (totalBytes <= CONCAT_LIMIT && totalBytes < chunks.length * LARGE_CHUNK_BYTES)
-      this.socket.write(Buffer.concat(chunks, totalBytes));
+    else if (totalBytes <= CONCAT_LIMIT) this.socket.write(Buffer.concat(chunks, totalBytes));
     else {
       this.socket.cork();
       for (const chunk of chunks) this.socket.write(chunk);

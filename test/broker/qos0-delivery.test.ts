@@ -1,6 +1,6 @@
-// QoS 0 deliveries without properties on the wire are encoded straight into the connection's write
-// block (connection.ts): blocks grow within a tick and are cut whenever another packet is written,
-// so every byte must still go out whole and in the order it was published, whatever the sizes.
+// QoS 0 deliveries to a live subscriber go out without an Outgoing record of their own, QoS 1 ones
+// with it: a tick mixing both, with sizes from 0 bytes to 70 KB, must still arrive whole and in the
+// order it was published. And what `keepable` copies before a message is queued or retained.
 import { describe, expect, it } from 'vitest';
 import type { BrokerMessage } from '../../src/broker/api.js';
 import { keepable, type RoutedMessage } from '../../src/broker/message.js';
@@ -8,13 +8,13 @@ import { connectCollecting, subscribe, useBroker, waitForCount } from './helpers
 
 const tb = useBroker();
 
-/** Payload `i` of a batch: sizes from 0 bytes to past the largest write block (64 KB). */
+/** Payload `i` of a batch: sizes from 0 bytes to 70 KB. */
 function payloadOf(i: number): Buffer {
   const size = i % 97 === 0 ? 70_000 + i : i % 13 === 0 ? 3000 + i : i % 7;
   return Buffer.alloc(size, String.fromCharCode(97 + (i % 26)));
 }
 
-describe('QoS 0 deliveries encoded into the write block', () => {
+describe('QoS 0 deliveries sent at once', () => {
   for (const protocolVersion of [4, 5] as const) {
     it(`MQTT ${protocolVersion === 4 ? '3.1.1' : '5'}: a tick of mixed sizes and QoS arrives whole and in order`, async () => {
       const { client, got } = await connectCollecting(tb.url, {
@@ -24,7 +24,7 @@ describe('QoS 0 deliveries encoded into the write block', () => {
       await subscribe(client, 'wb/#', { qos: 1 });
       const batch: BrokerMessage[] = [];
       for (let i = 0; i < 3000; i++) {
-        // Every 50th at QoS 1: written as a packet of its own between the block's publishes.
+        // Every 50th at QoS 1: through the in-flight window, between the QoS 0 ones.
         batch.push({
           topic: `wb/t${i % 10}/${i}`,
           payload: payloadOf(i),
