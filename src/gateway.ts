@@ -3,24 +3,24 @@
 // them all.
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import type { Driver, DeviceStatus, TagSample } from '../drivers/types.js';
-import { createDriver } from '../drivers/index.js';
+import type { Driver, DeviceStatus } from '../drivers/types.js';
 import { Broker } from './broker/broker.js';
 import { BridgeManager, refuseWhileRestarting } from './bridge/manager.js';
 import { diffConfig, type ConfigDiff } from './config/diff.js';
 import { formatProblem, type LoadedConfig } from './config/load.js';
-import type { DeviceConfig, LoadedMapping } from './config/types.js';
 import { watchConfig, type ConfigWatcher, type ReloadResult } from './config/watch.js';
 import type { Logger } from './log.js';
 import { CommandRouter } from './mapping/commands.js';
-import { TagPublisher } from './mapping/publisher.js';
+import { jsonMappings, TagPublisher } from './mapping/publisher.js';
 import { SparkplugManager } from './sparkplug/manager.js';
 import { AuditLog } from './mapping/audit.js';
 import { checkDataFolder, recordDataVersion } from './store/data-folder.js';
 import { currentSchema } from './data-schema.js';
 import { Database } from './store/db.js';
 import { SimulatorGroup } from './simulator-group.js';
-import type { DeviceInfo, HttpGateway, Readiness } from './http/context.js';
+import { DeviceStatusBoard } from './device-status.js';
+import { DriverSet } from './driver-set.js';
+import type { HttpGateway, Readiness } from './http/context.js';
 import { LatestValues } from './http/latest-values.js';
 import { GatewayMetrics } from './http/metrics.js';
 import { packageVersion } from './package-root.js';
@@ -53,11 +53,10 @@ export class Gateway {
   private router?: CommandRouter;
   private bridges?: BridgeManager;
   private sparkplug?: SparkplugManager;
-  private readonly drivers = new Map<string, Driver>();
-  private readonly deviceStatus = new Map<string, DeviceStatus>();
+  private readonly drivers: DriverSet;
+  private readonly deviceStatus: DeviceStatusBoard;
   private localBroker?: Broker;
   private watcher?: ConfigWatcher;
-  private statusTimer?: NodeJS.Timeout;
   /** Reloads run one after the other, in the order the edits settled. */
   private reloading: Promise<unknown> = Promise.resolve();
   private http?: HttpServer;
@@ -68,7 +67,7 @@ export class Gateway {
   readonly latest = new LatestValues();
   readonly metrics = new GatewayMetrics({
     broker: () => this.localBroker,
-    devices: () => this.deviceInfos(),
+    devices: () => this.drivers.infos(this.current.config.devices),
     bridges: () => this.bridges?.status() ?? [],
     sampleCounts: () => this.latest.sampleCounts(),
   });
@@ -76,7 +75,24 @@ export class Gateway {
   constructor(
     private current: LoadedConfig,
     private readonly options: GatewayOptions,
-  ) {}
+  ) {
+    this.drivers = new DriverSet(
+      {
+        onSamples: (deviceId, batch) => {
+          this.publisher?.onSamples(deviceId, batch);
+          this.sparkplug?.onSamples(deviceId, batch);
+          this.latest.onSamples(deviceId, batch);
+        },
+        onRoundTrip: (deviceId, rttMs) => this.metrics.observeRoundTrip(deviceId, rttMs),
+        onStatus: (status) => this.deviceStatus.update(status),
+      },
+      options.log,
+      current.config.gateway.dataDir,
+    );
+    this.deviceStatus = new DeviceStatusBoard(() => this.localBroker, options.log, {
+      onStateChange: (status) => this.sparkplug?.onDeviceStatus(status),
+    });
+  }
 
   /** The config running now (after any hot reloads). */
   get loaded(): LoadedConfig {
@@ -170,11 +186,11 @@ export class Gateway {
     });
     // The publisher keeps the newest sample of the tags it publishes: one record a tag, not two.
     this.latest.shareWith(this.publisher);
-    for (const device of config.devices) this.createDriver(device, mappings);
+    for (const device of config.devices) this.drivers.add(device, mappings, this.loaded.drivers);
     this.router = new CommandRouter({
       mappings,
       broker: this.broker,
-      drivers: this.drivers,
+      drivers: this.drivers.byId,
       audit: this.audit,
       log: log.child({ part: 'commands' }),
       publishSamples: (deviceId, samples) => {
@@ -190,7 +206,7 @@ export class Gateway {
       dataDir: this.dataDir,
       broker: this.broker,
       bridges: config.bridges,
-      deviceState: (id) => this.drivers.get(id)?.status().state,
+      deviceState: (id) => this.drivers.byId.get(id)?.status().state,
       log: log.child({ part: 'sparkplug' }),
     });
     await this.sparkplug.start(mappings);
@@ -204,16 +220,9 @@ export class Gateway {
     // device of a kind the config simulates starts once those simulators listen. Ready means every
     // simulator is up and every driver started (connecting in the background).
     this.startingStep = 'starting the drivers and simulators';
-    const driverOf = new Map(config.devices.map((d) => [d.id, d.driver]));
-    await Promise.all([
-      ...[...this.drivers].map(async ([id, driver]) => {
-        await this.simulators?.ready(driverOf.get(id)!);
-        await driver.start();
-      }),
-      this.simulators?.all(),
-    ]);
+    await this.drivers.startAll(config.devices, this.simulators);
 
-    this.startStatusTimer(config.gateway.statusIntervalSec);
+    this.deviceStatus.startTimer(config.gateway.statusIntervalSec, () => this.devices());
 
     if (this.options.watch) {
       this.watcher = watchConfig(this.current.file, (result) => this.onConfigEdit(result), {
@@ -252,14 +261,9 @@ export class Gateway {
     if (blocks.length > 0) log.warn({ blocks }, 'these config blocks changed and apply at the next restart');
     if (diff.restart.bridges) await this.rebuildBridges(next);
     const rebuilt = [...diff.devices.removed, ...diff.devices.changed];
-    await Promise.all(
-      rebuilt.map(async (id) => {
-        await this.drivers.get(id)?.stop();
-        this.drivers.delete(id);
-      }),
-    );
+    await this.drivers.remove(rebuilt);
     for (const id of diff.devices.removed) {
-      this.clearDeviceStatus(id);
+      this.deviceStatus.clear(id);
       this.latest.forget(id);
     }
     this.current = next;
@@ -269,9 +273,9 @@ export class Gateway {
     const started: Driver[] = [];
     for (const id of [...diff.devices.added, ...diff.devices.changed]) {
       const device = next.config.devices.find((d) => d.id === id);
-      const driver = device && this.createDriver(device, next.mappings);
+      const driver = device && this.drivers.add(device, next.mappings, next.drivers);
       if (driver) started.push(driver);
-      else this.clearDeviceStatus(id);
+      else this.deviceStatus.clear(id);
     }
     await Promise.all(started.map((driver) => driver.start()));
     log.info(
@@ -309,88 +313,12 @@ export class Gateway {
     }
   }
 
-  private createDriver(device: DeviceConfig, mappings: readonly LoadedMapping[]): Driver | undefined {
-    if (device.enabled === false) return undefined;
-    const tags = mappings.filter((m) => m.device === device.id).flatMap((m) => m.tags);
-    const driver = createDriver(
-      device,
-      tags,
-      {
-        onSamples: (batch: TagSample[]) => {
-          this.publisher?.onSamples(device.id, batch);
-          this.sparkplug?.onSamples(device.id, batch);
-          this.latest.onSamples(device.id, batch);
-        },
-        onRoundTrip: (rttMs) => this.metrics.observeRoundTrip(device.id, rttMs),
-        onStatus: (status: DeviceStatus) => this.onDeviceStatus(status),
-        log: this.options.log.child({ device: device.id }),
-        dataDir: this.dataDir,
-      },
-      this.loaded.drivers,
-    );
-    this.drivers.set(device.id, driver);
-    return driver;
-  }
-
-  /** Device status also on a timer, so `$SYS/tagwire/devices/{id}` counters never go stale. */
-  private startStatusTimer(intervalSec: number): void {
-    if (intervalSec <= 0) return;
-    this.statusTimer = setInterval(() => {
-      for (const driver of this.drivers.values()) this.publishDeviceStatus(driver.status());
-    }, intervalSec * 1000);
-    this.statusTimer.unref();
-  }
-
-  /** Device health goes to `$SYS/tagwire/devices/{id}`, retained, for dashboards and the plant. */
-  private onDeviceStatus(status: DeviceStatus): void {
-    const previous = this.deviceStatus.get(status.deviceId);
-    if (previous?.state !== status.state) this.sparkplug?.onDeviceStatus(status);
-    if (previous?.state !== status.state) {
-      // A connected or cleanly stopped device has no error to tell, whatever it last saw.
-      const quiet = status.state === 'connected' || status.state === 'stopped';
-      this.options.log.info(
-        { device: status.deviceId, state: status.state, ...(quiet ? {} : { error: status.lastError }) },
-        'device state',
-      );
-    }
-    this.publishDeviceStatus(status);
-  }
-
-  private publishDeviceStatus(status: DeviceStatus): void {
-    this.deviceStatus.set(status.deviceId, status);
-    this.localBroker?.publish({
-      topic: `$SYS/tagwire/devices/${status.deviceId}`,
-      payload: Buffer.from(JSON.stringify(status)),
-      qos: 0,
-      retain: true,
-    });
-  }
-
   simulatorAddresses(): string[] {
     return this.simulators?.addresses() ?? [];
   }
 
-  private clearDeviceStatus(id: string): void {
-    this.deviceStatus.delete(id);
-    this.localBroker?.publish({
-      topic: `$SYS/tagwire/devices/${id}`,
-      payload: Buffer.alloc(0),
-      qos: 0,
-      retain: true,
-    });
-  }
-
   devices(): DeviceStatus[] {
-    return [...this.drivers.values()].map((d) => d.status());
-  }
-
-  /** Device statuses with their driver names, for the HTTP API and /metrics. */
-  private deviceInfos(): DeviceInfo[] {
-    const driverOf = new Map(this.current.config.devices.map((d) => [d.id, d.driver]));
-    return this.devices().flatMap((status) => {
-      const driver = driverOf.get(status.deviceId);
-      return driver ? [{ ...status, driver }] : [];
-    });
+    return this.drivers.statuses();
   }
 
   /** The HTTP API's base URL once it listens (e.g. http://127.0.0.1:8080). */
@@ -425,7 +353,7 @@ export class Gateway {
       latest: this.latest,
       config: () => this.current,
       readiness: () => this.readiness(),
-      devices: () => this.deviceInfos(),
+      devices: () => this.drivers.infos(this.current.config.devices),
       bridges: () => this.bridges?.status() ?? [],
       broker: () => this.broker,
       command: (topic, payload, who) => this.router?.submit(topic, payload, who),
@@ -443,7 +371,7 @@ export class Gateway {
     this.stage = 'stopping';
     const log = this.options.log;
     this.watcher?.close();
-    clearInterval(this.statusTimer);
+    this.deviceStatus.stopTimer();
     await this.reloading;
     const step = async (what: string, work: () => Promise<void> | void): Promise<void> => {
       try {
@@ -452,9 +380,7 @@ export class Gateway {
         log.error({ err }, `error while stopping ${what}`);
       }
     };
-    await step('drivers', () =>
-      Promise.all([...this.drivers.values()].map((d) => d.stop())).then(() => undefined),
-    );
+    await step('drivers', () => this.drivers.stopAll());
     await step('commands', () => this.router?.stop());
     await step('sparkplug', () => this.sparkplug?.stop());
     await step('http', () => this.http?.stop());
@@ -468,9 +394,4 @@ export class Gateway {
     await step('database', () => this.db?.close());
     this.stage = 'stopped';
   }
-}
-
-/** The mappings whose JSON topics are published (a Sparkplug-only mapping has `json: false`). */
-function jsonMappings(mappings: readonly LoadedMapping[]): LoadedMapping[] {
-  return mappings.filter((m) => m.sparkplug?.json !== false);
 }

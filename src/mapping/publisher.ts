@@ -302,3 +302,8 @@ export class TagPublisher {
 function clearRetained(topic: string): BrokerMessage {
   return { topic, payload: Buffer.alloc(0), qos: 0, retain: true };
 }
+
+/** The mappings whose JSON topics are published (a Sparkplug-only mapping has `json: false`). */
+export function jsonMappings(mappings: readonly LoadedMapping[]): LoadedMapping[] {
+  return mappings.filter((m) => m.sparkplug?.json !== false);
+}
