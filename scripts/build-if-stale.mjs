@@ -24,6 +24,7 @@ export const INPUTS = [
   'vite.config.ts',
   // The build steps after tsc: what they write depends on them too.
   'scripts/build-validators.mjs',
+  'scripts/build-opcua-load-order.mjs',
   'scripts/bundle-cli.mjs',
 ];
 /** Folders never read: outputs and installed packages. */

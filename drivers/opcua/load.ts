@@ -1,9 +1,18 @@
-// node-opcua, loaded on first use (it costs a second or two and ~100 MB), with its own console output
+// node-opcua, loaded on first use (it costs ~0.8 s of CPU and ~100 MB), with its own console output
 // routed into our logger at debug level: the driver reports what matters in its own words.
+// Required, not imported: an import of a CommonJS package has Node's lexer read every module
+// node-opcua re-exports for their names (~0.25 s more); and in slices (load-order.ts), so the
+// event loop keeps serving meanwhile.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { format } from 'node:util';
 import { installFastDateTimeDecoder } from './datetime.js';
+import { requireInSlices, type LoadOrder } from './load-order.js';
 
 export type Opcua = typeof import('node-opcua');
+
+/** Written beside the built load.js by scripts/build-opcua-load-order.mjs; absent under tsx. */
+const LOAD_ORDER = new URL('./load-order.generated.json', import.meta.url);
 
 interface DebugSink {
   debug(obj: object, msg?: string): void;
@@ -12,17 +21,27 @@ interface DebugSink {
 let loading: Promise<Opcua> | undefined;
 let sink: DebugSink | undefined;
 
+function recordedOrder(): LoadOrder | undefined {
+  try {
+    return JSON.parse(readFileSync(LOAD_ORDER, 'utf8')) as LoadOrder;
+  } catch {
+    return undefined;
+  }
+}
+
 export function loadOpcua(log?: DebugSink): Promise<Opcua> {
   if (log && !sink) sink = log;
-  loading ??= import('node-opcua').then((opcua) => {
-    installFastDateTimeDecoder();
-    const route =
-      (level: 'warning' | 'error') =>
-      (...args: unknown[]) =>
-        sink?.debug({ source: 'node-opcua', level }, format(...args));
-    opcua.setWarningLogger(route('warning'));
-    opcua.setErrorLogger(route('error'));
-    return opcua;
-  });
+  loading ??= requireInSlices<Opcua>('node-opcua', createRequire(import.meta.url), recordedOrder()).then(
+    (opcua) => {
+      installFastDateTimeDecoder();
+      const route =
+        (level: 'warning' | 'error') =>
+        (...args: unknown[]) =>
+          sink?.debug({ source: 'node-opcua', level }, format(...args));
+      opcua.setWarningLogger(route('warning'));
+      opcua.setErrorLogger(route('error'));
+      return opcua;
+    },
+  );
   return loading;
 }
