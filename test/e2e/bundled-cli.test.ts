@@ -1,7 +1,7 @@
 // The built CLI is a bundle of tagwire's code, one file and its chunks (scripts/bundle-cli.mjs):
-// what it finds beside its modules (the generated config and defaults validators, the OPC UA
-// simulator's worker, the package folder with the console) it must still find, run as `npm start`
-// and `tagwire` do.
+// what it finds beside its modules (the generated config and defaults validators, node-opcua's
+// load order, the OPC UA simulator's worker, the package folder with the console) it must still
+// find, run as `npm start` and `tagwire` do.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -85,6 +85,10 @@ describe('the bundled CLI (dist/src/cli.js)', () => {
       await client.endAsync();
       // The drivers' defaults came from the validators generated beside the built json-schema.js.
       expect(stderr).toContain(`load "${path.join(repoRoot, 'dist/drivers/defaults.generated.cjs')}"`);
+      // node-opcua came in slices by the order recorded beside the built load.js, package by
+      // package (required by file), in the driver (the bundle) and in the simulator's thread.
+      const byFile = `Module._load REQUEST ${path.join(repoRoot, 'node_modules/node-opcua-types/dist/index.js')} `;
+      expect(stderr.split(byFile).length - 1).toBe(2);
     } finally {
       child.kill('SIGINT');
     }
