@@ -1,6 +1,8 @@
-// GET /api/events: live tag values (batched, at most every 250 ms), device status (on change and
-// every few seconds) and bridge status, as server-sent events for the console.
+// GET /api/events: live tag values (batched, at most every 250 ms, a change after a quieter spell at
+// once), device status (on change and every few seconds) and bridge status, as server-sent events
+// for the console.
 import type { TagSample } from '../../../drivers/types.js';
+import { FlushThrottle } from '../flush-throttle.js';
 import { openEventStream } from '../sse.js';
 import { bridgeEntry } from './status.js';
 import type { RouteModule } from './route-module.js';
@@ -14,14 +16,10 @@ export const eventRoutes: RouteModule = (app, ctx) => {
     const stream = openEventStream(request, reply, ctx.onClose, ctx.sessions.holds(request.sessionId));
     const gateway = ctx.gateway;
     const pending = new Map<string, { device: string; sample: TagSample }>();
-    stream.onEnd(
-      gateway.latest.listen((device, batch) => {
-        for (const sample of batch) pending.set(`${device}\u0000${sample.tag}`, { device, sample });
-      }),
-    );
-    const flushTags = setInterval(() => {
+    const tags = new FlushThrottle(() => {
+      if (pending.size === 0) return true;
       // A client that does not keep up gets the latest value of each tag when it does.
-      if (pending.size === 0 || !stream.writable) return;
+      if (!stream.writable) return false;
       const out = [...pending.values()].map(({ device, sample }) => ({
         device,
         name: sample.tag,
@@ -32,7 +30,15 @@ export const eventRoutes: RouteModule = (app, ctx) => {
       }));
       pending.clear();
       stream.send('tags', out);
+      return true;
     }, TAGS_EVERY_MS);
+    stream.onEnd(
+      gateway.latest.listen((device, batch) => {
+        if (batch.length === 0) return;
+        for (const sample of batch) pending.set(`${device}\u0000${sample.tag}`, { device, sample });
+        tags.changed();
+      }),
+    );
 
     const lastDevice = new Map<string, string>();
     const lastBridge = new Map<string, string>();
@@ -55,7 +61,7 @@ export const eventRoutes: RouteModule = (app, ctx) => {
     sendStatus();
     const statusTimer = setInterval(sendStatus, STATUS_CHECK_MS);
     stream.onEnd(() => {
-      clearInterval(flushTags);
+      tags.cancel();
       clearInterval(statusTimer);
     });
   });
