@@ -89,12 +89,6 @@ export interface DriverLogger {
  */
 export interface Driver {
   readonly deviceId: string;
-  /**
-   * Optional: begins the work that needs no device (loading a protocol stack, opening key stores)
-   * ahead of start(), while the gateway waits for the device's simulator. start() works without
-   * it; stop() also releases what it opened.
-   */
-  prepare?(): void;
   start(): Promise<void>;
   /** Stops polling, closes the connection; resolves when nothing is left running. */
   stop(): Promise<void>;

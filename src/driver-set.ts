@@ -57,8 +57,6 @@ export class DriverSet {
     const kindOf = new Map(devices.map((d) => [d.id, d.driver]));
     await Promise.all([
       ...[...this.byId].map(async ([id, driver]) => {
-        // Its simulator's start is the time to load what the driver needs (node-opcua: ~0.8 s of CPU).
-        driver.prepare?.();
         await simulators?.ready(kindOf.get(id)!);
         await driver.start();
       }),

@@ -92,30 +92,18 @@ export class OpcuaDriver implements api.Driver {
   }
 
   async stop(): Promise<void> {
-    const wasRunning = this.running;
-    if (wasRunning) {
-      this.running = false;
-      this.interrupt?.(new Error('stopped'));
-      await this.loop;
-      this.loop = undefined;
-      // Node-opcua bounds each step of an abandoned attempt (transport and request timeouts).
-      await Promise.all(this.abandoned);
-    }
-    // A preparation still under way (prepare() before start, or one cut short by the stop)
-    // finishes: its certificate manager is disposed below.
+    if (!this.running) return;
+    this.running = false;
+    this.interrupt?.(new Error('stopped'));
+    await this.loop;
+    this.loop = undefined;
+    // Node-opcua bounds each step of an abandoned attempt (transport and request timeouts).
+    await Promise.all(this.abandoned);
+    // A preparation cut short by the stop still finishes: its certificate manager is disposed below.
     await this.preparing?.catch(() => undefined);
     await this.pki?.manager.dispose().catch(() => undefined);
     this.pki = undefined;
-    if (wasRunning) this.setState('stopped');
-  }
-
-  /**
-   * Loads node-opcua and opens the PKI ahead of start(): the gateway calls it while it waits for
-   * the device's simulator, so that the connect follows at once. A failure shows at start (the
-   * connect prepares again and reports it).
-   */
-  prepare(): void {
-    this.prepared().catch(() => undefined);
+    this.setState('stopped');
   }
 
   status(): api.DeviceStatus {
@@ -243,7 +231,8 @@ export class OpcuaDriver implements api.Driver {
     try {
       // Loading node-opcua and making the key pair on first use take seconds under load: they are
       // ours, not the device's, so they do not count against its connect timeout.
-      const [opcua, pki] = await Promise.race([this.prepared(), stopped]);
+      this.preparing ??= this.prepare().finally(() => (this.preparing = undefined));
+      const [opcua, pki] = await Promise.race([this.preparing, stopped]);
       const attempt: Attempt = { abandoned: false };
       const steps = this.connectSteps(opcua, pki, attempt);
       try {
@@ -259,11 +248,7 @@ export class OpcuaDriver implements api.Driver {
     }
   }
 
-  private prepared(): Promise<[Opcua, OpenPki]> {
-    return (this.preparing ??= this.loadAndOpenPki().finally(() => (this.preparing = undefined)));
-  }
-
-  private async loadAndOpenPki(): Promise<[Opcua, OpenPki]> {
+  private async prepare(): Promise<[Opcua, OpenPki]> {
     const opcua = (this.opcua ??= await loadOpcua(this.log));
     const device = this.device;
     this.pki ??= await openPki(resolvePkiDir(this.ctx.dataDir, device.pkiDir), device.applicationName);

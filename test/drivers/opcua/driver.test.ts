@@ -1,13 +1,8 @@
 // The driver against a real node-opcua server (the simulator): subscriptions, every value type,
-// polling mode, writes and each failure, a dead endpoint that must not block start-up, and the
-// preparation made while a simulator starts.
-import { existsSync } from 'node:fs';
-import path from 'node:path';
+// polling mode, writes and each failure, and a dead endpoint that must not block start-up.
 import { describe, expect, it } from 'vitest';
-import { loadOpcua } from '../../../drivers/opcua/load.js';
-import { pkiPaths } from '../../../drivers/opcua/pki.js';
 import { freePort, waitFor } from '../../helpers/net.js';
-import { makeDriver, recorder, simAndDriver, simPkiDir, startSim, tag, tempDir } from './harness.js';
+import { makeDriver, recorder, simAndDriver, tag } from './harness.js';
 
 const TYPES: [string, unknown][] = [
   ['Boolean', true],
@@ -181,67 +176,5 @@ describe('a dead endpoint', () => {
     expect(await dead.read(['x'])).toMatchObject([{ quality: 'bad', reason: 'disconnected' }]);
     await dead.stop();
     expect(dead.status().state).toBe('stopped');
-  }, 60_000);
-});
-
-describe('prepare() before start', () => {
-  /** The roots of the certificate managers node-opcua counts as not disposed. */
-  const undisposed = async (): Promise<string> => {
-    const opcua = await loadOpcua();
-    const manager = opcua.OPCUACertificateManager as unknown as { checkAllDisposed(): void };
-    try {
-      manager.checkAllDisposed();
-      return '';
-    } catch (err) {
-      return (err as Error).message;
-    }
-  };
-
-  it('makes the PKI while the server is not up yet, without connecting; start then connects', async () => {
-    const port = await freePort();
-    const dir = tempDir('tagwire-opcua-prepare-');
-    const prepRec = recorder();
-    const driver = makeDriver(
-      { id: 'early', endpointUrl: `opc.tcp://127.0.0.1:${port}` },
-      [tag('temperature', 'ns=2;s=Oven.Temperature')],
-      dir,
-      prepRec,
-    );
-    const own = pkiPaths(path.join(dir, 'pki/opcua'));
-    driver.prepare();
-    await waitFor(() => existsSync(own.certificateFile), 60_000, 'our certificate');
-    // Nothing of the device's side yet: no attempt, no state change, no bad samples.
-    expect(driver.status()).toMatchObject({ state: 'disconnected', requests: 0 });
-    expect(prepRec.statuses).toEqual([]);
-    expect(prepRec.samples).toEqual([]);
-
-    const sim = await startSim({ port, pkiDir: simPkiDir('prepare') });
-    try {
-      await driver.start();
-      await waitFor(() => driver.status().state === 'connected', 30_000, 'connected');
-      await waitFor(() => prepRec.last('temperature'), 10_000, 'a temperature');
-    } finally {
-      await driver.stop();
-      await sim.close();
-    }
-    expect(driver.status().state).toBe('stopped');
-    expect(await undisposed()).not.toContain(own.root);
-  }, 90_000);
-
-  it('stop() after prepare() alone releases the PKI', async () => {
-    const dir = tempDir('tagwire-opcua-prepare-');
-    const driver = makeDriver(
-      { id: 'never', endpointUrl: `opc.tcp://127.0.0.1:${await freePort()}` },
-      [tag('x', 'ns=2;s=Oven.Temperature')],
-      dir,
-      recorder(),
-    );
-    const own = pkiPaths(path.join(dir, 'pki/opcua'));
-    driver.prepare();
-    // Stopped while the preparation may still run: it finishes, then its manager is disposed.
-    await driver.stop();
-    expect(existsSync(own.certificateFile)).toBe(true);
-    expect(await undisposed()).not.toContain(own.root);
-    expect(driver.status().state).toBe('disconnected');
   }, 60_000);
 });
