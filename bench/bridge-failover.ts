@@ -3,6 +3,9 @@
 // flow arrives on the backup and the duplicates the switch caused, then starts the primary again
 // and measures the return (a planned switch) the same way.
 // Run: npm run bench:bridge-failover   (BENCH_ROUNDS, BENCH_RATE messages/s, BENCH_SWITCH_MS)
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { startMosquitto, type MosquittoBroker } from '../test/helpers/mosquitto.js';
 import { freePort, sleep, waitFor } from '../test/helpers/net.js';
 import { collect, startLocal, type Collector } from '../test/bridge/helpers/local.js';
@@ -18,7 +21,24 @@ const percentile = (xs: number[], p: number) =>
 
 async function main(): Promise<void> {
   const primaryPort = await freePort();
-  let primary: MosquittoBroker = await startMosquitto({ port: primaryPort });
+  // The primary keeps its collector's session (saved every second) across the kills, and queues
+  // for it while it is away: a restarted primary may take the bridge's return before the new
+  // collector connects, and what it acknowledged meanwhile must still reach the count. Without
+  // this, those messages counted as lost, though the gateway had them acknowledged upstream.
+  const primaryStore = mkdtempSync(path.join(tmpdir(), 'tagwire-failover-primary-'));
+  const startPrimary = () =>
+    startMosquitto({
+      port: primaryPort,
+      extraConfig: [
+        'persistence true',
+        `persistence_location ${primaryStore}/`,
+        'autosave_interval 1',
+        'max_queued_messages 100000',
+      ].join('\n'),
+    });
+  const collectPrimary = () =>
+    collect(primaryPort, ['plant/#'], { clientId: 'failover-collector', clean: false });
+  let primary: MosquittoBroker = await startPrimary();
   const backup = await startMosquitto();
   const seen = new Map<number, number>(); // counter -> times received, over both brokers
   const arrivals: { at: number; broker: 'primary' | 'backup' }[] = [];
@@ -26,7 +46,7 @@ async function main(): Promise<void> {
     c.client.on('message', (topic) => {
       if (topic.startsWith('plant/')) arrivals.push({ at: Date.now(), broker });
     });
-  let onPrimary = await collect(primaryPort, ['plant/#']);
+  let onPrimary = await collectPrimary();
   const onBackup = await collect(backup.port, ['plant/#']);
   for (const c of [onPrimary, onBackup])
     c.client.on('message', (topic, payload) => {
@@ -81,9 +101,9 @@ async function main(): Promise<void> {
     failoverDuplicates.push(duplicates() - duplicatesBefore);
 
     await onPrimary.close();
-    primary = await startMosquitto({ port: primaryPort });
+    primary = await startPrimary();
     const upAt = Date.now();
-    onPrimary = await collect(primaryPort, ['plant/#']);
+    onPrimary = await collectPrimary();
     onPrimary.client.on('message', (topic, payload) => {
       if (topic.startsWith('plant/')) seen.set(Number(payload), (seen.get(Number(payload)) ?? 0) + 1);
     });
