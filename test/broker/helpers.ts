@@ -7,6 +7,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import mqttPacket, { type IConnackPacket } from 'mqtt-packet';
 import { Broker } from '../../src/broker/broker.js';
 import { parseBrokerConfig } from '../../src/broker/config.js';
+import type { RoutedMessage } from '../../src/broker/message.js';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { silentLogger, type Logger } from '../../src/log.js';
 import { Database } from '../../src/store/db.js';
@@ -321,4 +322,18 @@ export function connectPacket(
     },
     protocolVersion,
   );
+}
+
+/** An internal QoS 0 message as the router hands it to its subscribers. */
+export function routedMessage(topic: string, payload: Buffer = Buffer.from('v')): RoutedMessage {
+  return {
+    topic,
+    payload,
+    qos: 0,
+    retain: false,
+    properties: undefined,
+    origin: { kind: 'internal', component: 'test' },
+    expiresAt: 0,
+    publisher: null,
+  };
 }

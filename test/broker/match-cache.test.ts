@@ -1,20 +1,10 @@
 import { expect, it } from 'vitest';
 import type { RoutedMessage } from '../../src/broker/message.js';
+import { routedMessage } from './helpers.js';
 import { Router } from '../../src/broker/router.js';
 import { silentLogger } from '../../src/log.js';
 
-function message(topic: string): RoutedMessage {
-  return {
-    topic,
-    payload: Buffer.from('v'),
-    qos: 0,
-    retain: false,
-    properties: undefined,
-    origin: { kind: 'internal', component: 'test' },
-    expiresAt: 0,
-    publisher: null,
-  };
-}
+const message = (topic: string): RoutedMessage => routedMessage(topic);
 
 it('keeps the matches of a gateway-sized cycle of topics (50,000 tags) cached', () => {
   const router = new Router(silentLogger());

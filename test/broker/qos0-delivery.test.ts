@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { BrokerMessage } from '../../src/broker/api.js';
 import { keepable, type RoutedMessage } from '../../src/broker/message.js';
-import { connectCollecting, subscribe, useBroker, waitForCount } from './helpers.js';
+import { connectCollecting, routedMessage, subscribe, useBroker, waitForCount } from './helpers.js';
 
 const tb = useBroker();
 
@@ -84,16 +84,7 @@ describe('QoS 0 deliveries sent at once', () => {
 });
 
 describe('keepable', () => {
-  const routed = (payload: Buffer): RoutedMessage => ({
-    topic: 't',
-    payload,
-    qos: 0,
-    retain: false,
-    properties: undefined,
-    origin: { kind: 'internal', component: 'test' },
-    expiresAt: 0,
-    publisher: null,
-  });
+  const routed = (payload: Buffer): RoutedMessage => routedMessage('t', payload);
 
   it('copies a small payload out of a large read buffer, keeps one in a slice of the buffer pool', () => {
     const readBuffer = Buffer.alloc(64 * 1024);

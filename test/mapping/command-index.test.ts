@@ -1,31 +1,10 @@
 // CommandIndex: what a command topic addresses. Writable and rate-limited tags have their entry
 // (value check, rate window) from the start; the others get one when a command names them.
 import { describe, expect, it } from 'vitest';
-import type { LoadedMapping, MappedTag } from '../../src/config/types.js';
+import { mappedTag, mapping } from './fixtures.js';
 import { CommandIndex, commandTag } from '../../src/mapping/command-index.js';
 
-const tag = (name: string, over: Partial<MappedTag> = {}): MappedTag => ({
-  name,
-  address: 'hr:1',
-  type: 'uint16',
-  pollMs: 1000,
-  writable: false,
-  topic: `acme/press1/${name}`,
-  qos: 0,
-  retain: false,
-  policy: { kind: 'change', deadband: 0, deadbandPercent: 0, heartbeatMs: 0, minIntervalMs: 0 },
-  commandTimeoutMs: 5000,
-  ...over,
-});
-const mapping = (tags: MappedTag[], over: Partial<LoadedMapping> = {}): LoadedMapping => ({
-  file: '/m.json',
-  device: 'press1',
-  topic: 'acme/press1',
-  format: 'json',
-  fields: {},
-  tags,
-  ...over,
-});
+const tag = mappedTag;
 
 describe('CommandIndex', () => {
   const index = new CommandIndex([

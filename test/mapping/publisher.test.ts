@@ -4,32 +4,13 @@ import type { TagSample } from '../../drivers/types.js';
 import type { DeliveredMessage } from '../../src/broker/api.js';
 import { Broker } from '../../src/broker/broker.js';
 import { parseBrokerConfig } from '../../src/broker/config.js';
-import type { LoadedMapping, MappedTag } from '../../src/config/types.js';
+import type { MappedTag } from '../../src/config/types.js';
+import { mappedTag, mapping } from './fixtures.js';
 import { silentLogger } from '../../src/log.js';
 import { TagPublisher } from '../../src/mapping/publisher.js';
 
-const tag = (name: string, over: Partial<MappedTag> = {}): MappedTag => ({
-  name,
-  address: 'hr:1',
-  type: 'uint16',
-  pollMs: 1000,
-  writable: false,
-  topic: `acme/press1/${name}`,
-  qos: 0,
-  retain: true,
-  policy: { kind: 'change', deadband: 0, deadbandPercent: 0, heartbeatMs: 0, minIntervalMs: 0 },
-  commandTimeoutMs: 5000,
-  ...over,
-});
-const mapping = (tags: MappedTag[], over: Partial<LoadedMapping> = {}): LoadedMapping => ({
-  file: '/m.json',
-  device: 'press1',
-  topic: 'acme/press1',
-  format: 'json',
-  fields: {},
-  tags,
-  ...over,
-});
+const tag = (name: string, over: Partial<MappedTag> = {}): MappedTag =>
+  mappedTag(name, { retain: true, ...over });
 const sample = (name: string, value: number): TagSample => ({ tag: name, ts: 1, quality: 'good', value });
 
 let broker: Broker;

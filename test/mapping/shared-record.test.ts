@@ -4,33 +4,14 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TagSample } from '../../drivers/types.js';
 import { Broker } from '../../src/broker/broker.js';
 import { parseBrokerConfig } from '../../src/broker/config.js';
-import type { LoadedMapping, MappedTag } from '../../src/config/types.js';
+import type { MappedTag } from '../../src/config/types.js';
+import { mappedTag, mapping } from './fixtures.js';
 import { LatestValues } from '../../src/http/latest-values.js';
 import { silentLogger } from '../../src/log.js';
 import { TagPublisher } from '../../src/mapping/publisher.js';
 
-const tag = (name: string, over: Partial<MappedTag> = {}): MappedTag => ({
-  name,
-  address: 'hr:1',
-  type: 'uint16',
-  pollMs: 1000,
-  writable: false,
-  topic: `acme/press1/${name}`,
-  qos: 0,
-  retain: false,
-  policy: { kind: 'periodic', periodMs: 1000, minIntervalMs: 0 },
-  commandTimeoutMs: 5000,
-  ...over,
-});
-const mapping = (tags: MappedTag[], over: Partial<LoadedMapping> = {}): LoadedMapping => ({
-  file: '/m.json',
-  device: 'press1',
-  topic: 'acme/press1',
-  format: 'json',
-  fields: {},
-  tags,
-  ...over,
-});
+const tag = (name: string, over: Partial<MappedTag> = {}): MappedTag =>
+  mappedTag(name, { policy: { kind: 'periodic', periodMs: 1000, minIntervalMs: 0 }, ...over });
 
 let broker: Broker;
 let publisher: TagPublisher;
