@@ -2,10 +2,13 @@
 // tagwire, whose bridge forwards to an upstream Mosquitto, and into a local Mosquitto whose own
 // bridge (`connection`, `topic ... out 1`) forwards to the same upstream. A consumer on the upstream
 // times each run from the first publish to the last arrival. Rounds alternate; the ratio is printed.
-// Run: npm run bench:bridge-peer   (BENCH_MESSAGES, BENCH_INFLIGHT, BENCH_ROUNDS)
+// Run: npm run bench:bridge-peer   (BENCH_MESSAGES, BENCH_INFLIGHT, BENCH_ROUNDS, BENCH_WARMUP_ROUNDS)
 // BENCH_BASELINE=/path/to/another/checkout adds that tagwire (e.g. main) to every round, for a
 // before/after under the same load; BENCH_GATEWAY_ARGS adds node flags to tagwire (`--cpu-prof`).
-import { spawn, type ChildProcess } from 'node:child_process';
+// tagwire runs from its built bundle, as `npm start` runs it (built first when stale);
+// BENCH_GATEWAY_FROM=source runs src/cli.ts through tsx instead (measured: ~4 ms more CPU per 1000
+// messages); BENCH_GATEWAY_STDOUT=1 shows the gateway's stdout (for `--trace-gc`).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -17,7 +20,8 @@ import { record } from './results.js';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 20_000);
 const INFLIGHT = Number(process.env.BENCH_INFLIGHT ?? 100);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const WARMUP_ROUNDS = Number(process.env.BENCH_WARMUP_ROUNDS ?? 3);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -32,6 +36,28 @@ interface Result {
   rate: number;
   /** CPU of the bridging process (tagwire, or the local Mosquitto) per 1000 messages, ms. */
   cpuPer1000: number;
+  /** The same for the other two busy processes: this one (publisher and consumer) and the upstream. */
+  benchCpuPer1000: number;
+  upstreamCpuPer1000: number;
+}
+
+let upstreamPid = 0;
+/** This process's CPU time so far, ms. */
+const ownCpuMs = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
+
+const fromSource = process.env.BENCH_GATEWAY_FROM === 'source';
+
+/** Builds `checkout` if its sources changed since its last build (the bundle is what users run). */
+function buildIfStale(checkout: string): void {
+  if (fromSource) return;
+  const build = spawnSync(process.execPath, ['scripts/build-if-stale.mjs'], {
+    cwd: checkout,
+    stdio: 'inherit',
+  });
+  if (build.status !== 0) throw new Error(`build of ${checkout} failed`);
 }
 
 /** tagwire alone in its own process: a broker listener and one bridge to the upstream. */
@@ -67,17 +93,16 @@ async function startTagwire(
   );
   // BENCH_GATEWAY_ARGS: extra node flags for the gateway, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
   const extra = (process.env.BENCH_GATEWAY_ARGS ?? '').split(' ').filter((a) => a !== '');
-  const args = [
-    ...extra,
-    '--import',
-    'tsx',
-    path.join(checkout, 'src/cli.ts'),
-    'start',
-    '-c',
-    file,
-    '--no-watch',
-  ];
-  const child = spawn(process.execPath, args, { cwd: checkout, stdio: ['ignore', 'ignore', 'inherit'] });
+  // As users run it (`npm start`: the built bundle), unless BENCH_GATEWAY_FROM=source asks for the
+  // TypeScript sources through tsx (no build needed, e.g. for a profile that names source lines).
+  const entry = fromSource
+    ? ['--import', 'tsx', path.join(checkout, 'src/cli.ts')]
+    : [path.join(checkout, 'dist/src/cli.js')];
+  const args = [...extra, ...entry, 'start', '-c', file, '--no-watch'];
+  const child = spawn(process.execPath, args, {
+    cwd: checkout,
+    stdio: ['ignore', process.env.BENCH_GATEWAY_STDOUT ? 'inherit' : 'ignore', 'inherit'],
+  });
   await waitForPort(port, '127.0.0.1', 60_000);
   return { port, child };
 }
@@ -110,6 +135,8 @@ async function run(
   const payload = Buffer.from('{"value":21.5,"ts":1763726400123,"quality":"good","unit":"degC"}');
   const base = consumer.received;
   const cpuBefore = cpuMs(bridgePid);
+  const ownBefore = ownCpuMs();
+  const upstreamBefore = cpuMs(upstreamPid);
   const start = performance.now();
   let sent = 0;
   let acked = 0;
@@ -129,20 +156,35 @@ async function run(
   await waitFor(() => consumer.received - base >= MESSAGES, 120_000, `${label}: every message upstream`);
   const ms = performance.now() - start;
   const cpu = cpuMs(bridgePid) - cpuBefore;
+  const own = ownCpuMs() - ownBefore;
+  const upstream = cpuMs(upstreamPid) - upstreamBefore;
   await client.endAsync();
-  return { rate: (MESSAGES * 1000) / ms, cpuPer1000: (cpu * 1000) / MESSAGES };
+  const per1000 = (total: number) => (total * 1000) / MESSAGES;
+  return {
+    rate: (MESSAGES * 1000) / ms,
+    cpuPer1000: per1000(cpu),
+    benchCpuPer1000: per1000(own),
+    upstreamCpuPer1000: per1000(upstream),
+  };
 }
 
+/** Where a run's CPU went, ms per 1000 messages: the bridge, then publisher/consumer and upstream. */
+const cpuText = (r: Result) =>
+  `${r.cpuPer1000.toFixed(0)} ms CPU per 1000; pub/sub ${r.benchCpuPer1000.toFixed(0)}, upstream ${r.upstreamCpuPer1000.toFixed(0)}`;
+
 async function main(): Promise<void> {
+  const baselineRoot = process.env.BENCH_BASELINE;
+  buildIfStale(root);
+  if (baselineRoot) buildIfStale(baselineRoot);
   const dir = mkdtempSync(path.join(tmpdir(), 'tagwire-bench-bridge-peer-'));
   const upstream = await startMosquitto({ extraConfig: 'max_queued_messages 0\nmax_inflight_messages 0' });
+  upstreamPid = upstream.process.pid!;
   const consumer = { received: 0 };
   const sub = await mqtt.connectAsync(`mqtt://127.0.0.1:${upstream.port}`, { clientId: 'bench-consumer' });
   sub.on('message', () => consumer.received++);
   await sub.subscribeAsync('bench/#', { qos: 1 });
   const tagwire = await startTagwire(dir, upstream.port);
   const peer = await startMosquittoBridge(dir, upstream.port);
-  const baselineRoot = process.env.BENCH_BASELINE;
   const baseline = baselineRoot
     ? await startTagwire(dir, upstream.port, baselineRoot, 'baseline')
     : undefined;
@@ -160,12 +202,16 @@ async function main(): Promise<void> {
     if (!baseline) return;
     const r = await run(baseline.port, baseline.child.pid!, consumer, `baseline-${label}`);
     if (label !== 'warmup') baseRuns.push(r);
-    console.log(`    baseline ${Math.round(r.rate)} msg/s (${r.cpuPer1000.toFixed(0)} ms CPU per 1000)`);
+    console.log(`    baseline ${Math.round(r.rate)} msg/s (${cpuText(r)})`);
   };
-  // Warm-up of each, not counted.
-  await ourRun('warmup');
-  await baseRun('warmup');
-  await theirRun('warmup');
+  // Warm-up of each, not counted. A fresh tagwire's CPU per message settles only after ~60,000
+  // messages (measured: 29, then 19, then 15 ms per 1000 in its first three runs of 20,000), and a
+  // gateway runs for months: the rounds measure the steady state. Mosquitto gets the same warm-up.
+  for (let i = 0; i < WARMUP_ROUNDS; i++) {
+    await ourRun('warmup');
+    await baseRun('warmup');
+    await theirRun('warmup');
+  }
   for (let round = 0; round < ROUNDS; round++) {
     // Who goes first alternates too, so a load that drifts during a round favours neither.
     let a: Result;
@@ -183,8 +229,8 @@ async function main(): Promise<void> {
     theirs.push(b);
     ratios.push(a.rate / b.rate);
     console.log(
-      `  round ${round + 1}: tagwire ${Math.round(a.rate)} msg/s (${a.cpuPer1000.toFixed(0)} ms CPU per 1000), ` +
-        `Mosquitto bridge ${Math.round(b.rate)} msg/s (${b.cpuPer1000.toFixed(0)} ms CPU per 1000), ratio ${(a.rate / b.rate).toFixed(2)}x`,
+      `  round ${round + 1}: tagwire ${Math.round(a.rate)} msg/s (${cpuText(a)}), ` +
+        `Mosquitto bridge ${Math.round(b.rate)} msg/s (${cpuText(b)}), ratio ${(a.rate / b.rate).toFixed(2)}x`,
     );
   }
   const t = median(ours.map((r) => r.rate));
