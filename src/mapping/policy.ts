@@ -44,10 +44,28 @@ export function newPolicyState(policy: PublishPolicy): PolicyState {
   return new PolicyState(policy);
 }
 
-/** The newest sample received (published or not), or undefined before the first. */
+/**
+ * The newest sample received (published or not), or undefined before the first: the state itself,
+ * read as a sample (no copy, for the publisher's timer, which runs over every tag). Outside the
+ * publisher, use `copyOfLatest`.
+ */
 export function latestSample(state: PolicyState): TagSample | undefined {
   // The state carries a sample's fields (tag, ts, quality, value, reason) under its own names.
   return state.sampled ? (state as unknown as TagSample) : undefined;
+}
+
+/**
+ * A copy of the newest sample, for readers outside the publisher: the state itself carries the
+ * policy's fields too, which a reader serialising the whole sample would otherwise hand out.
+ */
+export function copyOfLatest(state: PolicyState): TagSample | undefined {
+  if (!state.sampled) return undefined;
+  const { tag, ts, value } = state;
+  if (state.quality === 'good') return { tag, ts, quality: 'good', value: value as TagValue };
+  const reason = state.reason ?? '';
+  return state.quality === 'uncertain'
+    ? { tag, ts, quality: 'uncertain', value: value as TagValue, reason }
+    : { tag, ts, quality: 'bad', value, reason };
 }
 
 /** Writes `sample` into the state's newest-sample fields. */

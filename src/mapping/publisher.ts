@@ -8,6 +8,7 @@ import { snapshotPayload, tagEncoder, tagProperties, type TagEncoder } from './p
 import {
   dueOnTick,
   keepLatest,
+  copyOfLatest,
   latestSample,
   markPublished,
   onSample,
@@ -103,7 +104,7 @@ export class TagPublisher {
   /** The newest sample of a tag this publisher keeps (see `keeps`), or undefined before its first. */
   latest(deviceId: string, tag: string): TagSample | undefined {
     const entry = this.devices.get(deviceId)?.tags.get(tag);
-    return entry && latestSample(entry);
+    return entry && copyOfLatest(entry);
   }
 
   /**

@@ -48,13 +48,7 @@ describe('the newest sample of a published tag is kept once', () => {
     feed('press1', [a, { tag: 'b', ts: 1, quality: 'bad', value: null, reason: 'timeout' }]);
     (a as { value: number }).value = 99; // a driver may reuse its objects
     expect(latest.ownRecords()).toBe(0);
-    expect(latest.get('press1', 'a')).toMatchObject({
-      tag: 'a',
-      ts: 1,
-      quality: 'good',
-      value: 1.5,
-      reason: undefined,
-    });
+    expect(latest.get('press1', 'a')).toEqual({ tag: 'a', ts: 1, quality: 'good', value: 1.5 });
     expect(latest.get('press1', 'b')).toMatchObject({
       tag: 'b',
       quality: 'bad',
@@ -62,9 +56,41 @@ describe('the newest sample of a published tag is kept once', () => {
       reason: 'timeout',
     });
     feed('press1', [{ tag: 'b', ts: 2, quality: 'good', value: 7 }]);
-    expect(latest.get('press1', 'b')).toMatchObject({ ts: 2, quality: 'good', value: 7, reason: undefined });
+    expect(latest.get('press1', 'b')).toEqual({ tag: 'b', ts: 2, quality: 'good', value: 7 }); // no stale reason
     expect(latest.get('press1', 'c')).toBeUndefined();
     expect(latest.sampleCounts().get('press1')).toBe(3);
+  });
+
+  it('hands out a copy holding only the sample, not the policy state it is kept in', () => {
+    publisher = new TagPublisher({
+      gatewayId: 'g',
+      mappings: [mapping([tag('a'), tag('b')])],
+      broker,
+      log: silentLogger(),
+    });
+    latest.shareWith(publisher);
+    feed('press1', [
+      { tag: 'a', ts: 1, quality: 'good', value: 1.5 },
+      { tag: 'b', ts: 1, quality: 'uncertain', value: 3, reason: 'stale' },
+    ]);
+    const first = latest.get('press1', 'a');
+    expect(JSON.parse(JSON.stringify(first))).toEqual({ tag: 'a', ts: 1, quality: 'good', value: 1.5 });
+    expect(latest.get('press1', 'b')).toEqual({
+      tag: 'b',
+      ts: 1,
+      quality: 'uncertain',
+      value: 3,
+      reason: 'stale',
+    });
+    feed('press1', [{ tag: 'a', ts: 2, quality: 'bad', value: null, reason: 'timeout' }]);
+    expect(first).toEqual({ tag: 'a', ts: 1, quality: 'good', value: 1.5 }); // not overwritten
+    expect(latest.get('press1', 'a')).toEqual({
+      tag: 'a',
+      ts: 2,
+      quality: 'bad',
+      value: null,
+      reason: 'timeout',
+    });
   });
 
   it('tags the publisher does not keep (other devices, json-device snapshots) get records of their own', () => {
