@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TagSample } from '../../drivers/types.js';
 import { Broker } from '../../src/broker/broker.js';
 import { parseBrokerConfig } from '../../src/broker/config.js';
-import type { MappedTag } from '../../src/config/types.js';
+import type { LoadedMapping, MappedTag } from '../../src/config/types.js';
 import { mappedTag, mapping } from './fixtures.js';
 import { LatestValues } from '../../src/http/latest-values.js';
 import { silentLogger } from '../../src/log.js';
@@ -16,6 +16,11 @@ const tag = (name: string, over: Partial<MappedTag> = {}): MappedTag =>
 let broker: Broker;
 let publisher: TagPublisher;
 let latest: LatestValues;
+/** A publisher of `mappings` that `latest` reads the tags it keeps from, as the gateway wires them. */
+const share = (mappings: LoadedMapping[]): void => {
+  publisher = new TagPublisher({ gatewayId: 'g', mappings, broker, log: silentLogger() });
+  latest.shareWith(publisher);
+};
 /** Hands a batch to both, as the gateway does. */
 const feed = (device: string, batch: TagSample[]): void => {
   publisher.onSamples(device, batch);
@@ -37,13 +42,7 @@ afterEach(async () => {
 
 describe('the newest sample of a published tag is kept once', () => {
   it('LatestValues answers from the publisher, with no record of its own, and the driver object is not kept', () => {
-    publisher = new TagPublisher({
-      gatewayId: 'g',
-      mappings: [mapping([tag('a'), tag('b')])],
-      broker,
-      log: silentLogger(),
-    });
-    latest.shareWith(publisher);
+    share([mapping([tag('a'), tag('b')])]);
     const a: TagSample = { tag: 'a', ts: 1, quality: 'good', value: 1.5 };
     feed('press1', [a, { tag: 'b', ts: 1, quality: 'bad', value: null, reason: 'timeout' }]);
     (a as { value: number }).value = 99; // a driver may reuse its objects
@@ -62,13 +61,7 @@ describe('the newest sample of a published tag is kept once', () => {
   });
 
   it('hands out a copy holding only the sample, not the policy state it is kept in', () => {
-    publisher = new TagPublisher({
-      gatewayId: 'g',
-      mappings: [mapping([tag('a'), tag('b')])],
-      broker,
-      log: silentLogger(),
-    });
-    latest.shareWith(publisher);
+    share([mapping([tag('a'), tag('b')])]);
     feed('press1', [
       { tag: 'a', ts: 1, quality: 'good', value: 1.5 },
       { tag: 'b', ts: 1, quality: 'uncertain', value: 3, reason: 'stale' },
@@ -94,16 +87,10 @@ describe('the newest sample of a published tag is kept once', () => {
   });
 
   it('tags the publisher does not keep (other devices, json-device snapshots) get records of their own', () => {
-    publisher = new TagPublisher({
-      gatewayId: 'g',
-      mappings: [
-        mapping([tag('a')]),
-        mapping([tag('s')], { device: 'oven1', topic: 'acme/oven1', format: 'json-device' }),
-      ],
-      broker,
-      log: silentLogger(),
-    });
-    latest.shareWith(publisher);
+    share([
+      mapping([tag('a')]),
+      mapping([tag('s')], { device: 'oven1', topic: 'acme/oven1', format: 'json-device' }),
+    ]);
     feed('press1', [
       { tag: 'a', ts: 1, quality: 'good', value: 1 },
       { tag: 'x', ts: 1, quality: 'good', value: 2 },
@@ -117,13 +104,7 @@ describe('the newest sample of a published tag is kept once', () => {
   });
 
   it('a tag whose mapping changes keeps its newest sample until the next one arrives', () => {
-    publisher = new TagPublisher({
-      gatewayId: 'g',
-      mappings: [mapping([tag('a')])],
-      broker,
-      log: silentLogger(),
-    });
-    latest.shareWith(publisher);
+    share([mapping([tag('a')])]);
     feed('press1', [{ tag: 'a', ts: 1, quality: 'good', value: 21.5 }]);
     publisher.update([mapping([tag('a', { decimals: 0 })])]);
     expect(latest.get('press1', 'a')).toMatchObject({ ts: 1, value: 21.5 });
