@@ -8,7 +8,7 @@
 // tagwire runs from its built bundle, as `npm start` runs it (built first when stale);
 // BENCH_GATEWAY_FROM=source runs src/cli.ts through tsx instead (measured: ~4 ms more CPU per 1000
 // messages); BENCH_GATEWAY_STDOUT=1 shows the gateway's stdout (for `--trace-gc`).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { startMosquitto, type MosquittoBroker } from '../test/helpers/mosquitto.js';
 import { freePort, waitFor, waitForPort } from '../test/helpers/net.js';
+import { buildIfStale } from './bundle.js';
 import { record } from './results.js';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 20_000);
@@ -49,16 +50,6 @@ const ownCpuMs = () => {
 };
 
 const fromSource = process.env.BENCH_GATEWAY_FROM === 'source';
-
-/** Builds `checkout` if its sources changed since its last build (the bundle is what users run). */
-function buildIfStale(checkout: string): void {
-  if (fromSource) return;
-  const build = spawnSync(process.execPath, ['scripts/build-if-stale.mjs'], {
-    cwd: checkout,
-    stdio: 'inherit',
-  });
-  if (build.status !== 0) throw new Error(`build of ${checkout} failed`);
-}
 
 /** tagwire alone in its own process: a broker listener and one bridge to the upstream. */
 async function startTagwire(
@@ -174,8 +165,10 @@ const cpuText = (r: Result) =>
 
 async function main(): Promise<void> {
   const baselineRoot = process.env.BENCH_BASELINE;
-  buildIfStale(root);
-  if (baselineRoot) buildIfStale(baselineRoot);
+  if (!fromSource) {
+    buildIfStale(root);
+    if (baselineRoot) buildIfStale(baselineRoot);
+  }
   const dir = mkdtempSync(path.join(tmpdir(), 'tagwire-bench-bridge-peer-'));
   const upstream = await startMosquitto({ extraConfig: 'max_queued_messages 0\nmax_inflight_messages 0' });
   upstreamPid = upstream.process.pid!;

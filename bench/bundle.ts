@@ -26,3 +26,15 @@ export function bundleBench(name: string): string {
   if (res.status !== 0) throw new Error(`esbuild could not bundle bench/${name}.ts`);
   return out;
 }
+
+/**
+ * Builds `checkout` (this one by default) when a build input changed since its last build, as
+ * `npm start` does: the benches that start the gateway run its built bundle, as users do.
+ */
+export function buildIfStale(checkout = ROOT): void {
+  const build = spawnSync(process.execPath, ['scripts/build-if-stale.mjs'], {
+    cwd: checkout,
+    stdio: 'inherit',
+  });
+  if (build.status !== 0) throw new Error(`build of ${checkout} failed`);
+}

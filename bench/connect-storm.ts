@@ -21,6 +21,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { hashPassword } from '../src/broker/auth/password.js';
 import { demoConfig, repoRoot } from '../test/helpers/demo-config.js';
 import { freePort, waitForPort } from '../test/helpers/net.js';
+import { buildIfStale } from './bundle.js';
 import { record, type Figures } from './results.js';
 
 const CLIENTS = Number(process.env.CLIENTS ?? 2000);
@@ -291,8 +292,7 @@ function describe(row: Row): string {
 }
 
 async function main(): Promise<void> {
-  const build = spawnSync('node', ['scripts/build-if-stale.mjs'], { cwd: repoRoot, stdio: 'inherit' });
-  if (build.status !== 0) throw new Error('build failed');
+  buildIfStale();
   const load = (): string =>
     os
       .loadavg()

@@ -1,6 +1,6 @@
 // The gateway side of bench/opcua.ts alone in its own process (bundled, plain node, with the heap
-// policy, as the built gateway runs): the OPC UA driver with N monitored items, its samples counted. Every 250 ms it
-// prints "STAT <samples> <distinct tags seen> <rss> <heapUsed> <external> <cpu µs>" for the parent.
+// policy, as the built gateway runs): the OPC UA driver with N monitored items, its samples
+// counted. Every 250 ms it prints "STAT <samples> <distinct tags seen> <rss> <heapUsed> <external> <cpu µs>" for the parent.
 // Usage: node opcua-gateway.mjs ENDPOINT_URL POINTS INTERVAL_MS QUEUE_SIZE DATA_DIR
 import { OpcuaDriver } from '../drivers/opcua/driver.js';
 import { withDeviceDefaults } from '../drivers/opcua/defaults.js';

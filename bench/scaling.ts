@@ -5,7 +5,7 @@
 // published every 1 s (`publish: periodic`, QoS 0). The Modbus simulators run in one child process
 // (bench/modbus-peer.ts) and the MQTT clients in this one, so neither counts as the gateway's.
 // BENCH_SETTLE_MS (default 3000) and BENCH_WINDOW_MS (default 5000) set each step's timing.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +13,7 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { freePort, sleep } from '../test/helpers/net.js';
 import { BenchClient } from './broker-client.js';
+import { buildIfStale } from './bundle.js';
 import { record, type Figures } from './results.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -152,8 +153,7 @@ function table(
 }
 
 async function main(): Promise<void> {
-  const build = spawnSync(process.execPath, ['scripts/build-if-stale.mjs'], { cwd: ROOT, stdio: 'inherit' });
-  if (build.status !== 0) throw new Error('build failed');
+  buildIfStale();
   console.log(
     `bench:scaling: node ${process.version}, ${os.cpus().length} cores, load ${os.loadavg()[0]!.toFixed(1)}; settle ${SETTLE_MS} ms, window ${WINDOW_MS} ms`,
   );

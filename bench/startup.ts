@@ -11,6 +11,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { demoConfig, repoRoot } from '../test/helpers/demo-config.js';
+import { buildIfStale } from './bundle.js';
 import { record, type Figures } from './results.js';
 
 /** Median milliseconds of each measured step, by its description. */
@@ -163,8 +164,7 @@ async function rounds(
 
 async function main(): Promise<void> {
   // An installed checkout: built once (what `npm install` does), then never again while unchanged.
-  const build = spawnSync('node', ['scripts/build-if-stale.mjs'], { cwd: repoRoot, stdio: 'inherit' });
-  if (build.status !== 0) throw new Error('build failed');
+  buildIfStale();
   console.log(
     `bench:startup: ${ROUNDS} rounds each, Node ${process.version}, ${os.cpus().length} cores, load ${os
       .loadavg()
