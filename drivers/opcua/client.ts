@@ -7,7 +7,7 @@ import type { ClientSession, OPCUAClient, UserIdentityInfo } from 'node-opcua';
 import type { OpcuaDeviceConfig, OpcuaIdentity } from './config.js';
 import type { OpenPki } from './pki.js';
 
-type Opcua = typeof import('node-opcua');
+type Opcua = import('./load.js').OpcuaClientApi;
 
 export function createClient(opcua: Opcua, device: OpcuaDeviceConfig, pki: OpenPki): OPCUAClient {
   const mode = device.securityMode;

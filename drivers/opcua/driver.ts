@@ -4,7 +4,7 @@
 import type { ClientSession, OPCUAClient } from 'node-opcua';
 import type * as api from '../types.js';
 import { createClient, identityOf, readServerLimits } from './client.js';
-import { loadOpcua } from './load.js';
+import { loadOpcuaClient } from './load.js';
 import { LEGACY_POLICIES, type OpcuaDeviceConfig } from './config.js';
 import { errorText, explainConnectError } from './errors.js';
 import { openPki, resolvePkiDir, type OpenPki } from './pki.js';
@@ -16,7 +16,7 @@ import { SubscriptionSet } from './subscriptions.js';
 import { withTimeout } from '../timeout.js';
 import { writeTag, type NodeTypeCache } from './writer.js';
 
-type Opcua = typeof import('node-opcua');
+type Opcua = import('./load.js').OpcuaClientApi;
 
 /** One try at connecting; abandoned when it timed out or the driver stopped meanwhile. */
 interface Attempt {
@@ -249,7 +249,7 @@ export class OpcuaDriver implements api.Driver {
   }
 
   private async prepare(): Promise<[Opcua, OpenPki]> {
-    const opcua = (this.opcua ??= await loadOpcua(this.log));
+    const opcua = (this.opcua ??= await loadOpcuaClient(this.log));
     const device = this.device;
     this.pki ??= await openPki(resolvePkiDir(this.ctx.dataDir, device.pkiDir), device.applicationName);
     return [opcua, this.pki];

@@ -11,36 +11,63 @@ import { requireInSlices, type LoadOrder } from './load-order.js';
 import { replaceRsaSelfCheck } from './rsa-self-check.js';
 
 export type Opcua = typeof import('node-opcua');
+/** What a client needs of node-opcua: ~60% of its CPU to load (no server, address space or nodesets). */
+export type OpcuaClientApi = typeof import('node-opcua-client') &
+  Pick<typeof import('node-opcua-certificate-manager'), 'OPCUACertificateManager'>;
 
 /** Written beside the built load.js by scripts/build-opcua-load-order.mjs; absent under tsx. */
-const LOAD_ORDER = new URL('./load-order.generated.json', import.meta.url);
+const LOAD_ORDERS = {
+  'node-opcua': new URL('./load-order.generated.json', import.meta.url),
+  'node-opcua-client': new URL('./load-order-client.generated.json', import.meta.url),
+};
 
 interface DebugSink {
   debug(obj: object, msg?: string): void;
 }
 
 let loading: Promise<Opcua> | undefined;
+let loadingClient: Promise<OpcuaClientApi> | undefined;
 let sink: DebugSink | undefined;
 
-function recordedOrder(): LoadOrder | undefined {
+function recordedOrder(name: keyof typeof LOAD_ORDERS): LoadOrder | undefined {
   try {
-    return JSON.parse(readFileSync(LOAD_ORDER, 'utf8')) as LoadOrder;
+    return JSON.parse(readFileSync(LOAD_ORDERS[name], 'utf8')) as LoadOrder;
   } catch {
     return undefined;
   }
 }
 
+/** All of node-opcua (the simulator's server; browsing and probing too). */
 export function loadOpcua(log?: DebugSink): Promise<Opcua> {
   if (log && !sink) sink = log;
-  loading ??= load();
+  loading ??= load<Opcua>('node-opcua');
   return loading;
 }
 
-async function load(): Promise<Opcua> {
-  const require = createRequire(import.meta.url);
+/** The client side of node-opcua (the driver), or all of it if that is loaded or loading already. */
+export function loadOpcuaClient(log?: DebugSink): Promise<OpcuaClientApi> {
+  if (log && !sink) sink = log;
+  loadingClient ??=
+    loading ??
+    load<OpcuaClientApi>('node-opcua-client').then((client) => ({
+      ...client,
+      OPCUACertificateManager: requireFromNodeOpcua<typeof import('node-opcua-certificate-manager')>(
+        'node-opcua-certificate-manager',
+      ).OPCUACertificateManager,
+    }));
+  return loadingClient;
+}
+
+/** node-opcua's own packages, found as node-opcua finds them (they are its dependencies, not ours). */
+function requireFromNodeOpcua<T>(name: string): T {
+  return createRequire(createRequire(import.meta.url).resolve('node-opcua/package.json'))(name) as T;
+}
+
+async function load<T extends OpcuaClientApi>(name: keyof typeof LOAD_ORDERS): Promise<T> {
+  const require = createRequire(createRequire(import.meta.url).resolve('node-opcua/package.json'));
   // Its outcome goes where node-opcua's own warning went: our logger, at debug.
   replaceRsaSelfCheck(require, (message) => sink?.debug({ source: 'node-opcua', level: 'warning' }, message));
-  const opcua = await requireInSlices<Opcua>('node-opcua', require, recordedOrder());
+  const opcua = await requireInSlices<T>(name, require, recordedOrder(name));
   installFastDateTimeDecoder();
   const route =
     (level: 'warning' | 'error') =>

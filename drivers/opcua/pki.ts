@@ -6,7 +6,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { OPCUACertificateManager } from 'node-opcua';
-import { loadOpcua } from './load.js';
+import { loadOpcuaClient } from './load.js';
 
 export interface PkiPaths {
   root: string;
@@ -53,7 +53,7 @@ const preparing = new Map<string, Promise<void>>();
 
 /** Opens (and on first use creates) the PKI folder and our application certificate. */
 export async function openPki(root: string, applicationName: string): Promise<OpenPki> {
-  const opcua = await loadOpcua();
+  const opcua = await loadOpcuaClient();
   const paths = pkiPaths(root);
   const manager = new opcua.OPCUACertificateManager({
     rootFolder: root,

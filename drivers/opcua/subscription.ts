@@ -6,7 +6,7 @@ import type { TagPlan } from './plan.js';
 import { toSample, type DataValueLike } from './values.js';
 import type { TagSample } from '../types.js';
 
-type Opcua = typeof import('node-opcua');
+type Opcua = import('./load.js').OpcuaClientApi;
 
 /**
  * Values per publish response: a quarter of the subscription's items, at least 1000; the server sends

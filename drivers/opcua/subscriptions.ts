@@ -8,7 +8,7 @@ import { errorText } from './errors.js';
 import type { TagPlan } from './plan.js';
 import { TagSubscription, type SubscriptionEvents } from './subscription.js';
 
-type Opcua = typeof import('node-opcua');
+type Opcua = import('./load.js').OpcuaClientApi;
 
 export interface SubscriptionSetEvents extends SubscriptionEvents {
   /** A silent subscription is being rebuilt. */

@@ -7,7 +7,7 @@ import { coerceToVariant } from './coerce.js';
 import type { TagPlan } from './plan.js';
 import { readSamples, type RequestStats } from './reader.js';
 
-type Opcua = typeof import('node-opcua');
+type Opcua = import('./load.js').OpcuaClientApi;
 
 export interface NodeType {
   dataType: number;

@@ -1,14 +1,15 @@
 // Run by load-order.test.ts in a process of its own (a module cache without node-opcua):
-// `record` prints node-opcua's load order; `load FILE` loads node-opcua by the order in FILE and
+// `record [PACKAGE]` prints the load order of node-opcua (or of its PACKAGE, node-opcua-client); `load FILE` loads node-opcua by the order in FILE and
 // prints how many event-loop turns passed meanwhile. The JSON is the last line of the output.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { recordLoadOrder, requireInSlices, type LoadOrder } from '../../../drivers/opcua/load-order.js';
 
-const require = createRequire(import.meta.url);
-const [mode, file] = process.argv.slice(2);
+// node-opcua's packages found as load.ts finds them: from node-opcua's folder.
+const require = createRequire(createRequire(import.meta.url).resolve('node-opcua/package.json'));
+const [mode, file, name = 'node-opcua'] = process.argv.slice(2);
 if (mode === 'record') {
-  process.stdout.write(`\n${JSON.stringify(recordLoadOrder('node-opcua', require))}\n`);
+  process.stdout.write(`\n${JSON.stringify(recordLoadOrder(file ?? name, require))}\n`);
 } else {
   const order = JSON.parse(readFileSync(file!, 'utf8')) as LoadOrder;
   let turns = 0;
@@ -18,7 +19,7 @@ if (mode === 'record') {
     if (loading) setImmediate(turn);
   };
   setImmediate(turn);
-  const opcua = await requireInSlices<typeof import('node-opcua')>('node-opcua', require, order);
+  const opcua = await requireInSlices<typeof import('node-opcua-client')>(order.package, require, order);
   loading = false;
   process.stdout.write(`\n${JSON.stringify({ turns, client: typeof opcua.OPCUAClient })}\n`);
 }

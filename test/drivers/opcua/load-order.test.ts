@@ -142,5 +142,18 @@ describe('requiring in slices', () => {
     const loaded = (await child('load', path.join(root, 'order.json'))) as { turns: number; client: string };
     expect(loaded.client).toBe('function');
     expect(loaded.turns).toBeGreaterThanOrEqual(order.entries.length);
+
+    // The driver's part alone (node-opcua-client): fewer packages, the same client.
+    const client = (await child('record', 'node-opcua-client')) as LoadOrder;
+    expect(client.package).toBe('node-opcua-client');
+    expect(client.entries.length).toBeGreaterThan(20);
+    expect(client.entries.length).toBeLessThan(order.entries.length);
+    writeFileSync(path.join(root, 'client.json'), JSON.stringify(client));
+    const clientLoaded = (await child('load', path.join(root, 'client.json'))) as {
+      turns: number;
+      client: string;
+    };
+    expect(clientLoaded.client).toBe('function');
+    expect(clientLoaded.turns).toBeGreaterThanOrEqual(client.entries.length);
   }, 150_000);
 });
