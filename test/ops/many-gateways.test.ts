@@ -3,7 +3,6 @@
 // values and status; a remote command reaches only its gateway; a gateway killed with SIGKILL shows
 // `offline` and, started again, delivers every message it had acknowledged.
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import sqlite3 from 'sqlite3';
@@ -14,7 +13,8 @@ import { Gateway } from '../../src/gateway.js';
 import { silentLogger } from '../../src/log.js';
 import { demoConfig, repoRoot, type DemoConfig } from '../helpers/demo-config.js';
 import { startMosquitto, type MosquittoBroker } from '../helpers/mosquitto.js';
-import { freePort, waitFor } from '../helpers/net.js';
+import { waitFor } from '../helpers/net.js';
+import { tcpRelay, type TcpRelay } from '../helpers/relay.js';
 import { cliSource, envWith, nodeArgs } from './cli.js';
 
 const SITES = ['cell1', 'cell2', 'cell3', 'cell4', 'cell5'] as const;
@@ -24,7 +24,8 @@ let plant: MosquittoBroker;
 let consumer: MqttClient;
 const inProcess: Gateway[] = [];
 let child: ChildProcess | undefined;
-let proxy: Awaited<ReturnType<typeof wanLink>>;
+/** One site's WAN link to the plant broker, which the test cuts and restores. */
+let proxy: TcpRelay;
 /** Latest payload per upstream topic, and every payload of the sequence topic. */
 const latest = new Map<string, string>();
 const sequence = new Set<string>();
@@ -48,40 +49,6 @@ function siteConfig(id: string, plantPort: number): Promise<DemoConfig> {
       },
     ];
   });
-}
-
-/** A TCP relay to the plant broker that the test can cut and restore: one site's WAN link. */
-async function wanLink(target: number) {
-  const port = await freePort();
-  const sockets = new Set<net.Socket>();
-  let server: net.Server | undefined;
-  const listen = () =>
-    new Promise<void>((resolve) => {
-      server = net.createServer((inbound) => {
-        const outbound = net.connect(target, '127.0.0.1');
-        for (const s of [inbound, outbound]) {
-          sockets.add(s);
-          s.on('close', () => sockets.delete(s));
-          s.on('error', () => undefined);
-        }
-        inbound.pipe(outbound).pipe(inbound);
-        inbound.on('close', () => outbound.destroy());
-        outbound.on('close', () => inbound.destroy());
-      });
-      server.listen(port, '127.0.0.1', resolve);
-    });
-  await listen();
-  return {
-    port,
-    cut() {
-      server?.close();
-      for (const s of sockets) s.destroy();
-    },
-    restore: listen,
-    close() {
-      this.cut();
-    },
-  };
 }
 
 /** Rows on `topic` in an outbox database, read-only beside the gateway writing it. */
@@ -152,7 +119,7 @@ describe('five gateways bridged into one plant broker', () => {
     await consumer.subscribeAsync(['sites/+/acme/#', 'tagwire/+/status']);
 
     // cell5 reaches the plant through a link the test can cut.
-    proxy = await wanLink(plant.port);
+    proxy = await tcpRelay(plant.port);
     const configs: DemoConfig[] = [];
     for (const id of SITES) configs.push(await siteConfig(id, id === 'cell5' ? proxy.port : plant.port));
     // Four in this process, the fifth its own process (so it can be killed for real).

@@ -2,11 +2,11 @@
 // under a live session, and a subscription the server dropped silently. Values must flow again each
 // time without restarting the driver.
 import fs from 'node:fs';
-import net from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { OpcuaDriver } from '../../../drivers/opcua/driver.js';
 import type { RunningOpcuaSimulator } from '../../../drivers/opcua/simulator/index.js';
 import { freePort, waitFor } from '../../helpers/net.js';
+import { tcpRelay } from '../../helpers/relay.js';
 import { killChild, startSimChild, type SimChild } from './child.js';
 import { makeDriver, recorder, simPkiDir, startSim, tag, tempDir, type Recorder } from './harness.js';
 
@@ -71,21 +71,9 @@ describe('OPC UA recovery', { timeout: 180_000 }, () => {
     const sim: RunningOpcuaSimulator = await startSim({ pkiDir: simPkiDir('reconnect') });
     cleanups.push(() => sim.close());
     // A TCP relay we can cut: the server stays up, only the connection breaks.
-    const sockets = new Set<net.Socket>();
-    const relay = net.createServer((inbound) => {
-      const outbound = net.connect(sim.port, '127.0.0.1');
-      for (const s of [inbound, outbound]) {
-        sockets.add(s);
-        s.on('error', () => undefined);
-        s.on('close', () => sockets.delete(s));
-      }
-      inbound.pipe(outbound).pipe(inbound);
-      inbound.on('close', () => outbound.destroy());
-      outbound.on('close', () => inbound.destroy());
-    });
-    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
-    cleanups.push(() => new Promise<void>((resolve) => relay.close(() => resolve())));
-    const relayPort = (relay.address() as net.AddressInfo).port;
+    const relay = await tcpRelay(sim.port);
+    cleanups.push(() => relay.close());
+    const relayPort = relay.port;
 
     const rec = recorder();
     const driver = makeDriver(
@@ -101,7 +89,7 @@ describe('OPC UA recovery', { timeout: 180_000 }, () => {
     await driver.start();
     await waitFor(goodAfter(rec, 'setpoint', 0), 30_000, 'first setpoint');
 
-    for (const s of sockets) s.destroy();
+    relay.drop();
     await waitFor(
       () =>
         rec.samples.find((s) => s.tag === 'setpoint' && s.quality === 'bad' && s.reason === 'disconnected'),
