@@ -10,6 +10,8 @@ const RECHECK_MS = 2000;
 
 export interface EventStream {
   send(event: string, data: unknown): void;
+  /** `json` is the event's data already as JSON text (on one line). */
+  sendJson(event: string, json: string): void;
   /** True while the socket keeps up (writes below the high-water mark). */
   readonly writable: boolean;
   onEnd(fn: () => void): void;
@@ -54,12 +56,14 @@ export function openEventStream(
   request.raw.on('close', end);
   res.on('close', end);
   res.on('error', end);
+  const sendJson = (event: string, json: string): void => {
+    if (ended) return;
+    res.write(`event: ${event}\ndata: ${json}\n\n`);
+    if (res.writableLength > MAX_BUFFERED) end();
+  };
   return {
-    send(event, data) {
-      if (ended) return;
-      res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-      if (res.writableLength > MAX_BUFFERED) end();
-    },
+    send: (event, data) => sendJson(event, JSON.stringify(data)),
+    sendJson,
     get writable() {
       return !ended && !res.writableNeedDrain;
     },

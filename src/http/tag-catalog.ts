@@ -4,6 +4,7 @@
 import type { TagSample } from '../../drivers/types.js';
 import type { LoadedMapping } from '../config/types.js';
 import { setFields } from '../fields.js';
+import { sampleJson } from './sample-json.js';
 
 interface Entry {
   device: string;
@@ -52,14 +53,6 @@ function entriesOf(mappings: readonly LoadedMapping[]): Entry[] {
   return entries;
 }
 
-function valueText(value: TagSample['value']): string {
-  return typeof value === 'number'
-    ? Number.isFinite(value)
-      ? String(value)
-      : 'null'
-    : JSON.stringify(value);
-}
-
 /** The `{ "total", "items" }` answer as JSON text. */
 export function tagListJson(
   mappings: readonly LoadedMapping[],
@@ -78,10 +71,7 @@ export function tagListJson(
       parts.push(`${entry.prefix}}`);
       continue;
     }
-    const reason = sample.quality === 'good' ? '' : `,"reason":${JSON.stringify(sample.reason)}`;
-    parts.push(
-      `${entry.prefix},"value":${valueText(sample.value)},"quality":"${sample.quality}"${reason},"ts":${sample.ts}}`,
-    );
+    parts.push(sampleJson(entry.prefix, sample));
   }
   return `{"total":${total},"items":[${parts.join(',')}]}`;
 }

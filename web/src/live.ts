@@ -32,6 +32,10 @@ class LiveStore {
   private firstLive = false;
   private loading?: Promise<void>;
   private relistTimer?: ReturnType<typeof setTimeout>;
+  /** Tag lists being read: a tag the stream names meanwhile should come with them. */
+  private listing = 0;
+  /** Tags the stream named while a list was read; those the list lacked make a relist. */
+  private namedWhileListing = new Set<string>();
 
   on(topic: Topic, fn: () => void): () => void {
     let set = this.listeners.get(topic);
@@ -85,6 +89,27 @@ class LiveStore {
 
   /** Reads the whole tag list again (after a mapping change), keeping live values already seen. */
   async reloadTags(): Promise<void> {
+    this.listing++;
+    let seen: Set<string> | undefined;
+    try {
+      seen = await this.readTagList();
+    } finally {
+      this.listing--;
+    }
+    if (this.listing > 0) return;
+    const missed = [...this.namedWhileListing].some((key) => !seen.has(key));
+    this.namedWhileListing.clear();
+    if (missed) this.relistSoon();
+  }
+
+  /** Reads the list again once a mapping change settles (the stream names tags the list lacks). */
+  private relistSoon(): void {
+    clearTimeout(this.relistTimer);
+    this.relistTimer = setTimeout(() => void this.reloadTags().catch(() => undefined), 1000);
+  }
+
+  /** Reads every page of the list into `tags`; returns the keys it listed. */
+  private async readTagList(): Promise<Set<string>> {
     const seen = new Set<string>();
     for (let offset = 0; ; offset += PAGE) {
       const page = await api<{ total: number; items: Tag[] }>(`/api/tags?limit=${PAGE}&offset=${offset}`);
@@ -109,6 +134,7 @@ class LiveStore {
     this.history.setBudget(this.tags.size);
     this.tagListVersion++;
     this.notify('tags');
+    return seen;
   }
 
   private open(): void {
@@ -157,6 +183,7 @@ class LiveStore {
         tag = { device: u.device, name: u.name, topic: '', address: '', type: '', writable: false };
         this.tags.set(key, tag);
         added = true;
+        if (this.listing > 0) this.namedWhileListing.add(key);
       }
       tag.value = u.value;
       tag.quality = u.quality;
@@ -171,9 +198,9 @@ class LiveStore {
     if (added) {
       this.tagListVersion++;
       this.history.setBudget(this.tags.size);
-      // Its topic, type and range come with the list: read it again once the change settles.
-      clearTimeout(this.relistTimer);
-      this.relistTimer = setTimeout(() => void this.reloadTags().catch(() => undefined), 1000);
+      // Its topic, type and range come with the list. The stream's first event (every tag's value)
+      // often comes before the first list: that list will do, unless it lacks the tag.
+      if (this.listing === 0) this.relistSoon();
     }
     if (!this.firstLive && updates.length > 0) {
       this.firstLive = true;

@@ -1,9 +1,9 @@
-// GET /api/events: live tag values (batched, at most every 250 ms, a change after a quieter spell at
-// once), device status (on change and every few seconds) and bridge status, as server-sent events
-// for the console.
-import type { TagSample } from '../../../drivers/types.js';
+// GET /api/events: live tag values (every tag's latest value first, then changes batched at most
+// every 250 ms, a change after a quieter spell at once), device status (on change and every few
+// seconds) and bridge status, as server-sent events for the console.
 import { FlushThrottle } from '../flush-throttle.js';
 import { openEventStream } from '../sse.js';
+import { PendingTagUpdates } from '../tag-updates.js';
 import { bridgeEntry } from './status.js';
 import type { RouteModule } from './route-module.js';
 
@@ -15,27 +15,22 @@ export const eventRoutes: RouteModule = (app, ctx) => {
   app.get('/api/events', { config: { access: 'viewer' } }, (request, reply) => {
     const stream = openEventStream(request, reply, ctx.onClose, ctx.sessions.holds(request.sessionId));
     const gateway = ctx.gateway;
-    const pending = new Map<string, { device: string; sample: TagSample }>();
+    const pending = new PendingTagUpdates(() => gateway.config().mappings);
     const tags = new FlushThrottle(() => {
       if (pending.size === 0) return true;
       // A client that does not keep up gets the latest value of each tag when it does.
       if (!stream.writable) return false;
-      const out = [...pending.values()].map(({ device, sample }) => ({
-        device,
-        name: sample.tag,
-        value: sample.value,
-        quality: sample.quality,
-        ...(sample.quality !== 'good' && { reason: sample.reason }),
-        ts: sample.ts,
-      }));
-      pending.clear();
-      stream.send('tags', out);
+      stream.sendJson('tags', pending.take());
       return true;
     }, TAGS_EVERY_MS);
+    // The latest value of every tag first, as MQTT sends retained messages first: a viewer (or one
+    // reconnecting after a dropped stream) is current at once, also for tags that seldom change.
+    pending.addAll((device, tag) => gateway.latest.get(device, tag));
+    if (pending.size > 0) tags.changed();
     stream.onEnd(
       gateway.latest.listen((device, batch) => {
         if (batch.length === 0) return;
-        for (const sample of batch) pending.set(`${device}\u0000${sample.tag}`, { device, sample });
+        pending.add(device, batch);
         tags.changed();
       }),
     );
