@@ -13,6 +13,8 @@ import { freePort, waitForPort } from '../test/helpers/net.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const IDLE_CONNECTIONS = Number(process.env.BENCH_IDLE ?? 10_000);
+/** `idle`: only the idle-connection rows (fresh brokers), for a quick A/B of connection memory. */
+const ONLY_IDLE = process.env.BENCH_ONLY === 'idle';
 const PAYLOAD = 100;
 const TICKS_PER_SECOND = 100; // Linux USER_HZ, the unit of /proc/<pid>/stat times
 /** QoS 1/2 publishes a load publisher keeps unacknowledged, like a client with Receive Maximum 100. */
@@ -224,6 +226,56 @@ async function idleConnections(
   return { rssMb: rss, seconds, connected: clients.length };
 }
 
+interface FreshIdle {
+  beforeMb: number;
+  withConnectionsMb: number;
+  connected: number;
+  seconds: number;
+}
+
+/**
+ * Idle connections on a broker that has carried no load: what the connections themselves cost.
+ * The row measured after the flows also holds whatever the flows left behind (heap not yet
+ * collected, malloc arenas kept), which moves with any change on the delivery path.
+ */
+async function freshIdleConnections(start: () => Promise<BrokerProcess>, n: number): Promise<FreshIdle> {
+  const broker = await start();
+  try {
+    await new Promise((r) => setTimeout(r, 1000));
+    const beforeMb = rssMb(broker.child.pid!);
+    const idle = await idleConnections(broker, n);
+    return { beforeMb, withConnectionsMb: idle.rssMb, connected: idle.connected, seconds: idle.seconds };
+  } finally {
+    await broker.stop();
+  }
+}
+
+function freshIdleRow(name: string, f: FreshIdle): string {
+  const perConnectionKb = ((f.withConnectionsMb - f.beforeMb) * 1024) / Math.max(1, f.connected);
+  return `| ${name} | ${fmt(f.beforeMb, 1)} | ${fmt(f.withConnectionsMb, 1)} | ${fmt(perConnectionKb, 1)} | ${f.connected} in ${fmt(f.seconds, 1)} s |`;
+}
+
+/** Fresh brokers, ours then Mosquitto's, ROUNDS times: prints a row each and records the medians. */
+async function freshIdleRows(dir: string, figures: Figures): Promise<void> {
+  const ours: FreshIdle[] = [];
+  const theirs: FreshIdle[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    ours.push(await freshIdleConnections(startTagwire, IDLE_CONNECTIONS));
+    theirs.push(await freshIdleConnections(() => startMosquitto(dir), IDLE_CONNECTIONS));
+  }
+  console.log(
+    `\n| ${fmt(IDLE_CONNECTIONS)} idle connections, fresh broker | RSS before MB | RSS with them MB | KB per connection | connected |`,
+  );
+  console.log('|---|---:|---:|---:|---|');
+  for (const f of ours) console.log(freshIdleRow('tagwire', f));
+  for (const f of theirs) console.log(freshIdleRow('mosquitto', f));
+  figures.idleFresh = {
+    rssMbBefore: median(ours.map((f) => f.beforeMb)),
+    rssMbWithIdleConnections: median(ours.map((f) => f.withConnectionsMb)),
+    mosquittoRssMbWithIdleConnections: median(theirs.map((f) => f.withConnectionsMb)),
+  };
+}
+
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const FLOWS: Flow[] = [
@@ -256,6 +308,16 @@ function fmt(n: number, digits = 0): string {
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'tagwire-bench-'));
+  if (ONLY_IDLE) {
+    try {
+      const figures: Figures = {};
+      await freshIdleRows(dir, figures);
+      record('broker-idle', figures);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    return;
+  }
   const ours = await startTagwire();
   const theirs = await startMosquitto(dir);
   try {
@@ -311,6 +373,7 @@ async function main(): Promise<void> {
       rssMbWithIdleConnections: idleOurs.rssMb,
       mosquittoRssMb: idleTheirs.rssMb,
     };
+    await freshIdleRows(dir, figures);
     record('broker', figures);
     console.log('\n| memory | tagwire | mosquitto |');
     console.log('|---|---:|---:|');
@@ -318,7 +381,7 @@ async function main(): Promise<void> {
       `| idle RSS, broker alone (MB) | ${fmt(idleRss.tagwire, 1)} | ${fmt(idleRss.mosquitto, 1)} |`,
     );
     console.log(
-      `| RSS with ${fmt(IDLE_CONNECTIONS)} idle connections (MB) | ${fmt(idleOurs.rssMb, 1)} (${idleOurs.connected} connected in ${fmt(idleOurs.seconds, 1)} s) | ${fmt(idleTheirs.rssMb, 1)} (${idleTheirs.connected} connected in ${fmt(idleTheirs.seconds, 1)} s) |`,
+      `| RSS with ${fmt(IDLE_CONNECTIONS)} idle connections, after the flows (MB) | ${fmt(idleOurs.rssMb, 1)} (${idleOurs.connected} connected in ${fmt(idleOurs.seconds, 1)} s) | ${fmt(idleTheirs.rssMb, 1)} (${idleTheirs.connected} connected in ${fmt(idleTheirs.seconds, 1)} s) |`,
     );
   } finally {
     await ours.stop();
