@@ -60,18 +60,20 @@ export class PendingTagUpdates {
     }
   }
 
-  /** The pending values as the JSON array of a `tags` event; none are pending after. */
-  take(): string {
+  /** Up to `max` pending values, device by device, as the JSON array of a `tags` event. */
+  take(max = Infinity): string {
     const prefixes = prefixesOf(this.mappings());
     const parts: string[] = [];
     for (const [device, tags] of this.pending) {
       const known = prefixes.get(device);
-      // A tag the config does not map (a batch from before a reload) gets its prefix made here.
-      for (const [name, sample] of tags)
+      for (const [name, sample] of tags) {
+        if (parts.length >= max) break;
+        // A tag the config does not map (a batch from before a reload) gets its prefix made here.
         parts.push(sampleJson(known?.get(name) ?? prefixOf(device, name), sample));
-      tags.clear();
+        tags.delete(name);
+      }
     }
-    this.count = 0;
+    this.count -= parts.length;
     return `[${parts.join(',')}]`;
   }
 }

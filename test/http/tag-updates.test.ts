@@ -77,6 +77,26 @@ describe('pending tag updates', () => {
     ]);
   });
 
+  it('takes at most so many values at a time, device by device, and keeps the rest', () => {
+    const pending = new PendingTagUpdates(() => [mapping([mappedTag('a'), mappedTag('b'), mappedTag('c')])]);
+    pending.add('press1', [good('a', 1), good('b', 2)]);
+    pending.add('oven1', [good('x', 3)]);
+    pending.add('press1', [good('c', 4)]);
+    expect(pending.size).toBe(4);
+    expect(JSON.parse(pending.take(3))).toEqual([
+      generic('press1', good('a', 1)),
+      generic('press1', good('b', 2)),
+      generic('press1', good('c', 4)),
+    ]);
+    expect(pending.size).toBe(1);
+    pending.add('press1', [good('a', 5)]);
+    expect(JSON.parse(pending.take(3))).toEqual([
+      generic('press1', good('a', 5)),
+      generic('oven1', good('x', 3)),
+    ]);
+    expect(pending.size).toBe(0);
+  });
+
   it('adds every mapped tag that has a latest value', () => {
     const config = [
       mapping([mappedTag('a'), mappedTag('b')]),

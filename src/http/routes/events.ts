@@ -8,6 +8,11 @@ import { bridgeEntry } from './status.js';
 import type { RouteModule } from './route-module.js';
 
 const TAGS_EVERY_MS = 250;
+/**
+ * Values per `tags` event, about 1 MB: every tag's latest value on a 100,000-tag gateway goes in
+ * parts, never as one write past what a slow client may have unread (the stream would end).
+ */
+const TAGS_PER_EVENT = 10_000;
 const STATUS_CHECK_MS = 1000;
 const STATUS_FULL_EVERY = 5;
 
@@ -20,8 +25,9 @@ export const eventRoutes: RouteModule = (app, ctx) => {
       if (pending.size === 0) return true;
       // A client that does not keep up gets the latest value of each tag when it does.
       if (!stream.writable) return false;
-      stream.sendJson('tags', pending.take());
-      return true;
+      stream.sendJson('tags', pending.take(TAGS_PER_EVENT));
+      // More (the first event of a large gateway): the next part once this one is on its way.
+      return pending.size === 0;
     }, TAGS_EVERY_MS);
     // The latest value of every tag first, as MQTT sends retained messages first: a viewer (or one
     // reconnecting after a dropped stream) is current at once, also for tags that seldom change.
