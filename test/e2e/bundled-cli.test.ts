@@ -22,12 +22,14 @@ describe('the bundled CLI (dist/src/cli.js)', () => {
   it('is one file and its chunks: no module of tagwire is imported from dist/ by path', () => {
     const dir = path.dirname(cli);
     const files = ['cli.js', ...readdirSync(dir).filter((f) => f.startsWith('cli-chunk-'))];
+    // Comment lines left out: the bundled packages' JSDoc names their own files in import() types.
+    const code = (file: string): string =>
+      readFileSync(path.join(dir, file), 'utf8')
+        .split('\n')
+        .filter((line) => !/^\s*(\*|\/\/|\/\*)/.test(line))
+        .join('\n');
     const relative = files.flatMap((file) =>
-      [
-        ...readFileSync(path.join(dir, file), 'utf8').matchAll(
-          /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)["']([^"']+)["']/g,
-        ),
-      ]
+      [...code(file).matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)["']([^"']+)["']/g)]
         .map((m) => m[1]!)
         .filter((s) => s.startsWith('.') || s.startsWith('/')),
     );
@@ -71,7 +73,18 @@ describe('the bundled CLI (dist/src/cli.js)', () => {
       expect((await fetch(`${http}/readyz`)).status).toBe(200);
       const page = await fetch(`${http}/`);
       expect(page.status).toBe(200);
-      expect(await page.text()).toContain('<html');
+      const html = await page.text();
+      expect(html).toContain('<html');
+      // fastify, @fastify/static and prom-client are bundled (scripts/bundle-cli.mjs): they serve
+      // the console's files and the metrics from the bundle.
+      const script = /<script[^>]+src="([^"]+\.js)"/.exec(html)?.[1];
+      expect(script).toBeDefined();
+      const asset = await fetch(new URL(script!, `${http}/`));
+      expect(asset.status).toBe(200);
+      expect(asset.headers.get('content-type')).toMatch(/javascript/);
+      const metrics = await fetch(`${http}/metrics`);
+      expect(metrics.status).toBe(200);
+      expect(await metrics.text()).toMatch(/^# TYPE tagwire_\w+ /m);
 
       const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${demo.mqttPort}`);
       const devices = new Set<string>();
@@ -89,6 +102,11 @@ describe('the bundled CLI (dist/src/cli.js)', () => {
       // package (required by file), in the driver (the bundle) and in the simulator's thread.
       const byFile = `Module._load REQUEST ${path.join(repoRoot, 'node_modules/node-opcua-types/dist/index.js')} `;
       expect(stderr.split(byFile).length - 1).toBe(2);
+      // The packages bundled into the CLI are not loaded again from node_modules; pino, kept out
+      // of the bundle, is.
+      for (const bundled of ['fastify', '@fastify/static', 'mqtt-packet', 'prom-client'])
+        expect(stderr).not.toContain(`load "${path.join(repoRoot, 'node_modules', bundled)}${path.sep}`);
+      expect(stderr).toContain(`load "${path.join(repoRoot, 'node_modules', 'pino')}${path.sep}`);
     } finally {
       child.kill('SIGINT');
     }
