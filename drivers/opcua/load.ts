@@ -51,20 +51,22 @@ export function loadOpcuaClient(log?: DebugSink): Promise<OpcuaClientApi> {
     loading ??
     load<OpcuaClientApi>('node-opcua-client').then((client) => ({
       ...client,
-      OPCUACertificateManager: requireFromNodeOpcua<typeof import('node-opcua-certificate-manager')>(
-        'node-opcua-certificate-manager',
+      OPCUACertificateManager: (
+        nodeOpcuaRequire()(
+          'node-opcua-certificate-manager',
+        ) as typeof import('node-opcua-certificate-manager')
       ).OPCUACertificateManager,
     }));
   return loadingClient;
 }
 
-/** node-opcua's own packages, found as node-opcua finds them (they are its dependencies, not ours). */
-function requireFromNodeOpcua<T>(name: string): T {
-  return createRequire(createRequire(import.meta.url).resolve('node-opcua/package.json'))(name) as T;
+/** Finds node-opcua's own packages as node-opcua finds them (its dependencies, not ours). */
+function nodeOpcuaRequire(): NodeJS.Require {
+  return createRequire(createRequire(import.meta.url).resolve('node-opcua/package.json'));
 }
 
 async function load<T extends OpcuaClientApi>(name: keyof typeof LOAD_ORDERS): Promise<T> {
-  const require = createRequire(createRequire(import.meta.url).resolve('node-opcua/package.json'));
+  const require = nodeOpcuaRequire();
   // Its outcome goes where node-opcua's own warning went: our logger, at debug.
   replaceRsaSelfCheck(require, (message) => sink?.debug({ source: 'node-opcua', level: 'warning' }, message));
   const opcua = await requireInSlices<T>(name, require, recordedOrder(name));

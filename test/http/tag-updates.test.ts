@@ -27,7 +27,7 @@ const generic = (device: string, s: TagSample): unknown => ({
 describe('pending tag updates', () => {
   it('writes the same JSON as JSON.stringify, for every kind of value and quality', () => {
     const names = ['temperature', 'say "hi"', 'ünïcode\u2028line', 'flag', 'text', 'nan', 'lost', 'maybe'];
-    let config: LoadedMapping[] = [mapping(names.map((n) => mappedTag(n)))];
+    const config: LoadedMapping[] = [mapping(names.map((n) => mappedTag(n)))];
     const pending = new PendingTagUpdates(() => config);
     const batch: TagSample[] = [
       good('temperature', 21.5),
@@ -46,7 +46,6 @@ describe('pending tag updates', () => {
     expect(json).toBe(JSON.stringify(batch.map((s) => generic('press1', s))));
     expect(pending.size).toBe(0);
     expect(pending.take()).toBe('[]');
-    config = [];
   });
 
   it('keeps the newest value of each tag, in the order tags first changed', () => {
