@@ -18,13 +18,13 @@ import { startMosquitto, type MosquittoBroker } from '../test/helpers/mosquitto.
 import { freePort, waitFor, waitForPort } from '../test/helpers/net.js';
 import { buildIfStale } from './bundle.js';
 import { record } from './results.js';
+import { median } from './stats.js';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 20_000);
 const INFLIGHT = Number(process.env.BENCH_INFLIGHT ?? 100);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const WARMUP_ROUNDS = Number(process.env.BENCH_WARMUP_ROUNDS ?? 3);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** CPU time (user + system) a process has used so far, ms. */
 function cpuMs(pid: number): number {

@@ -10,6 +10,7 @@ import { BenchClient, PublishTemplate, type Qos } from './broker-client.js';
 import { record, type Figures } from './results.js';
 import { bundleBench } from './bundle.js';
 import { freePort, waitForPort } from '../test/helpers/net.js';
+import { median } from './stats.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const IDLE_CONNECTIONS = Number(process.env.BENCH_IDLE ?? 10_000);
@@ -275,8 +276,6 @@ async function freshIdleRows(dir: string, figures: Figures): Promise<void> {
     mosquittoRssMbWithIdleConnections: median(theirs.map((f) => f.withConnectionsMb)),
   };
 }
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const FLOWS: Flow[] = [
   { name: '1 -> 1, QoS 0', publishers: 1, subscribers: 1, qos: 0, perPublisher: 300_000, window: 2000 },

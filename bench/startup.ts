@@ -13,18 +13,13 @@ import path from 'node:path';
 import { demoConfig, repoRoot } from '../test/helpers/demo-config.js';
 import { buildIfStale } from './bundle.js';
 import { record, type Figures } from './results.js';
+import { median } from './stats.js';
 
 /** Median milliseconds of each measured step, by its description. */
 const figures: Figures = {};
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const TIMEOUT_MS = 60_000;
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 interface Timed {
   ms: number;

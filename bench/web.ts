@@ -14,6 +14,7 @@ import type { Browser } from 'playwright-core';
 import { demoConfig, repoRoot } from '../test/helpers/demo-config.js';
 import { launchChromium } from '../test/web/harness.js';
 import { record } from './results.js';
+import { median } from './stats.js';
 
 const TAGS = Number(process.env.TAGS ?? 10_000);
 const WINDOW_MS = Number(process.env.WINDOW_MS ?? 15_000);
@@ -35,8 +36,6 @@ async function cpuShare(pid: number, ms: number): Promise<number> {
   await sleep(ms);
   return (cpuSeconds(pid) - c0) / ((performance.now() - t0) / 1000);
 }
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** The gateway's share of a core without and with the console open, and their paired difference. */
 interface CpuPair {
