@@ -124,12 +124,13 @@ function growth(rows: { n: number; step: Step }[], per: number, unit: string): s
     const a = rows[i - 1]!;
     const b = rows[i]!;
     const dn = b.n - a.n;
-    const cpu = ((b.step.cpuPct - a.step.cpuPct) / dn) * per;
-    const rss = ((b.step.rssMb - a.step.rssMb) / dn) * per;
+    // A step smaller than `per` (0 -> 10 clients) is given as it is, not scaled up with its noise.
+    const scale = Math.min(dn, per);
+    const cpu = ((b.step.cpuPct - a.step.cpuPct) / dn) * scale;
+    const rss = ((b.step.rssMb - a.step.rssMb) / dn) * scale;
     const signed = (x: number, digits: number) => `${x >= 0 ? '+' : ''}${x.toFixed(digits)}`;
-    parts.push(
-      `${a.n}->${b.n}: ${signed(cpu, 2)}% CPU and ${signed(rss, 2)} MB per ${per === 1 ? '' : `${per} `}${unit}`,
-    );
+    const what = scale === per ? `per ${per === 1 ? '' : `${per} `}${unit}` : `for those ${dn}`;
+    parts.push(`${a.n}->${b.n}: ${signed(cpu, 2)}% CPU and ${signed(rss, 2)} MB ${what}`);
   }
   return parts.join('; ');
 }
